@@ -1,0 +1,20 @@
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import type { AppConfig } from './infra/config/app-config.js';
+import { ConfigModule } from './infra/config/config.module.js';
+import { PrismaModule } from './infra/prisma/prisma.module.js';
+import { QueuesModule } from './infra/queues/queues.module.js';
+import { RedisModule } from './infra/redis/redis.module.js';
+import { OpsModule } from './ops/ops.module.js';
+
+/** Infrastructure shared by the API and the worker. */
+export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
+  return [ConfigModule.forRoot(config), PrismaModule, RedisModule, QueuesModule];
+}
+
+/** The HTTP API: controllers and producers, no queue consumers. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: AppModule, imports: [...infrastructure(config), OpsModule] };
+  }
+}

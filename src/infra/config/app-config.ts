@@ -1,0 +1,126 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+
+const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }): unknown =>
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+
+/**
+ * Every setting of the system, read once from environment variables at boot.
+ * Defaults here are the ones `.env.example` documents; keep the two in step.
+ */
+export class AppConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgresql:// URL' })
+  DATABASE_URL!: string;
+
+  @Matches(/^rediss?:\/\/\S*$/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL!: string;
+
+  /** Namespace of this deployment's own Redis keys (`<prefix>:{<saleId>}:…`). */
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'must be letters, digits, _ or -' })
+  REDIS_KEY_PREFIX = 'fs';
+
+  /** BullMQ key prefix; the braces are a Redis Cluster hash tag. */
+  @Matches(/^\{[A-Za-z0-9_-]+\}$/, { message: 'must be a hash tag such as {fsq}' })
+  QUEUE_PREFIX = '{fsq}';
+
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  JWT_SECRET!: string;
+
+  @Matches(/^\d+[smhd]?$/, { message: 'must be seconds or a duration such as 15m, 12h, 7d' })
+  JWT_EXPIRES_IN = '12h';
+
+  /** Queues a worker process consumes: `all` or a comma-separated list. */
+  @Matches(/^[a-z-]+(,[a-z-]+)*$/, { message: 'must be "all" or a comma-separated list of queue names' })
+  WORKER_QUEUES = 'all';
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'log';
+
+  /** Log one line per HTTP request (Fastify's logger). */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  LOG_REQUESTS = true;
+
+  /** Longest a SIGTERM shutdown may take before the process gives up and exits. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  /** Largest accepted request body in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  BODY_LIMIT_BYTES = 16_384;
+
+  @IsOptional()
+  @IsEmail()
+  ADMIN_EMAIL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(8, { message: 'must be at least 8 characters' })
+  ADMIN_PASSWORD?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.map((e) => {
+    const value = e.value as unknown;
+    const reason = Object.values(e.constraints ?? {}).join('; ') || 'is invalid';
+    return value === undefined || value === ''
+      ? `${e.property} is missing (${reason})`
+      : `${e.property} ${reason.replace(new RegExp(`^${e.property} `), '')}`;
+  });
+}
+
+/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const known = Object.keys(new AppConfig());
+  const raw: Record<string, string> = {};
+  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const config = plainToInstance(AppConfig, raw);
+  const errors = validateSync(config, { forbidUnknownValues: true });
+  if (errors.length) throw new ConfigError(describe(errors));
+  if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD) throw new ConfigError(['ADMIN_PASSWORD is missing (needed with ADMIN_EMAIL)']);
+  return config;
+}

@@ -1,0 +1,34 @@
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
+
+/**
+ * SIGTERM/SIGINT: close the app (an HTTP server stops accepting and finishes
+ * in-flight requests; BullMQ workers finish their active jobs; connections
+ * close through the modules' shutdown hooks) and exit 0. Nest's own
+ * enableShutdownHooks() re-raises the signal after closing, which makes the
+ * exit status 143 instead of 0, so the signals are handled here.
+ */
+export function exitOnSignals(app: INestApplicationContext, logger: LoggerService, timeoutMs: number): void {
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal} received: finishing in-flight work`);
+    const timer = setTimeout(() => {
+      logger.error(`shutdown took longer than ${timeoutMs} ms: exiting anyway`);
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    app.close().then(
+      () => {
+        logger.log('shut down cleanly');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}

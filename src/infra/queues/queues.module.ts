@@ -1,0 +1,50 @@
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { Global, Inject, Injectable, Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Job, JobsOptions, Queue, QueueOptions } from 'bullmq';
+import { AppConfig } from '../config/app-config.js';
+import { ALL_QUEUES, DEFAULT_JOB_OPTIONS, JOB_QUEUE, type JobData, type JobName, type QueueName } from './queues.js';
+
+/** The one way code puts work on a queue: typed by job name, routed by JOB_QUEUE. */
+@Injectable()
+export class QueueService {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(@Inject(ModuleRef) private readonly moduleRef: ModuleRef) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  enqueue<J extends JobName>(name: J, data: JobData[J], opts?: JobsOptions): Promise<Job<JobData[J]>> {
+    return this.queue(JOB_QUEUE[name]).add(name, data, opts) as Promise<Job<JobData[J]>>;
+  }
+}
+
+@Global()
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): QueueOptions => ({
+        // BullMQ needs maxRetriesPerRequest: null on worker connections.
+        connection: {
+          url: config.REDIS_URL,
+          maxRetriesPerRequest: null,
+          retryStrategy: (times: number) => Math.min(times * 100, 2000),
+        },
+        prefix: config.QUEUE_PREFIX,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      }),
+    }),
+    BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
+  ],
+  providers: [QueueService],
+  exports: [BullModule, QueueService],
+})
+export class QueuesModule {}

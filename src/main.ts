@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from './infra/config/app-config.js';
+import { loadDotEnv } from './infra/config/dotenv.js';
+import { exitOnSignals } from './infra/lifecycle.js';
+import { createHttpApp } from './http-app.js';
+
+async function bootstrap(): Promise<void> {
+  loadDotEnv();
+  const config = loadConfig();
+  const app = await createHttpApp(config);
+  const logger = new Logger('API');
+  exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
+  await app.listen({ port: config.PORT, host: config.HOST });
+  logger.log(`API listening on ${await app.getUrl()}`);
+}
+
+bootstrap().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

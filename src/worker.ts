@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadConfig } from './infra/config/app-config.js';
+import { loadDotEnv } from './infra/config/dotenv.js';
+import { exitOnSignals } from './infra/lifecycle.js';
+import { parseWorkerQueues } from './infra/queues/queues.js';
+import { logLevels } from './http-app.js';
+import { WorkerModule } from './worker.module.js';
+
+async function bootstrap(): Promise<void> {
+  loadDotEnv();
+  const config = loadConfig();
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    logger: logLevels(config.LOG_LEVEL),
+  });
+  const logger = new Logger('Worker');
+  exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
+  await app.init();
+  logger.log(`worker ready, consuming: ${parseWorkerQueues(config.WORKER_QUEUES).join(', ')}`);
+}
+
+bootstrap().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});
