@@ -49,8 +49,8 @@ export class HealthController {
   }
 
   private async redisState(): Promise<State> {
-    // A disconnected client would queue the PING until it reconnects.
-    if (this.redis.client.status !== 'ready') return 'down';
+    // A client that is reconnecting queues the PING: the timeout bounds the wait.
+    if (this.redis.client.status === 'end') return 'down';
     try {
       await within(PROBE_TIMEOUT_MS, this.redis.client.ping());
       return 'up';

@@ -103,7 +103,7 @@ export class ConfigError extends Error {
 function describe(errors: ValidationError[]): string[] {
   return errors.map((e) => {
     const value = e.value as unknown;
-    const reason = Object.values(e.constraints ?? {}).join('; ') || 'is invalid';
+    const reason = Object.values(e.constraints ?? {})[0] ?? 'is invalid';
     return value === undefined || value === ''
       ? `${e.property} is missing (${reason})`
       : `${e.property} ${reason.replace(new RegExp(`^${e.property} `), '')}`;
@@ -121,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = plainToInstance(AppConfig, raw);
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length) throw new ConfigError(describe(errors));
-  if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD) throw new ConfigError(['ADMIN_PASSWORD is missing (needed with ADMIN_EMAIL)']);
+  if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD)
+    throw new ConfigError(['ADMIN_PASSWORD is missing (needed with ADMIN_EMAIL)']);
   return config;
 }

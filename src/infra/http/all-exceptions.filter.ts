@@ -81,6 +81,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
         exception instanceof Error ? exception.stack : String(exception),
       );
     }
-    void reply.status(body.statusCode).headers(headers ?? {}).send(body);
+    void reply
+      .status(body.statusCode)
+      .headers(headers ?? {})
+      .send(body);
   }
 }

@@ -19,6 +19,7 @@ import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DiffTarget, SchemaEngine as WasmSchemaEngine } from '@prisma/schema-engine-wasm';
+import type * as WasmBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 
 export const PRISMA_DIR = path.resolve(process.cwd(), 'prisma');
 export const SCHEMA_FILE = path.join(PRISMA_DIR, 'schema.prisma');
@@ -29,10 +30,11 @@ const NO_FILTERS = { externalTables: [], externalEnums: [] };
 
 type Engine = WasmSchemaEngine;
 
-let wasmReady: Promise<typeof import('@prisma/schema-engine-wasm/schema_engine_bg')> | undefined;
+type Bindings = typeof WasmBindings;
+let wasmReady: Promise<Bindings> | undefined;
 
 /** The package is built for bundlers; instantiate its WebAssembly by hand. */
-function loadWasm(): Promise<typeof import('@prisma/schema-engine-wasm/schema_engine_bg')> {
+function loadWasm(): Promise<Bindings> {
   wasmReady ??= (async () => {
     const bindings = await import('@prisma/schema-engine-wasm/schema_engine_bg');
     const require = createRequire(import.meta.url);
@@ -108,7 +110,8 @@ export async function ensureDatabase(connectionString: string): Promise<boolean>
 export async function applyMigrations(connectionString: string, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await listMigrations(dir);
   const lockPath = path.join(dir, 'migration_lock.toml');
-  const schemaText = existsSync(SCHEMA_FILE) ? await readFile(SCHEMA_FILE, 'utf8') : '';
+  const schemaFile = path.join(dir, '..', 'schema.prisma');
+  const schemaText = existsSync(schemaFile) ? await readFile(schemaFile, 'utf8') : '';
   return withEngine(connectionString, schemaText, async (engine) => {
     const out = await engine.applyMigrations({
       migrationsList: {
@@ -152,24 +155,28 @@ export async function diffSchemas(connectionString: string, from: string | null,
 }
 
 /** Writes the next migration from the change to schema.prisma; null when nothing changed. */
-export async function createMigration(connectionString: string, name: string): Promise<string | null> {
+export async function createMigration(
+  connectionString: string,
+  name: string,
+  { schemaFile = SCHEMA_FILE, migrationsDir = MIGRATIONS_DIR } = {},
+): Promise<string | null> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new Error('migration name: use lowercase letters, digits and _');
-  const migrations = await listMigrations();
+  const migrations = await listMigrations(migrationsDir);
   const last = migrations.at(-1);
-  const snapshotPath = last ? path.join(MIGRATIONS_DIR, last.name, SNAPSHOT_FILE) : undefined;
+  const snapshotPath = last ? path.join(migrationsDir, last.name, SNAPSHOT_FILE) : undefined;
   if (snapshotPath && !existsSync(snapshotPath)) {
     throw new Error(`${snapshotPath} is missing: it holds the schema the newest migration produces`);
   }
   const previous = snapshotPath ? await readFile(snapshotPath, 'utf8') : null;
-  const current = await readFile(SCHEMA_FILE, 'utf8');
+  const current = await readFile(schemaFile, 'utf8');
   const sql = await diffSchemas(connectionString, previous, current);
   if (!/\S/.test(sql.replace(/^--.*$/gm, ''))) return null;
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-  const folder = path.join(MIGRATIONS_DIR, `${stamp}_${name}`);
+  const folder = path.join(migrationsDir, `${stamp}_${name}`);
   await mkdir(folder, { recursive: true });
   await writeFile(path.join(folder, 'migration.sql'), sql);
   await writeFile(path.join(folder, SNAPSHOT_FILE), current);
-  const lockPath = path.join(MIGRATIONS_DIR, 'migration_lock.toml');
+  const lockPath = path.join(migrationsDir, 'migration_lock.toml');
   if (!existsSync(lockPath)) {
     await writeFile(
       lockPath,

@@ -1,5 +1,5 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { Global, Inject, Injectable, Module } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, JobsOptions, Queue, QueueOptions } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
@@ -7,10 +7,23 @@ import { ALL_QUEUES, DEFAULT_JOB_OPTIONS, JOB_QUEUE, type JobData, type JobName,
 
 /** The one way code puts work on a queue: typed by job name, routed by JOB_QUEUE. */
 @Injectable()
-export class QueueService {
+export class QueueService implements OnModuleInit {
   private readonly queues = new Map<QueueName, Queue>();
+  private readonly logger = new Logger('Queues');
+  private lastErrorLog = 0;
 
   constructor(@Inject(ModuleRef) private readonly moduleRef: ModuleRef) {}
+
+  /** Connection errors are logged at most every 5 s instead of flooding stderr. */
+  onModuleInit(): void {
+    for (const name of ALL_QUEUES) {
+      this.queue(name).on('error', (err) => {
+        if (Date.now() - this.lastErrorLog < 5000) return;
+        this.lastErrorLog = Date.now();
+        this.logger.warn(`queue ${name}: ${err.message}`);
+      });
+    }
+  }
 
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);

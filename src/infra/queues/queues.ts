@@ -43,7 +43,10 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
 /** Parses WORKER_QUEUES (`all` or a comma list) and refuses unknown names. */
 export function parseWorkerQueues(value: string): QueueName[] {
   if (value.trim() === 'all') return [...ALL_QUEUES];
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(ALL_QUEUES as readonly string[]).includes(n));
   if (unknown.length || names.length === 0) {
     throw new Error(

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Command 1: set up and run the whole system (API + one worker) until Ctrl-C.
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
+
+install_dependencies
+if [[ ! -f .env ]]; then
+  cp .env.example .env
+  # A fresh random secret rather than the placeholder.
+  sed -i.bak "s/^JWT_SECRET=.*/JWT_SECRET=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')/" .env && rm -f .env.bak
+  say "wrote .env from .env.example (edit it to change settings)"
+fi
+set -a; source .env; set +a
+ensure_services
+build_and_migrate
+
+node dist/main.js &
+API=$!
+node dist/worker.js &
+WORKER=$!
+stop() { kill -TERM "$API" "$WORKER" 2>/dev/null || true; wait "$API" "$WORKER" 2>/dev/null || true; }
+trap stop INT TERM
+URL="http://localhost:${PORT:-3000}"
+for _ in $(seq 1 60); do curl -fs "$URL/health" >/dev/null 2>&1 && break; sleep 0.5; done
+say "running (Ctrl-C stops both):
+    API      $URL
+    health   $URL/health
+    mail UI  http://localhost:8025 (docker compose only)"
+wait -n "$API" "$WORKER" || true
+stop
