@@ -5,6 +5,8 @@ import { PrismaModule } from './infra/prisma/prisma.module.js';
 import { QueuesModule } from './infra/queues/queues.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { OpsModule } from './ops/ops.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { PromotionsHttpModule } from './promotions/promotions.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
@@ -15,6 +17,6 @@ export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: AppModule, imports: [...infrastructure(config), OpsModule] };
+    return { module: AppModule, imports: [...infrastructure(config), OpsModule, AuthModule, PromotionsHttpModule] };
   }
 }

@@ -4,12 +4,15 @@ import { infrastructure } from './app.module.js';
 import type { AppConfig } from './infra/config/app-config.js';
 import { ALL_QUEUES, JOB_QUEUE, JobName, QueueName, parseWorkerQueues } from './infra/queues/queues.js';
 import { OpsProcessor } from './ops/ops.processor.js';
+import { PromotionsModule } from './promotions/promotions.module.js';
+import { PromotionsProcessor } from './promotions/promotions.processor.js';
 
 type ProcessorClass = Type<WorkerHost> & { readonly handles: readonly JobName[] };
 
 /** The consumer of each queue, with the modules its services come from. */
 const CONSUMERS: { readonly [Q in QueueName]: { processor: ProcessorClass; imports: Type[] } } = {
   [QueueName.Ops]: { processor: OpsProcessor, imports: [] },
+  [QueueName.Promotions]: { processor: PromotionsProcessor, imports: [PromotionsModule] },
 };
 
 /** Refuses to boot when a job could sit in a queue with nobody to handle it. */

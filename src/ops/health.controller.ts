@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Public } from '../auth/auth.decorators.js';
 import { PrismaService } from '../infra/prisma/prisma.service.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 
@@ -22,6 +23,7 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
 }
 
 @Controller('health')
+@Public()
 export class HealthController {
   constructor(
     @Inject(PrismaService) private readonly prisma: PrismaService,

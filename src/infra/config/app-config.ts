@@ -83,6 +83,19 @@ export class AppConfig {
   @Min(1024)
   BODY_LIMIT_BYTES = 16_384;
 
+  /** How long before startsAt a sale's gate state is loaded into Redis. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PREHEAT_LEAD_SECONDS = 60;
+
+  /** Max age of the storefront's in-process sale cache (ms); also its Cache-Control max-age. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  STOREFRONT_CACHE_MS = 1000;
+
   @IsOptional()
   @IsEmail()
   ADMIN_EMAIL?: string;

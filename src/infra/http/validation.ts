@@ -1,11 +1,20 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { DomainError, type ErrorDetail } from '../errors/domain-error.js';
 
+const TYPE_CHECKS = ['isString', 'isInt', 'isNumber', 'isBoolean', 'isDate', 'isEmail', 'matches'];
+
+/** One problem per field, worded without repeating the field's name. */
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((problem) => ({ field, problem }));
-    return [...own, ...flatten(e.children ?? [], field)];
+    const constraints = e.constraints ?? {};
+    if (Object.keys(constraints).length === 0) return flatten(e.children ?? [], field);
+    if (constraints.whitelistValidation) return [{ field, problem: 'is not an allowed field' }];
+    if (e.value === undefined || e.value === null) return [{ field, problem: 'is required' }];
+    // The type check says the most; then the first constraint class-validator reports.
+    const key = TYPE_CHECKS.find((k) => k in constraints) ?? Object.keys(constraints)[0]!;
+    const problem = constraints[key] ?? 'is invalid';
+    return [{ field, problem: problem.startsWith(`${e.property} `) ? problem.slice(e.property.length + 1) : problem }];
   });
 }
 
@@ -16,7 +25,6 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
     transform: true,
-    stopAtFirstError: true,
     exceptionFactory: (errors) => {
       const details = flatten(errors);
       return new DomainError(

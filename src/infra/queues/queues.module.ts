@@ -34,6 +34,11 @@ export class QueueService implements OnModuleInit {
     return queue;
   }
 
+  /** Removes a waiting or delayed job; a job already gone is fine. */
+  async remove(name: JobName, jobId: string): Promise<void> {
+    await this.queue(JOB_QUEUE[name]).remove(jobId);
+  }
+
   enqueue<J extends JobName>(name: J, data: JobData[J], opts?: JobsOptions): Promise<Job<JobData[J]>> {
     return this.queue(JOB_QUEUE[name]).add(name, data, opts) as Promise<Job<JobData[J]>>;
   }

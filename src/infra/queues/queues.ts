@@ -7,23 +7,29 @@ import type { DefaultJobOptions } from 'bullmq';
 export const QueueName = {
   /** Worker liveness and maintenance. */
   Ops: 'ops',
+  /** Sale housekeeping: the stock preheat ahead of startsAt. */
+  Promotions: 'promotions',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 export const JobName = {
   /** Answers with the worker's identity; used to probe that a queue is served. */
   Ping: 'ops.ping',
+  /** Loads a sale's gate state into Redis (idempotent). */
+  PreheatSale: 'sale.preheat',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
 /** Which queue carries each job. */
 export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
   [JobName.Ping]: QueueName.Ops,
+  [JobName.PreheatSale]: QueueName.Promotions,
 };
 
 /** Payload of each job. */
 export interface JobData {
   [JobName.Ping]: { sentAt: number };
+  [JobName.PreheatSale]: { saleId: string };
 }
 
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QueueName);

@@ -1,0 +1,43 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import type { Role } from '../generated/prisma/client.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import { IS_PUBLIC, ROLES, type AuthedRequest } from './auth.decorators.js';
+import type { TokenClaims } from './auth.types.js';
+
+const ROLE_VALUES: readonly string[] = ['CUSTOMER', 'ADMIN'];
+
+/**
+ * Global guard: a valid bearer token on every route not marked @Public();
+ * @Roles() narrows it further. Missing, tampered or expired token: 401.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(JwtService) private readonly jwt: JwtService,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthedRequest>();
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    if (!token) throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
+    let claims: TokenClaims;
+    try {
+      claims = this.jwt.verify<TokenClaims & object>(token);
+    } catch {
+      throw new DomainError('UNAUTHORIZED', 'The token is invalid or expired');
+    }
+    if (typeof claims.sub !== 'string' || !ROLE_VALUES.includes(claims.role)) {
+      throw new DomainError('UNAUTHORIZED', 'The token is invalid or expired');
+    }
+    request.user = { id: claims.sub, role: claims.role };
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
+    if (roles && !roles.includes(claims.role)) throw new DomainError('FORBIDDEN', 'This needs the admin role');
+    return true;
+  }
+}

@@ -1,0 +1,79 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import type { User } from '../generated/prisma/client.js';
+import { AppConfig } from '../infra/config/app-config.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import { UsersRepository } from '../users/users.repository.js';
+import type { TokenClaims } from './auth.types.js';
+import type { LoginDto, RegisterDto } from './dto/auth.dto.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  phone: string;
+  name: string | null;
+  role: User['role'];
+  createdAt: Date;
+}
+
+export function publicUser(user: User): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    phone: user.phone,
+    name: user.name,
+    role: user.role,
+    createdAt: user.createdAt,
+  };
+}
+
+@Injectable()
+export class AuthService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Auth');
+
+  constructor(
+    @Inject(UsersRepository) private readonly users: UsersRepository,
+    @Inject(JwtService) private readonly jwt: JwtService,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {}
+
+  async register(dto: RegisterDto): Promise<PublicUser> {
+    const user = await this.users.create({
+      email: dto.email,
+      phone: dto.phone,
+      name: dto.name,
+      passwordHash: await hashPassword(dto.password),
+    });
+    if (!user) throw new DomainError('EMAIL_TAKEN', 'An account with this email exists');
+    return publicUser(user);
+  }
+
+  /** Same answer and about the same time for an unknown email as for a wrong password. */
+  async login(dto: LoginDto): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: string }> {
+    const user = await this.users.findByEmail(dto.email);
+    const ok = await verifyPassword(dto.password, user?.passwordHash ?? (await DUMMY_HASH));
+    if (!user || !ok) throw new DomainError('INVALID_CREDENTIALS', 'Email or password is wrong');
+    return { accessToken: this.sign(user), tokenType: 'Bearer', expiresIn: this.config.JWT_EXPIRES_IN };
+  }
+
+  sign(user: Pick<User, 'id' | 'role'>): string {
+    const claims: TokenClaims = { sub: user.id, role: user.role };
+    return this.jwt.sign(claims);
+  }
+
+  /** The admin from ADMIN_EMAIL/ADMIN_PASSWORD, created once (safe with many API copies). */
+  async onApplicationBootstrap(): Promise<void> {
+    const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = this.config;
+    if (!email || !password) return;
+    if (await this.users.findByEmail(email.toLowerCase())) return;
+    const created = await this.users.create({
+      email: email.toLowerCase(),
+      phone: '+10000000000',
+      name: 'Administrator',
+      passwordHash: await hashPassword(password),
+      role: 'ADMIN',
+    });
+    if (created) this.logger.log(`created admin account ${created.email}`);
+  }
+}

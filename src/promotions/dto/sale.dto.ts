@@ -1,0 +1,102 @@
+import { Transform, Type } from 'class-transformer';
+import { IsDate, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+
+const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
+/** Only ISO 8601 strings become dates; anything else stays and fails @IsDate. */
+const isoDate = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : value;
+
+export const MAX_STOCK = 10_000_000;
+export const MAX_PRICE = 100_000_000;
+
+export class CreateSaleDto {
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @Transform(trim)
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
+  sku!: string;
+
+  /** Minor units (cents) of one unit. */
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PRICE)
+  price!: number;
+
+  @IsInt()
+  @Min(1)
+  @Max(MAX_STOCK)
+  stock!: number;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  perUserLimit!: number;
+
+  @Transform(isoDate)
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  startsAt!: Date;
+
+  @Transform(isoDate)
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  endsAt!: Date;
+}
+
+export class UpdateSaleDto {
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  @IsOptional()
+  @Transform(trim)
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
+  sku?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PRICE)
+  price?: number;
+
+  /** Raised at any time; lowered only down to what is already sold. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_STOCK)
+  stock?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  perUserLimit?: number;
+
+  @IsOptional()
+  @Transform(isoDate)
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  startsAt?: Date;
+
+  @IsOptional()
+  @Transform(isoDate)
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  endsAt?: Date;
+}
+
+export class PageQueryDto {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  page = 1;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  pageSize = 20;
+}

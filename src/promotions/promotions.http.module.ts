@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AdminSalesController } from './admin-sales.controller.js';
+import { PromotionsModule } from './promotions.module.js';
+import { StorefrontController } from './storefront.controller.js';
+import { StorefrontService } from './storefront.service.js';
+
+/** The HTTP side: admin sale management and the public storefront reads. */
+@Module({
+  imports: [PromotionsModule],
+  controllers: [AdminSalesController, StorefrontController],
+  providers: [StorefrontService],
+})
+export class PromotionsHttpModule {}

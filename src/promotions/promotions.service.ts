@@ -1,0 +1,244 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { GateService, type GateSettings } from '../gate/gate.service.js';
+import { AppConfig } from '../infra/config/app-config.js';
+import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
+import { JobName } from '../infra/queues/queues.js';
+import { QueueService } from '../infra/queues/queues.module.js';
+import type { CreateSaleDto, UpdateSaleDto } from './dto/sale.dto.js';
+import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
+import { SalesRepository, type SaleWithStock, type Tx } from './sales.repository.js';
+
+export interface SaleView {
+  id: string;
+  name: string;
+  sku: string;
+  price: number;
+  stock: number;
+  perUserLimit: number;
+  startsAt: Date;
+  endsAt: Date;
+  endedAt: Date | null;
+  paused: boolean;
+  status: SaleStatus;
+  /** Units left to buy: the gate's count once preheated, else the stock of record. */
+  remaining: number;
+  preheated: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function gateSettings(sale: SaleWithStock): GateSettings {
+  return {
+    stock: sale.stock,
+    startsAt: sale.startsAt.getTime(),
+    endsAt: effectiveEnd(sale).getTime(),
+    perUserLimit: sale.perUserLimit,
+    paused: sale.paused,
+    price: sale.price,
+  };
+}
+
+function invalid(field: string, problem: string): DomainError {
+  return new DomainError('VALIDATION_FAILED', `${field}: ${problem}`, [{ field, problem } satisfies ErrorDetail]);
+}
+
+/** Admin management of flash sales and the stock preheat into the gate. */
+@Injectable()
+export class PromotionsService {
+  private readonly logger = new Logger('Promotions');
+
+  constructor(
+    @Inject(SalesRepository) private readonly sales: SalesRepository,
+    @Inject(GateService) private readonly gate: GateService,
+    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {}
+
+  async create(dto: CreateSaleDto): Promise<SaleView> {
+    if (dto.endsAt <= dto.startsAt) throw invalid('endsAt', 'must be after startsAt');
+    if (dto.endsAt <= new Date()) throw invalid('endsAt', 'must be in the future');
+    const sale = await this.sales.create(dto);
+    await this.schedulePreheat(sale);
+    return this.view(sale, null);
+  }
+
+  async get(id: string): Promise<SaleView> {
+    const sale = UUID.test(id) ? await this.sales.findWithStock(id) : null;
+    if (!sale) throw notFound();
+    return this.view(sale, await this.gate.remaining(id));
+  }
+
+  async page(
+    page: number,
+    pageSize: number,
+  ): Promise<{ items: SaleView[]; page: number; pageSize: number; total: number }> {
+    const { items, total } = await this.sales.page(page, pageSize);
+    const views = await Promise.all(items.map(async (s) => this.view(s, await this.gate.remaining(s.id))));
+    return { items: views, page, pageSize, total };
+  }
+
+  async update(id: string, dto: UpdateSaleDto): Promise<SaleView> {
+    let added = 0;
+    let rescheduledFrom: number | null = null;
+    const result = await this.locked(id, async (sale, tx) => {
+      const now = new Date();
+      if (now >= effectiveEnd(sale)) throw new DomainError('SALE_ENDED', 'The sale has ended; it cannot change');
+      const startsAt = dto.startsAt ?? sale.startsAt;
+      const endsAt = dto.endsAt ?? sale.endsAt;
+      if (dto.startsAt && dto.startsAt.getTime() !== sale.startsAt.getTime()) {
+        if (now >= sale.startsAt)
+          throw new DomainError('SALE_ALREADY_STARTED', 'The sale has begun; its start cannot move');
+        rescheduledFrom = sale.startsAt.getTime();
+      }
+      if (endsAt <= startsAt) throw invalid('endsAt', 'must be after startsAt');
+      if (endsAt <= now) throw invalid('endsAt', 'must be in the future');
+
+      const delta = dto.stock === undefined ? 0 : dto.stock - sale.stock;
+      // A decrease takes the units out of the gate first, so a unit that is being
+      // sold right now can never be removed; an increase adds them after Postgres.
+      const gateTook = delta < 0 ? await this.gate.adjustStock(id, delta) : { status: 'absent' as const };
+      if (gateTook.status === 'refused') throw belowSold(sale.stock - gateTook.remaining);
+      try {
+        if (delta !== 0 && !(await this.sales.changeStock(tx, id, delta))) throw belowSold(sale.stock - sale.available);
+        const updated = await this.sales.update(tx, id, {
+          name: dto.name,
+          sku: dto.sku,
+          price: dto.price,
+          perUserLimit: dto.perUserLimit,
+          startsAt: dto.startsAt,
+          endsAt: dto.endsAt,
+        });
+        const next = { ...updated, stock: sale.stock + delta, available: sale.available + delta };
+        await this.gate.updateSettings(id, gateSettings(next));
+        added = Math.max(0, delta);
+        return next;
+      } catch (err) {
+        if (gateTook.status === 'done') await this.gate.adjustStock(id, -delta);
+        throw err;
+      }
+    });
+    // Units are added to the gate only once Postgres has committed them.
+    if (added > 0) {
+      await this.gate.adjustStock(id, added);
+      this.logger.log(`sale ${id}: stock raised by ${added} to ${result.stock}`);
+    }
+    if (rescheduledFrom !== null) {
+      await this.queues.remove(JobName.PreheatSale, preheatJobId(id, rescheduledFrom));
+      await this.schedulePreheat(result);
+    }
+    return this.view(result, await this.gate.remaining(id));
+  }
+
+  async remove(id: string): Promise<void> {
+    const startsAt = await this.locked(id, async (sale, tx) => {
+      // Close the gate first so nothing is admitted while we look.
+      const wasPreheated = await this.gate.updateSettings(id, { ...gateSettings(sale), paused: true });
+      const inFlight = wasPreheated ? await this.gate.pendingCount(id) : 0;
+      const orders = await this.sales.countOrders(tx, id);
+      if (orders > 0 || inFlight > 0 || (wasPreheated && (await this.gate.remaining(id)) !== sale.stock)) {
+        if (wasPreheated) await this.gate.updateSettings(id, gateSettings(sale));
+        throw new DomainError('SALE_HAS_ORDERS', 'The sale has orders; end it instead of deleting it');
+      }
+      await this.sales.delete(tx, id);
+      await this.gate.remove(id);
+      return sale.startsAt.getTime();
+    });
+    await this.queues.remove(JobName.PreheatSale, preheatJobId(id, startsAt));
+  }
+
+  setPaused(id: string, paused: boolean): Promise<SaleView> {
+    return this.change(id, (sale) => {
+      if (new Date() >= effectiveEnd(sale)) throw new DomainError('SALE_ENDED', 'The sale has ended');
+      return { paused };
+    });
+  }
+
+  end(id: string): Promise<SaleView> {
+    return this.change(id, (sale) => (new Date() >= effectiveEnd(sale) ? {} : { endedAt: new Date() }));
+  }
+
+  /** Loads the gate from the stock of record; idempotent, never overwrites stock already taken. */
+  async preheat(id: string): Promise<SaleView> {
+    const result = await this.locked(id, async (sale) => {
+      const remaining = await this.gate.preheat(id, gateSettings(sale), sale.available);
+      return { sale, remaining };
+    });
+    this.logger.log(`sale ${id} preheated: ${result.remaining} remaining`);
+    return this.view(result.sale, result.remaining);
+  }
+
+  /** Preheat job: a sale deleted since is no error. */
+  async preheatIfExists(id: string): Promise<void> {
+    try {
+      await this.preheat(id);
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'SALE_NOT_FOUND') return;
+      throw err;
+    }
+  }
+
+  private async change(
+    id: string,
+    patch: (sale: SaleWithStock) => { paused?: boolean; endedAt?: Date },
+  ): Promise<SaleView> {
+    const sale = await this.locked(id, async (current, tx) => {
+      const data = patch(current);
+      if (Object.keys(data).length === 0) return current;
+      const updated = { ...(await this.sales.update(tx, id, data)), available: current.available };
+      await this.gate.updateSettings(id, gateSettings(updated));
+      return updated;
+    });
+    return this.view(sale, await this.gate.remaining(id));
+  }
+
+  private async locked<T>(id: string, work: (sale: SaleWithStock, tx: Tx) => Promise<T>): Promise<T> {
+    if (!UUID.test(id)) throw notFound();
+    const result = await this.sales.withLockedSale(id, work);
+    if (result === null) throw notFound();
+    return result;
+  }
+
+  private async schedulePreheat(sale: SaleWithStock): Promise<void> {
+    const at = sale.startsAt.getTime() - this.config.PREHEAT_LEAD_SECONDS * 1000;
+    await this.queues.enqueue(
+      JobName.PreheatSale,
+      { saleId: sale.id },
+      { jobId: preheatJobId(sale.id, sale.startsAt.getTime()), delay: Math.max(0, at - Date.now()) },
+    );
+  }
+
+  view(sale: SaleWithStock, gateRemaining: number | null): SaleView {
+    const remaining = gateRemaining ?? sale.available;
+    return {
+      id: sale.id,
+      name: sale.name,
+      sku: sale.sku,
+      price: sale.price,
+      stock: sale.stock,
+      perUserLimit: sale.perUserLimit,
+      startsAt: sale.startsAt,
+      endsAt: sale.endsAt,
+      endedAt: sale.endedAt,
+      paused: sale.paused,
+      status: saleStatus(sale, remaining, new Date()),
+      remaining,
+      preheated: gateRemaining !== null,
+      createdAt: sale.createdAt,
+      updatedAt: sale.updatedAt,
+    };
+  }
+}
+
+export function preheatJobId(saleId: string, startsAtMs: number): string {
+  return `preheat-${saleId}-${startsAtMs}`;
+}
+
+function notFound(): DomainError {
+  return new DomainError('SALE_NOT_FOUND', 'No such sale');
+}
+
+function belowSold(sold: number): DomainError {
+  return new DomainError('STOCK_BELOW_SOLD', `Stock cannot go below the ${sold} unit(s) already sold`);
+}

@@ -1,0 +1,91 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Prisma, Sale } from '../generated/prisma/client.js';
+import { PrismaService } from '../infra/prisma/prisma.service.js';
+
+export type SaleWithStock = Sale & { available: number };
+export type Tx = Prisma.TransactionClient;
+
+export interface NewSale {
+  name: string;
+  sku: string;
+  price: number;
+  stock: number;
+  perUserLimit: number;
+  startsAt: Date;
+  endsAt: Date;
+}
+
+@Injectable()
+export class SalesRepository {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  /** Runs work in a transaction holding the sale's row lock (admin changes and preheat serialize). */
+  async withLockedSale<T>(id: string, work: (sale: SaleWithStock, tx: Tx) => Promise<T>): Promise<T | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM sales WHERE id = ${id}::uuid FOR UPDATE`;
+      if (rows.length === 0) return null;
+      const sale = await this.findWithStock(id, tx);
+      return sale ? work(sale, tx) : null;
+    });
+  }
+
+  async create(data: NewSale): Promise<SaleWithStock> {
+    const sale = await this.prisma.sale.create({
+      data: { ...data, inventory: { create: { available: data.stock } } },
+    });
+    return { ...sale, available: data.stock };
+  }
+
+  async findWithStock(id: string, tx: Tx = this.prisma): Promise<SaleWithStock | null> {
+    const sale = await tx.sale.findUnique({ where: { id }, include: { inventory: true } });
+    if (!sale) return null;
+    const { inventory, ...rest } = sale;
+    return { ...rest, available: inventory?.available ?? 0 };
+  }
+
+  async page(page: number, pageSize: number): Promise<{ items: SaleWithStock[]; total: number }> {
+    const [rows, total] = await Promise.all([
+      this.prisma.sale.findMany({
+        orderBy: [{ startsAt: 'desc' }, { id: 'asc' }],
+        skip: (page - 1) * pageSize,
+        take: pageSize,
+        include: { inventory: true },
+      }),
+      this.prisma.sale.count(),
+    ]);
+    return { items: rows.map(({ inventory, ...s }) => ({ ...s, available: inventory?.available ?? 0 })), total };
+  }
+
+  /** Sales a shopper can still buy or wait for, soonest first. */
+  async openSales(now: Date, limit = 100): Promise<SaleWithStock[]> {
+    const rows = await this.prisma.sale.findMany({
+      where: { endsAt: { gt: now }, OR: [{ endedAt: null }, { endedAt: { gt: now } }] },
+      orderBy: [{ startsAt: 'asc' }, { id: 'asc' }],
+      take: limit,
+      include: { inventory: true },
+    });
+    return rows.map(({ inventory, ...s }) => ({ ...s, available: inventory?.available ?? 0 }));
+  }
+
+  update(tx: Tx, id: string, data: Prisma.SaleUpdateInput): Promise<Sale> {
+    return tx.sale.update({ where: { id }, data });
+  }
+
+  /** Changes stock and available by delta; false when available would go negative. */
+  async changeStock(tx: Tx, id: string, delta: number): Promise<boolean> {
+    const changed = await tx.$executeRaw`
+      UPDATE inventory SET available = available + ${delta}, updated_at = now()
+      WHERE sale_id = ${id}::uuid AND available + ${delta} >= 0`;
+    if (changed === 0) return false;
+    await tx.$executeRaw`UPDATE sales SET stock = stock + ${delta}, updated_at = now() WHERE id = ${id}::uuid`;
+    return true;
+  }
+
+  countOrders(tx: Tx, saleId: string): Promise<number> {
+    return tx.order.count({ where: { saleId } });
+  }
+
+  async delete(tx: Tx, id: string): Promise<void> {
+    await tx.sale.delete({ where: { id } });
+  }
+}

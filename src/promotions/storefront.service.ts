@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { GateService } from '../gate/gate.service.js';
+import { AppConfig } from '../infra/config/app-config.js';
+import { TtlCache } from '../infra/cache/ttl-cache.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import { saleStatus, type SaleStatus } from './sale-status.js';
+import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+
+export interface StorefrontSale {
+  id: string;
+  name: string;
+  price: number;
+  stock: number;
+  remaining: number;
+  perUserLimit: number;
+  startsAt: Date;
+  endsAt: Date;
+  status: SaleStatus;
+  paused: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The crowd's reads while it waits. Sale rows come from a short in-process
+ * cache (one Postgres query per sale per STOREFRONT_CACHE_MS per API process,
+ * however many shoppers ask); remaining comes from the gate in Redis.
+ */
+@Injectable()
+export class StorefrontService {
+  private readonly sales: TtlCache<string, SaleWithStock | null>;
+  private readonly open: TtlCache<'open', SaleWithStock[]>;
+
+  constructor(
+    @Inject(SalesRepository) private readonly repository: SalesRepository,
+    @Inject(GateService) private readonly gate: GateService,
+    @Inject(AppConfig) config: AppConfig,
+  ) {
+    this.sales = new TtlCache(config.STOREFRONT_CACHE_MS);
+    this.open = new TtlCache(config.STOREFRONT_CACHE_MS, 1);
+  }
+
+  async list(): Promise<StorefrontSale[]> {
+    const sales = await this.open.get('open', () => this.repository.openSales(new Date()));
+    const remaining = await this.gate.remainingMany(sales.map((s) => s.id));
+    const now = new Date();
+    return sales.map((sale, i) => this.view(sale, remaining[i] ?? null, now)).filter((s) => s.status !== 'ENDED');
+  }
+
+  async detail(id: string): Promise<StorefrontSale> {
+    const sale = UUID.test(id) ? await this.sales.get(id, () => this.repository.findWithStock(id)) : null;
+    if (!sale) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
+    return this.view(sale, await this.gate.remaining(id), new Date());
+  }
+
+  private view(sale: SaleWithStock, gateRemaining: number | null, now: Date): StorefrontSale {
+    const remaining = gateRemaining ?? sale.available;
+    return {
+      id: sale.id,
+      name: sale.name,
+      price: sale.price,
+      stock: sale.stock,
+      remaining,
+      perUserLimit: sale.perUserLimit,
+      startsAt: sale.startsAt,
+      endsAt: sale.endedAt && sale.endedAt < sale.endsAt ? sale.endedAt : sale.endsAt,
+      status: saleStatus(sale, remaining, now),
+      paused: sale.paused,
+    };
+  }
+}

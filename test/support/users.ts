@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { AuthService } from '../../src/auth/auth.service.js';
+import type { RunningApi } from './http.js';
+
+export interface TestUser {
+  id: string;
+  email: string;
+  token: string;
+}
+
+/**
+ * Users straight in the database (no slow password hash) with a token signed
+ * by the running API's own AuthService: for suites where login is not the subject.
+ */
+export async function createUsers(
+  api: RunningApi,
+  databaseUrl: string,
+  count: number,
+  role: 'CUSTOMER' | 'ADMIN' = 'CUSTOMER',
+): Promise<TestUser[]> {
+  const auth = api.app.get(AuthService);
+  const users = Array.from({ length: count }, () => {
+    const id = randomUUID();
+    return { id, email: `${id}@example.test` };
+  });
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    for (let i = 0; i < users.length; i += 1000) {
+      const chunk = users.slice(i, i + 1000);
+      const values = chunk.map((_, j) => `($${j * 2 + 1}::uuid, $${j * 2 + 2}, '+14155550100', 'x', '${role}')`);
+      await client.query(
+        `INSERT INTO users (id, email, phone, password_hash, role) VALUES ${values.join(',')}`,
+        chunk.flatMap((u) => [u.id, u.email]),
+      );
+    }
+  } finally {
+    await client.end();
+  }
+  return users.map((u) => ({ ...u, token: auth.sign({ id: u.id, role }) }));
+}
