@@ -7,6 +7,7 @@ import { RedisModule } from './infra/redis/redis.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { PromotionsHttpModule } from './promotions/promotions.http.module.js';
+import { OrdersHttpModule } from './orders/orders.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
@@ -17,6 +18,9 @@ export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: AppModule, imports: [...infrastructure(config), OpsModule, AuthModule, PromotionsHttpModule] };
+    return {
+      module: AppModule,
+      imports: [...infrastructure(config), OpsModule, AuthModule, PromotionsHttpModule, OrdersHttpModule],
+    };
   }
 }

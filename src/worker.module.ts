@@ -1,40 +1,66 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import type { WorkerHost } from '@nestjs/bullmq';
+import { Processor, type WorkerHost } from '@nestjs/bullmq';
 import { infrastructure } from './app.module.js';
+import { OutboxRelay } from './events/outbox-relay.js';
 import type { AppConfig } from './infra/config/app-config.js';
-import { ALL_QUEUES, JOB_QUEUE, JobName, QueueName, parseWorkerQueues } from './infra/queues/queues.js';
+import { ALL_QUEUES, jobsOf, QueueName, parseWorkerQueues } from './infra/queues/queues.js';
+import { InventoryModule } from './inventory/inventory.module.js';
+import { InventoryProcessor } from './inventory/inventory.processor.js';
 import { OpsProcessor } from './ops/ops.processor.js';
+import { OrdersModule } from './orders/orders.module.js';
+import { OrdersProcessor } from './orders/orders.processor.js';
 import { PromotionsModule } from './promotions/promotions.module.js';
 import { PromotionsProcessor } from './promotions/promotions.processor.js';
 
-type ProcessorClass = Type<WorkerHost> & { readonly handles: readonly JobName[] };
+type ProcessorClass = Type<WorkerHost> & { readonly handles: readonly string[] };
+
+interface Consumer {
+  processor: ProcessorClass;
+  imports: Type[];
+  /** Jobs at once per process: high where jobs are batched into transactions. */
+  batched: boolean;
+}
 
 /** The consumer of each queue, with the modules its services come from. */
-const CONSUMERS: { readonly [Q in QueueName]: { processor: ProcessorClass; imports: Type[] } } = {
-  [QueueName.Ops]: { processor: OpsProcessor, imports: [] },
-  [QueueName.Promotions]: { processor: PromotionsProcessor, imports: [PromotionsModule] },
+const CONSUMERS: { readonly [Q in QueueName]: Consumer } = {
+  [QueueName.Ops]: { processor: OpsProcessor, imports: [], batched: false },
+  [QueueName.Promotions]: { processor: PromotionsProcessor, imports: [PromotionsModule], batched: false },
+  [QueueName.Orders]: { processor: OrdersProcessor, imports: [OrdersModule], batched: true },
+  [QueueName.Inventory]: { processor: InventoryProcessor, imports: [InventoryModule], batched: true },
 };
 
 /** Refuses to boot when a job could sit in a queue with nobody to handle it. */
 export function assertEveryJobHandled(): void {
-  const missing = Object.values(JobName).filter((job) => !CONSUMERS[JOB_QUEUE[job]].processor.handles.includes(job));
-  const orphans = ALL_QUEUES.filter((q) => !(q in CONSUMERS));
-  if (missing.length || orphans.length) {
-    throw new Error(`jobs without a handler: ${[...missing, ...orphans].join(', ')}`);
-  }
+  const missing = ALL_QUEUES.flatMap((queue) => {
+    const consumer = CONSUMERS[queue] as Consumer | undefined;
+    if (!consumer) return [`queue ${queue}`];
+    return jobsOf(queue)
+      .filter((job) => !consumer.processor.handles.includes(job))
+      .map((job) => `${job} on ${queue}`);
+  });
+  if (missing.length) throw new Error(`jobs without a handler: ${missing.join(', ')}`);
 }
 
-/** A worker process: no HTTP, consumes the queues WORKER_QUEUES names. */
+/** A worker process: no HTTP, consumes the queues WORKER_QUEUES names, relays the outbox. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     assertEveryJobHandled();
     const queues = parseWorkerQueues(config.WORKER_QUEUES);
+    for (const queue of queues) {
+      const { processor, batched } = CONSUMERS[queue];
+      // Worker options come from config, so the decorator is applied here, at boot.
+      Processor(queue, {
+        concurrency: batched ? config.WORKER_CONCURRENCY : 1,
+        lockDuration: config.JOB_LOCK_MS,
+        stalledInterval: config.JOB_LOCK_MS,
+      })(processor);
+    }
     const chosen = queues.map((q) => CONSUMERS[q]);
     return {
       module: WorkerModule,
       imports: [...infrastructure(config), ...new Set(chosen.flatMap((c) => c.imports))],
-      providers: chosen.map((c) => c.processor),
+      providers: [...chosen.map((c) => c.processor), OutboxRelay],
     };
   }
 }

@@ -13,6 +13,14 @@ export interface GateKeys {
   pendingAt: string;
   /** hash: counters of outcomes (admitted, SOLD_OUT, ...) */
   stats: string;
+  /** set: orders whose units went back to the gate (makes the release idempotent) */
+  released: string;
+  /** rate-limit counter of a user in the current second */
+  userRate(userId: string, second: number): string;
+  /** rate-limit counter of an IP address in the current second */
+  ipRate(ip: string, second: number): string;
+  /** the first admission answered under a user's Idempotency-Key */
+  idempotency(userId: string, key: string): string;
 }
 
 export function gateKeys(prefix: string, saleId: string): GateKeys {
@@ -23,9 +31,28 @@ export function gateKeys(prefix: string, saleId: string): GateKeys {
     pending: `${base}:pending`,
     pendingAt: `${base}:pending-at`,
     stats: `${base}:stats`,
+    released: `${base}:released`,
+    userRate: (userId, second) => `${base}:rl:u:${userId}:${second}`,
+    ipRate: (ip, second) => `${base}:rl:ip:${ip}:${second}`,
+    idempotency: (userId, key) => `${base}:idem:${userId}:${key}`,
   };
 }
 
+/** Set of sale ids with a gate, for the sweeper and order lookups (not hash-tagged). */
+export function gateRegistryKey(prefix: string): string {
+  return `${prefix}:gates`;
+}
+
+/** Pub/sub channel of sold-out and restock news (`soldout:<saleId>`, `restock:<saleId>`). */
+export function gateChannel(prefix: string): string {
+  return `${prefix}:gate-news`;
+}
+
+/** Pub/sub channel of one order's status changes. */
+export function orderChannel(prefix: string, orderId: string): string {
+  return `${prefix}:order:${orderId}`;
+}
+
 export function allGateKeys(keys: GateKeys): string[] {
-  return [keys.state, keys.buyers, keys.pending, keys.pendingAt, keys.stats];
+  return [keys.state, keys.buyers, keys.pending, keys.pendingAt, keys.stats, keys.released];
 }

@@ -9,5 +9,6 @@ import { StorefrontService } from './storefront.service.js';
   imports: [PromotionsModule],
   controllers: [AdminSalesController, StorefrontController],
   providers: [StorefrontService],
+  exports: [StorefrontService],
 })
 export class PromotionsHttpModule {}

@@ -96,6 +96,79 @@ export class AppConfig {
   @Max(60_000)
   STOREFRONT_CACHE_MS = 1000;
 
+  /** Admitted tickets not yet persisted, per sale, above which buyers get 503 BUSY. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  BACKLOG_CAP = 20_000;
+
+  /** Retry-After (seconds) sent with BUSY and GATE_NOT_READY. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RETRY_AFTER_SECONDS = 2;
+
+  /** Purchase attempts per user per sale per second before 429 (no human reaches 20). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_USER_PER_SECOND = 20;
+
+  /** Purchase attempts per IP per sale per second; 0 = off (carriers put thousands behind one IP). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_IP_PER_SECOND = 0;
+
+  /** How long an Idempotency-Key keeps its first admission. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+  /** Tickets older than this with no persisted order are re-enqueued by the sweeper. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SWEEP_AFTER_MS = 30_000;
+
+  /** How often the sweeper runs. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SWEEP_INTERVAL_MS = 10_000;
+
+  /** BullMQ job lock; a job of a dead worker is taken over after about this long. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  JOB_LOCK_MS = 30_000;
+
+  /** Jobs one worker process runs at once per queue (they are batched into transactions). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  WORKER_CONCURRENCY = 500;
+
+  /** Most jobs written in one Postgres transaction. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  BATCH_SIZE = 500;
+
+  /** Run the outbox relay in this worker process. */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  OUTBOX_RELAY = true;
+
+  /** Seconds a shopper has to pay once the stock is reserved. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  PAYMENT_WINDOW_SECONDS = 900;
+
   @IsOptional()
   @IsEmail()
   ADMIN_EMAIL?: string;

@@ -1,48 +1,117 @@
 import type { DefaultJobOptions } from 'bullmq';
 
 /**
- * Queue and job names are contracts: jobs with these names may be sitting in
- * Redis. Never rename a value without a migration plan; add new ones instead.
+ * Queue, job and event names are contracts: jobs with these names may be
+ * sitting in Redis. Never rename a value without a migration plan; add new
+ * ones instead.
  */
 export const QueueName = {
-  /** Worker liveness and maintenance. */
+  /** Worker liveness. */
   Ops: 'ops',
   /** Sale housekeeping: the stock preheat ahead of startsAt. */
   Promotions: 'promotions',
+  /** Admitted tickets become orders; order state follows inventory's answers. */
+  Orders: 'orders',
+  /** The stock of record reacts to placed orders. */
+  Inventory: 'inventory',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
+/** Domain events, written to the outbox and relayed to their consumers' queues. */
+export const EventName = {
+  OrderPlaced: 'order.placed',
+  InventoryReserved: 'inventory.reserved',
+  InventoryRejected: 'inventory.rejected',
+  OrderConfirmed: 'order.confirmed',
+} as const;
+export type EventName = (typeof EventName)[keyof typeof EventName];
+
+/** Commands: jobs put on a queue directly (not through the outbox). */
 export const JobName = {
   /** Answers with the worker's identity; used to probe that a queue is served. */
   Ping: 'ops.ping',
   /** Loads a sale's gate state into Redis (idempotent). */
   PreheatSale: 'sale.preheat',
+  /** Persists an admitted ticket as an order (job id = order id). */
+  PlaceOrder: 'order.place',
+  /** Re-enqueues admitted tickets whose job never arrived. */
+  SweepTickets: 'orders.sweep',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
-/** Which queue carries each job. */
+/** Which queue carries each command. */
 export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
   [JobName.Ping]: QueueName.Ops,
   [JobName.PreheatSale]: QueueName.Promotions,
+  [JobName.PlaceOrder]: QueueName.Orders,
+  [JobName.SweepTickets]: QueueName.Orders,
 };
 
-/** Payload of each job. */
+/** Which queues receive each event (job name = event name, job id = event id). */
+export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] } = {
+  [EventName.OrderPlaced]: [QueueName.Inventory],
+  [EventName.InventoryReserved]: [QueueName.Orders],
+  [EventName.InventoryRejected]: [QueueName.Orders],
+  [EventName.OrderConfirmed]: [],
+};
+
+/** An admitted purchase, as the gate recorded it. */
+export interface Ticket {
+  orderId: string;
+  saleId: string;
+  userId: string;
+  quantity: number;
+  /** ms since the epoch */
+  admittedAt: number;
+}
+
+export interface EventPayloads {
+  [EventName.OrderPlaced]: { orderId: string; saleId: string; userId: string; quantity: number };
+  [EventName.InventoryReserved]: { orderId: string; saleId: string; quantity: number };
+  [EventName.InventoryRejected]: { orderId: string; saleId: string; quantity: number; reason: string };
+  [EventName.OrderConfirmed]: {
+    orderId: string;
+    saleId: string;
+    userId: string;
+    quantity: number;
+    amount: number;
+    paymentDeadline: string;
+  };
+}
+
+/** The data of an event job. */
+export interface EventJob<E extends EventName = EventName> {
+  eventId: string;
+  type: E;
+  payload: EventPayloads[E];
+}
+
+/** Payload of each command. */
 export interface JobData {
   [JobName.Ping]: { sentAt: number };
   [JobName.PreheatSale]: { saleId: string };
+  [JobName.PlaceOrder]: Ticket;
+  [JobName.SweepTickets]: Record<string, never>;
 }
 
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QueueName);
 
+/** Everything a queue's processor must handle: its commands and its events. */
+export function jobsOf(queue: QueueName): string[] {
+  const commands = Object.values(JobName).filter((j) => JOB_QUEUE[j] === queue);
+  const events = Object.values(EventName).filter((e) => EVENT_CONSUMERS[e].includes(queue));
+  return [...commands, ...events];
+}
+
 /**
- * Defaults for every job: a few retries with exponential backoff; completed
- * jobs trimmed (count and age) so Redis does not fill up during a spike;
- * failed jobs kept for a week as the dead-letter view.
+ * Defaults for every job: retries with exponential backoff; completed jobs
+ * trimmed (count and age) so Redis does not fill up during a spike; failed
+ * jobs kept for a week as the dead-letter view.
  */
 export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 500 },
-  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnComplete: { age: 3600, count: 100_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 

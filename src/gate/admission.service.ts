@@ -1,0 +1,103 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { monotonicFactory } from 'ulid';
+import { AppConfig } from '../infra/config/app-config.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import { JobName, type Ticket } from '../infra/queues/queues.js';
+import { QueueService } from '../infra/queues/queues.module.js';
+import { StorefrontService } from '../promotions/storefront.service.js';
+import { GateService } from './gate.service.js';
+import { SoldOutFlags } from './sold-out-flags.js';
+
+export interface Admitted {
+  orderId: string;
+  status: 'QUEUED';
+}
+
+export interface PurchaseRequest {
+  saleId: string;
+  userId: string;
+  quantity: number;
+  ip: string;
+  idempotencyKey?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The buy path in the API process: local sold-out flag, one Lua call, and on
+ * admission the order job (job id = order id). No Postgres on this path.
+ */
+@Injectable()
+export class AdmissionService {
+  private readonly logger = new Logger('Admission');
+  private readonly nextOrderId = monotonicFactory();
+
+  constructor(
+    @Inject(GateService) private readonly gate: GateService,
+    @Inject(SoldOutFlags) private readonly flags: SoldOutFlags,
+    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(StorefrontService) private readonly storefront: StorefrontService,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {}
+
+  async purchase(req: PurchaseRequest): Promise<Admitted> {
+    if (!UUID.test(req.saleId)) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
+    // A replay must find its first answer, so only key-less requests take the shortcut.
+    if (!req.idempotencyKey && this.flags.isSoldOut(req.saleId)) {
+      this.flags.count(req.saleId, 'SOLD_OUT');
+      throw soldOut();
+    }
+    const ticket: Ticket = {
+      orderId: this.nextOrderId(),
+      saleId: req.saleId.toLowerCase(),
+      userId: req.userId,
+      quantity: req.quantity,
+      admittedAt: Date.now(),
+    };
+    const answer = await this.gate.admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey });
+    switch (answer.code) {
+      case 'OK':
+        await this.queues.enqueue(JobName.PlaceOrder, ticket, { jobId: ticket.orderId }).catch((err: unknown) => {
+          // The ticket is safe in the gate; the sweeper enqueues it later.
+          this.logger.warn(`order ${ticket.orderId} admitted, job not added (the sweeper will): ${String(err)}`);
+        });
+        return { orderId: ticket.orderId, status: 'QUEUED' };
+      case 'REPLAY':
+        return { orderId: answer.orderId!, status: 'QUEUED' };
+      case 'SOLD_OUT':
+        throw soldOut();
+      case 'LIMIT_EXCEEDED':
+        throw new DomainError('LIMIT_EXCEEDED', 'This would exceed the per-shopper limit of the sale');
+      case 'SALE_NOT_ACTIVE':
+        throw new DomainError('SALE_NOT_ACTIVE', 'The sale is not open (not started, paused or ended)');
+      case 'RATE_LIMITED':
+        throw new DomainError('RATE_LIMITED', 'Too many attempts; slow down', undefined, { 'retry-after': '1' });
+      case 'BUSY':
+        throw new DomainError('BUSY', 'Too many orders are waiting; try again shortly', undefined, this.retryAfter());
+      case 'NOT_READY':
+        return this.notReady(req.saleId);
+    }
+  }
+
+  /** No gate for the sale: unknown sale, not open yet, or not preheated (yet). */
+  private async notReady(saleId: string): Promise<never> {
+    const sale = await this.storefront.detail(saleId); // 404 when unknown
+    if (sale.status === 'UPCOMING' || sale.status === 'ENDED') {
+      throw new DomainError('SALE_NOT_ACTIVE', 'The sale is not open (not started, paused or ended)');
+    }
+    throw new DomainError(
+      'GATE_NOT_READY',
+      'The sale is being prepared; try again shortly',
+      undefined,
+      this.retryAfter(),
+    );
+  }
+
+  private retryAfter(): Record<string, string> {
+    return { 'retry-after': String(this.config.RETRY_AFTER_SECONDS) };
+  }
+}
+
+function soldOut(): DomainError {
+  return new DomainError('SOLD_OUT', 'The sale is sold out');
+}

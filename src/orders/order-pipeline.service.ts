@@ -1,0 +1,130 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ProcessedEvents, OutboxWriter, type NewEvent } from '../events/outbox.js';
+import { GateService } from '../gate/gate.service.js';
+import { MicroBatcher } from '../infra/batching/micro-batcher.js';
+import { AppConfig } from '../infra/config/app-config.js';
+import { EventName, type EventJob, type Ticket } from '../infra/queues/queues.js';
+import { OrderStatusPublisher } from './order-status.js';
+import { OrdersRepository } from './orders.repository.js';
+
+const CONSUMER = 'orders';
+type InventoryAnswer = EventJob<typeof EventName.InventoryReserved> | EventJob<typeof EventName.InventoryRejected>;
+
+/**
+ * The worker side of orders: admitted tickets become PENDING orders (and
+ * `order.placed`), inventory's answers move them on. Jobs arriving together
+ * are written in one transaction (MicroBatcher); every write is idempotent on
+ * the order id or the event id, so retries and redeliveries change nothing.
+ */
+@Injectable()
+export class OrderPipelineService {
+  private readonly logger = new Logger('Orders');
+  private readonly placer: MicroBatcher<Ticket>;
+  private readonly answers: MicroBatcher<InventoryAnswer>;
+
+  constructor(
+    @Inject(OrdersRepository) private readonly orders: OrdersRepository,
+    @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
+    @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
+    @Inject(GateService) private readonly gate: GateService,
+    @Inject(OrderStatusPublisher) private readonly status: OrderStatusPublisher,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {
+    this.placer = new MicroBatcher((tickets) => this.placeBatch(tickets), config.BATCH_SIZE);
+    this.answers = new MicroBatcher((events) => this.applyBatch(events), config.BATCH_SIZE);
+  }
+
+  place(ticket: Ticket): Promise<void> {
+    return this.placer.submit(ticket);
+  }
+
+  applyInventoryAnswer(event: InventoryAnswer): Promise<void> {
+    return this.answers.submit(event);
+  }
+
+  private async placeBatch(tickets: Ticket[]): Promise<void> {
+    const placed = await this.orders.transaction(async (tx) => {
+      const rows = await this.orders.insertPending(tx, tickets);
+      await this.outbox.write(
+        tx,
+        rows.map((o): NewEvent => ({
+          type: EventName.OrderPlaced,
+          aggregateId: o.id,
+          payload: { orderId: o.id, saleId: o.saleId, userId: o.userId, quantity: o.quantity },
+        })),
+      );
+      return rows;
+    });
+    if (placed.length < tickets.length) {
+      // Already persisted (a redelivery) or the sale is gone: find which.
+      const known = await this.orders.existing(tickets.map((t) => t.orderId));
+      const orphan = tickets.find((t) => !known.has(t.orderId));
+      if (orphan) throw new Error(`sale ${orphan.saleId} of order ${orphan.orderId} does not exist`);
+    }
+    await this.gate.clearTickets(tickets);
+    await this.status.publish(placed.map((o) => ({ orderId: o.id, status: 'PENDING' as const })));
+  }
+
+  private async applyBatch(events: InventoryAnswer[]): Promise<void> {
+    const { confirmed, failed } = await this.orders.transaction(async (tx) => {
+      const fresh = await this.processed.claim(
+        tx,
+        CONSUMER,
+        events.map((e) => e.eventId),
+      );
+      const todo = events.filter((e) => fresh.has(e.eventId));
+      const reserved = todo.filter((e) => e.type === EventName.InventoryReserved).map((e) => e.payload.orderId);
+      const rejected = todo.filter(
+        (e): e is EventJob<typeof EventName.InventoryRejected> => e.type === EventName.InventoryRejected,
+      );
+      const confirmedRows = await this.orders.transition(tx, reserved, 'AWAITING_PAYMENT', {
+        paymentWindowSeconds: this.config.PAYMENT_WINDOW_SECONDS,
+      });
+      await this.outbox.write(
+        tx,
+        confirmedRows.map((o): NewEvent => ({
+          type: EventName.OrderConfirmed,
+          aggregateId: o.id,
+          payload: {
+            orderId: o.id,
+            saleId: o.saleId,
+            userId: o.userId,
+            quantity: o.quantity,
+            amount: o.amount,
+            paymentDeadline: (o.paymentDeadline ?? new Date()).toISOString(),
+          },
+        })),
+      );
+      const failedRows = [];
+      for (const reason of new Set(rejected.map((e) => e.payload.reason))) {
+        const ids = rejected.filter((e) => e.payload.reason === reason).map((e) => e.payload.orderId);
+        failedRows.push(...(await this.orders.transition(tx, ids, 'FAILED', { reason })));
+      }
+      // Stock goes back to the gate before commit; the release is idempotent
+      // per order, so a retry after a failed commit gives nothing back twice.
+      for (const o of failedRows) await this.gate.release(o.saleId, o.id, o.userId, o.quantity);
+      return { confirmed: confirmedRows, failed: failedRows };
+    });
+    await this.status.publish([
+      ...confirmed.map((o) => ({ orderId: o.id, status: 'AWAITING_PAYMENT' as const })),
+      ...failed.map((o) => ({ orderId: o.id, status: 'FAILED' as const })),
+    ]);
+  }
+
+  /**
+   * A ticket whose job failed for good: the shopper sees FAILED with the
+   * reason and the units go back to the gate, unless the order did persist.
+   */
+  async failTicket(ticket: Ticket, reason: string): Promise<void> {
+    if ((await this.orders.existing([ticket.orderId])).size > 0) {
+      await this.gate.clearTickets([ticket]);
+      return;
+    }
+    await this.orders.insertFailed(ticket, reason).catch((err: unknown) => {
+      this.logger.error(`order ${ticket.orderId} could not be recorded as FAILED: ${String(err)}`);
+    });
+    await this.gate.release(ticket.saleId, ticket.orderId, ticket.userId, ticket.quantity);
+    await this.status.publish([{ orderId: ticket.orderId, status: 'FAILED', reason }]);
+    this.logger.warn(`order ${ticket.orderId} FAILED: ${reason}`);
+  }
+}

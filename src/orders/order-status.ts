@@ -1,0 +1,41 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { OrderStatus } from '../generated/prisma/client.js';
+import { orderChannel } from '../gate/gate.keys.js';
+import { AppConfig } from '../infra/config/app-config.js';
+import { RedisService } from '../infra/redis/redis.module.js';
+
+export interface StatusChange {
+  orderId: string;
+  status: OrderStatus;
+  reason?: string | null;
+}
+
+/** Order of statuses on the way through; a stream never goes backwards. */
+export const STATUS_RANK: Record<OrderStatus, number> = {
+  QUEUED: 0,
+  PENDING: 1,
+  AWAITING_PAYMENT: 2,
+  PAID: 3,
+  CANCELLED: 3,
+  FAILED: 3,
+};
+
+export const FINAL_STATUSES: readonly OrderStatus[] = ['PAID', 'CANCELLED', 'FAILED'];
+
+/** Announces status changes on each order's pub/sub channel (for the SSE streams of any API copy). */
+@Injectable()
+export class OrderStatusPublisher {
+  constructor(
+    @Inject(RedisService) private readonly redis: RedisService,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {}
+
+  async publish(changes: StatusChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const pipeline = this.redis.client.pipeline();
+    for (const change of changes) {
+      pipeline.publish(orderChannel(this.config.REDIS_KEY_PREFIX, change.orderId), JSON.stringify(change));
+    }
+    await pipeline.exec();
+  }
+}

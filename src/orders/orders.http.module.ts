@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { AdmissionService } from '../gate/admission.service.js';
+import { SoldOutFlags } from '../gate/sold-out-flags.js';
+import { PromotionsHttpModule } from '../promotions/promotions.http.module.js';
+import { PromotionsModule } from '../promotions/promotions.module.js';
+import { AdminOrdersController } from './admin-orders.controller.js';
+import { OrderEventsHub } from './order-events.hub.js';
+import { OrdersController } from './orders.controller.js';
+import { OrdersModule } from './orders.module.js';
+import { OrdersService } from './orders.service.js';
+import { PurchaseController } from './purchase.controller.js';
+import { SaleStatsService } from './sale-stats.service.js';
+
+/** The HTTP side: buying (admission), reading orders and their live status, sale stats. */
+@Module({
+  imports: [OrdersModule, PromotionsModule, PromotionsHttpModule],
+  controllers: [PurchaseController, OrdersController, AdminOrdersController],
+  providers: [AdmissionService, SoldOutFlags, OrdersService, OrderEventsHub, SaleStatsService],
+})
+export class OrdersHttpModule {}

@@ -1,0 +1,80 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { AppConfig } from '../infra/config/app-config.js';
+import { EventName, JobName, QueueName, type EventJob, type Ticket } from '../infra/queues/queues.js';
+import { QueueService } from '../infra/queues/queues.module.js';
+import { OrderPipelineService } from './order-pipeline.service.js';
+import { TicketSweeperService } from './ticket-sweeper.service.js';
+
+function assertTicket(data: unknown): asserts data is Ticket {
+  const t = data as Partial<Ticket>;
+  if (
+    typeof t?.orderId !== 'string' ||
+    typeof t.saleId !== 'string' ||
+    typeof t.userId !== 'string' ||
+    !Number.isInteger(t.quantity) ||
+    typeof t.admittedAt !== 'number'
+  ) {
+    throw new UnrecoverableError('malformed ticket');
+  }
+}
+
+@Processor(QueueName.Orders)
+export class OrdersProcessor extends WorkerHost implements OnApplicationBootstrap {
+  static readonly handles = [
+    JobName.PlaceOrder,
+    JobName.SweepTickets,
+    EventName.InventoryReserved,
+    EventName.InventoryRejected,
+  ] as const;
+
+  constructor(
+    @Inject(OrderPipelineService) private readonly pipeline: OrderPipelineService,
+    @Inject(TicketSweeperService) private readonly sweeper: TicketSweeperService,
+    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  /** One sweeper schedule for all workers (BullMQ job scheduler, upserted by id). */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queues
+      .queue(QueueName.Orders)
+      .upsertJobScheduler(
+        'orders-sweeper',
+        { every: this.config.SWEEP_INTERVAL_MS },
+        { name: JobName.SweepTickets, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } },
+      );
+  }
+
+  async process(job: Job): Promise<unknown> {
+    switch (job.name) {
+      case JobName.PlaceOrder:
+        assertTicket(job.data);
+        return this.pipeline.place(job.data);
+      case JobName.SweepTickets:
+        return this.sweeper.sweep();
+      case EventName.InventoryReserved:
+      case EventName.InventoryRejected:
+        return this.pipeline.applyInventoryAnswer(job.data as EventJob<typeof EventName.InventoryReserved>);
+      default:
+        throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Orders}`);
+    }
+  }
+
+  /** Poison ticket: after the last attempt the shopper sees FAILED and the units go back. */
+  @OnWorkerEvent('failed')
+  async onFailed(job: Job | undefined, err: Error): Promise<void> {
+    if (!job || job.name !== JobName.PlaceOrder) return;
+    const lastAttempt = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!lastAttempt) return;
+    try {
+      assertTicket(job.data);
+    } catch {
+      return; // nothing to give back for a payload that is not a ticket
+    }
+    await this.pipeline.failTicket(job.data, 'the order could not be saved');
+  }
+}

@@ -1,0 +1,115 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Order, OrderStatus, Prisma } from '../generated/prisma/client.js';
+import { PrismaService } from '../infra/prisma/prisma.service.js';
+import type { Ticket } from '../infra/queues/queues.js';
+
+export type Tx = Prisma.TransactionClient;
+
+export interface OrderRow {
+  id: string;
+  saleId: string;
+  userId: string;
+  quantity: number;
+  amount: number;
+  paymentDeadline: Date | null;
+}
+
+interface RawOrderRow {
+  id: string;
+  sale_id: string;
+  user_id: string;
+  quantity: number;
+  amount: number;
+  payment_deadline: Date | null;
+}
+
+const toRow = (r: RawOrderRow): OrderRow => ({
+  id: r.id,
+  saleId: r.sale_id,
+  userId: r.user_id,
+  quantity: r.quantity,
+  amount: r.amount,
+  paymentDeadline: r.payment_deadline,
+});
+
+@Injectable()
+export class OrdersRepository {
+  constructor(@Inject(PrismaService) readonly prisma: PrismaService) {}
+
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(work, { timeout: 30_000 });
+  }
+
+  /** Inserts PENDING orders for the tickets; returns only those inserted now (idempotent on id). */
+  async insertPending(tx: Tx, tickets: Ticket[]): Promise<OrderRow[]> {
+    const rows = await tx.$queryRaw<RawOrderRow[]>`
+      INSERT INTO orders (id, sale_id, user_id, quantity, amount, status, admitted_at, updated_at)
+      SELECT t.id, t.sale_id, t.user_id, t.quantity, s.price * t.quantity, 'PENDING',
+             to_timestamp(t.admitted_at / 1000.0), now()
+      FROM unnest(${tickets.map((t) => t.orderId)}::text[], ${tickets.map((t) => t.saleId)}::uuid[],
+                  ${tickets.map((t) => t.userId)}::uuid[], ${tickets.map((t) => t.quantity)}::int[],
+                  ${tickets.map((t) => t.admittedAt)}::float8[])
+           AS t(id, sale_id, user_id, quantity, admitted_at)
+      JOIN sales s ON s.id = t.sale_id
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
+    return rows.map(toRow);
+  }
+
+  /** An order that could not be placed, so the shopper sees FAILED with the reason. */
+  async insertFailed(ticket: Ticket, reason: string): Promise<boolean> {
+    const inserted = await this.prisma.$executeRaw`
+      INSERT INTO orders (id, sale_id, user_id, quantity, amount, status, failure_reason, admitted_at, updated_at)
+      SELECT ${ticket.orderId}, s.id, ${ticket.userId}::uuid, ${ticket.quantity}, s.price * ${ticket.quantity},
+             'FAILED', ${reason}, to_timestamp(${ticket.admittedAt} / 1000.0), now()
+      FROM sales s WHERE s.id = ${ticket.saleId}::uuid
+      ON CONFLICT (id) DO NOTHING`;
+    return inserted > 0;
+  }
+
+  /** PENDING → status for these ids; returns the rows that changed now. */
+  async transition(
+    tx: Tx,
+    ids: string[],
+    to: Extract<OrderStatus, 'AWAITING_PAYMENT' | 'FAILED'>,
+    extra: { paymentWindowSeconds?: number; reason?: string } = {},
+  ): Promise<OrderRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await tx.$queryRaw<RawOrderRow[]>`
+      UPDATE orders SET status = ${to}::"OrderStatus", updated_at = now(),
+        payment_deadline = CASE WHEN ${to} = 'AWAITING_PAYMENT'
+          THEN now() + make_interval(secs => ${extra.paymentWindowSeconds ?? 0}::float8) ELSE payment_deadline END,
+        failure_reason = COALESCE(${extra.reason ?? null}::text, failure_reason)
+      WHERE id = ANY(${ids}::text[]) AND status = 'PENDING'
+      RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
+    return rows.map(toRow);
+  }
+
+  async existing(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.prisma.order.findMany({ where: { id: { in: ids } }, select: { id: true } });
+    return new Set(rows.map((r) => r.id));
+  }
+
+  findById(id: string): Promise<Order | null> {
+    return this.prisma.order.findUnique({ where: { id } });
+  }
+
+  async page(userId: string, page: number, pageSize: number): Promise<{ items: Order[]; total: number }> {
+    const [items, total] = await Promise.all([
+      this.prisma.order.findMany({
+        where: { userId },
+        orderBy: { id: 'desc' },
+        skip: (page - 1) * pageSize,
+        take: pageSize,
+      }),
+      this.prisma.order.count({ where: { userId } }),
+    ]);
+    return { items, total };
+  }
+
+  async countByStatus(saleId: string): Promise<Partial<Record<OrderStatus, number>>> {
+    const groups = await this.prisma.order.groupBy({ by: ['status'], where: { saleId }, _count: { _all: true } });
+    return Object.fromEntries(groups.map((g) => [g.status, g._count._all]));
+  }
+}

@@ -1,0 +1,40 @@
+import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { CurrentUser } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../auth/auth.types.js';
+import { AdmissionService, type Admitted } from '../gate/admission.service.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import { PurchaseDto } from './dto/order.dto.js';
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+@Controller('sales')
+export class PurchaseController {
+  constructor(@Inject(AdmissionService) private readonly admission: AdmissionService) {}
+
+  /**
+   * Buy: 202 {orderId, status: QUEUED} once the gate admits; the order is
+   * persisted by a worker moments later (follow it on /orders/:id/events).
+   */
+  @Post(':id/orders')
+  @HttpCode(202)
+  purchase(
+    @Param('id') saleId: string,
+    @Body() dto: PurchaseDto,
+    @CurrentUser() user: AuthUser,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() request: FastifyRequest,
+  ): Promise<Admitted> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      const problem = 'must be 1-128 letters, digits, "_", ".", ":" or "-"';
+      throw new DomainError('VALIDATION_FAILED', `Idempotency-Key ${problem}`, [{ field: 'Idempotency-Key', problem }]);
+    }
+    return this.admission.purchase({
+      saleId,
+      userId: user.id,
+      quantity: dto.quantity,
+      ip: request.ip,
+      idempotencyKey,
+    });
+  }
+}
