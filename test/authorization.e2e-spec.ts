@@ -10,6 +10,7 @@ type Expect = Record<Who, 'ok' | 401 | 403>;
 
 const PUBLIC: Expect = { anonymous: 'ok', customer: 'ok', admin: 'ok' };
 const ADMIN_ONLY: Expect = { anonymous: 401, customer: 403, admin: 'ok' };
+const SIGNED_IN: Expect = { anonymous: 401, customer: 'ok', admin: 'ok' };
 
 describe('authorization matrix', () => {
   let db: TestDatabase;
@@ -60,6 +61,11 @@ describe('authorization matrix', () => {
     ['POST', `/admin/sales/${saleId}/preheat`, ADMIN_ONLY],
     ['POST', `/admin/sales/${saleId}/pause`, ADMIN_ONLY],
     ['POST', `/admin/sales/${saleId}/resume`, ADMIN_ONLY],
+    ['GET', `/admin/sales/${saleId}/stats`, ADMIN_ONLY],
+    ['POST', `/sales/${saleId}/orders`, SIGNED_IN, {}],
+    ['GET', '/me/orders', SIGNED_IN],
+    ['GET', '/orders/01M7YZX1DZ8S6341YWM6X2TXK7', SIGNED_IN],
+    ['GET', '/orders/01M7YZX1DZ8S6341YWM6X2TXK7/events', SIGNED_IN],
     ['DELETE', `/admin/sales/00000000-0000-4000-8000-000000000000`, ADMIN_ONLY],
     ['POST', `/admin/sales/00000000-0000-4000-8000-000000000000/end`, ADMIN_ONLY],
   ];

@@ -59,6 +59,7 @@ export class PromotionsService {
   async create(dto: CreateSaleDto): Promise<SaleView> {
     if (dto.endsAt <= dto.startsAt) throw invalid('endsAt', 'must be after startsAt');
     if (dto.endsAt <= new Date()) throw invalid('endsAt', 'must be in the future');
+    assertAmountFits(dto.price, dto.perUserLimit);
     const sale = await this.sales.create(dto);
     await this.schedulePreheat(sale);
     return this.view(sale, null);
@@ -94,6 +95,7 @@ export class PromotionsService {
       }
       if (endsAt <= startsAt) throw invalid('endsAt', 'must be after startsAt');
       if (endsAt <= now) throw invalid('endsAt', 'must be in the future');
+      assertAmountFits(dto.price ?? sale.price, dto.perUserLimit ?? sale.perUserLimit);
 
       const delta = dto.stock === undefined ? 0 : dto.stock - sale.stock;
       // A decrease takes the units out of the gate first, so a unit that is being
@@ -233,6 +235,13 @@ export class PromotionsService {
 
 export function preheatJobId(saleId: string, startsAtMs: number): string {
   return `preheat-${saleId}-${startsAtMs}`;
+}
+
+/** An order's amount (price × quantity, minor units) must fit the 32-bit column. */
+function assertAmountFits(price: number, perUserLimit: number): void {
+  if (price * perUserLimit > 2_147_483_647) {
+    throw invalid('perUserLimit', 'price × perUserLimit must not exceed 2147483647 minor units');
+  }
 }
 
 function notFound(): DomainError {

@@ -144,6 +144,18 @@ export class AppConfig {
   @Min(1000)
   JOB_LOCK_MS = 30_000;
 
+  /** Attempts of a job before it stays in the failed set (the dead letters). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  JOB_ATTEMPTS = 5;
+
+  /** First retry delay (ms); doubles each attempt. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  JOB_BACKOFF_MS = 500;
+
   /** Jobs one worker process runs at once per queue (they are batched into transactions). */
   @Transform(toInt)
   @IsInt()

@@ -75,7 +75,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { body, headers } = toErrorAnswer(exception);
-    if (body.statusCode >= 500) {
+    if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
       this.logger.error(
         `${request.method} ${request.url} failed [req ${request.id}]`,
         exception instanceof Error ? exception.stack : String(exception),

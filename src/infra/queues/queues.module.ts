@@ -3,7 +3,7 @@ import { Global, Inject, Injectable, Logger, Module, type OnModuleInit } from '@
 import { ModuleRef } from '@nestjs/core';
 import type { Job, JobsOptions, Queue, QueueOptions } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
-import { ALL_QUEUES, DEFAULT_JOB_OPTIONS, JOB_QUEUE, type JobData, type JobName, type QueueName } from './queues.js';
+import { ALL_QUEUES, defaultJobOptions, JOB_QUEUE, type JobData, type JobName, type QueueName } from './queues.js';
 
 /** The one way code puts work on a queue: typed by job name, routed by JOB_QUEUE. */
 @Injectable()
@@ -57,7 +57,7 @@ export class QueueService implements OnModuleInit {
           retryStrategy: (times: number) => Math.min(times * 100, 2000),
         },
         prefix: config.QUEUE_PREFIX,
-        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        defaultJobOptions: defaultJobOptions(config.JOB_ATTEMPTS, config.JOB_BACKOFF_MS),
       }),
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),

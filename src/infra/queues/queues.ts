@@ -108,12 +108,14 @@ export function jobsOf(queue: QueueName): string[] {
  * trimmed (count and age) so Redis does not fill up during a spike; failed
  * jobs kept for a week as the dead-letter view.
  */
-export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 500 },
-  removeOnComplete: { age: 3600, count: 100_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
+export function defaultJobOptions(attempts: number, backoffMs: number): DefaultJobOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs },
+    removeOnComplete: { age: 3600, count: 100_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
 
 /** Parses WORKER_QUEUES (`all` or a comma list) and refuses unknown names. */
 export function parseWorkerQueues(value: string): QueueName[] {

@@ -1,0 +1,88 @@
+import pg from 'pg';
+import type { SaleView } from '../../src/promotions/promotions.service.js';
+import { request, type Answer } from './http.js';
+import type { TestUser } from './users.js';
+
+export async function createActiveSale(
+  url: string,
+  admin: TestUser,
+  overrides: Record<string, unknown> = {},
+  preheat = true,
+): Promise<SaleView> {
+  const res = await request<SaleView>(url, 'POST', '/admin/sales', {
+    token: admin.token,
+    body: {
+      name: 'spike',
+      sku: 'SPIKE-1',
+      price: 1000,
+      stock: 50,
+      perUserLimit: 1,
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      ...overrides,
+    },
+  });
+  if (res.status !== 201) throw new Error(`sale not created: ${JSON.stringify(res.body)}`);
+  if (preheat) {
+    const heated = await request(url, 'POST', `/admin/sales/${res.body.id}/preheat`, { token: admin.token });
+    if (heated.status !== 200) throw new Error(`preheat failed: ${JSON.stringify(heated.body)}`);
+  }
+  return res.body;
+}
+
+export function buy(
+  url: string,
+  user: TestUser,
+  saleId: string,
+  body: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<Answer<{ orderId?: string; status?: string; code?: string }>> {
+  return request(url, 'POST', `/sales/${saleId}/orders`, { token: user.token, body, headers });
+}
+
+/** Polls Postgres until the check holds (the pipeline's own completion is the signal). */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!done(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    value = await probe();
+  }
+  return value;
+}
+
+export async function query<R extends pg.QueryResultRow>(
+  databaseUrl: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function statusCounts(databaseUrl: string, saleId: string): Promise<Record<string, number>> {
+  const rows = await query<{ status: string; n: string }>(
+    databaseUrl,
+    'SELECT status, count(*) AS n FROM orders WHERE sale_id = $1 GROUP BY status',
+    [saleId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+export async function available(databaseUrl: string, saleId: string): Promise<number> {
+  const [row] = await query<{ available: number }>(databaseUrl, 'SELECT available FROM inventory WHERE sale_id = $1', [
+    saleId,
+  ]);
+  return row!.available;
+}
