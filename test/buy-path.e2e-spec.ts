@@ -165,7 +165,7 @@ describe('the buy path (real Postgres, Redis, BullMQ, parallel HTTP)', () => {
     expect((await buy(api.url, shopper!, '00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await buy(api.url, shopper!, 'nope')).status).toBe(404);
     const sale = await createActiveSale(api.url, admin);
-    for (const quantity of [0, -1, 1.5, 'two', 1001]) {
+    for (const quantity of [0, -1, 1.5, 'two', 1001, null]) {
       const res = await buy(api.url, shopper!, sale.id, { quantity });
       expect([quantity, res.status, res.body.code]).toEqual([quantity, 400, 'VALIDATION_FAILED']);
     }

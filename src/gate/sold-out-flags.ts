@@ -46,6 +46,10 @@ export class SoldOutFlags implements OnModuleInit, OnApplicationShutdown {
     this.subscriber?.disconnect();
   }
 
+  anySoldOut(): boolean {
+    return this.soldOut.size > 0;
+  }
+
   isSoldOut(saleId: string): boolean {
     return this.soldOut.has(saleId);
   }

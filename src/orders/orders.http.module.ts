@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
 import { AdmissionService } from '../gate/admission.service.js';
 import { SoldOutFlags } from '../gate/sold-out-flags.js';
 import { PromotionsHttpModule } from '../promotions/promotions.http.module.js';
@@ -10,11 +11,12 @@ import { OrdersModule } from './orders.module.js';
 import { OrdersService } from './orders.service.js';
 import { PurchaseController } from './purchase.controller.js';
 import { SaleStatsService } from './sale-stats.service.js';
+import { SoldOutShortcut } from './sold-out-shortcut.js';
 
 /** The HTTP side: buying (admission), reading orders and their live status, sale stats. */
 @Module({
-  imports: [OrdersModule, PromotionsModule, PromotionsHttpModule],
+  imports: [OrdersModule, PromotionsModule, PromotionsHttpModule, AuthModule],
   controllers: [PurchaseController, OrdersController, AdminOrdersController],
-  providers: [AdmissionService, SoldOutFlags, OrdersService, OrderEventsHub, SaleStatsService],
+  providers: [AdmissionService, SoldOutFlags, SoldOutShortcut, OrdersService, OrderEventsHub, SaleStatsService],
 })
 export class OrdersHttpModule {}
