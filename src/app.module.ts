@@ -8,6 +8,7 @@ import { OpsModule } from './ops/ops.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { PromotionsHttpModule } from './promotions/promotions.http.module.js';
 import { OrdersHttpModule } from './orders/orders.http.module.js';
+import { NotificationsHttpModule } from './notifications/notifications.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
@@ -20,7 +21,14 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [...infrastructure(config), OpsModule, AuthModule, PromotionsHttpModule, OrdersHttpModule],
+      imports: [
+        ...infrastructure(config),
+        OpsModule,
+        AuthModule,
+        PromotionsHttpModule,
+        OrdersHttpModule,
+        NotificationsHttpModule,
+      ],
     };
   }
 }

@@ -6,6 +6,9 @@ import type { AppConfig } from './infra/config/app-config.js';
 import { ALL_QUEUES, jobsOf, QueueName, parseWorkerQueues } from './infra/queues/queues.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { InventoryProcessor } from './inventory/inventory.processor.js';
+import { NotificationsModule } from './notifications/notifications.module.js';
+import { NotificationsProcessor } from './notifications/notifications.processor.js';
+import { EmailProcessor, SmsProcessor } from './notifications/send.processors.js';
 import { OpsProcessor } from './ops/ops.processor.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { OrdersProcessor } from './orders/orders.processor.js';
@@ -19,6 +22,8 @@ interface Consumer {
   imports: Type[];
   /** Jobs at once per process: high where jobs are batched into transactions. */
   batched: boolean;
+  /** Jobs at once per process when not batched (default 1). */
+  concurrency?: (config: AppConfig) => number;
 }
 
 /** The consumer of each queue, with the modules its services come from. */
@@ -27,6 +32,20 @@ const CONSUMERS: { readonly [Q in QueueName]: Consumer } = {
   [QueueName.Promotions]: { processor: PromotionsProcessor, imports: [PromotionsModule], batched: false },
   [QueueName.Orders]: { processor: OrdersProcessor, imports: [OrdersModule], batched: true },
   [QueueName.Inventory]: { processor: InventoryProcessor, imports: [InventoryModule], batched: true },
+  [QueueName.Notifications]: { processor: NotificationsProcessor, imports: [NotificationsModule], batched: true },
+  // One message per job, waiting on a remote server: as many at once as NOTIFY_CONCURRENCY.
+  [QueueName.Email]: {
+    processor: EmailProcessor,
+    imports: [NotificationsModule],
+    batched: false,
+    concurrency: (c) => c.NOTIFY_CONCURRENCY,
+  },
+  [QueueName.Sms]: {
+    processor: SmsProcessor,
+    imports: [NotificationsModule],
+    batched: false,
+    concurrency: (c) => c.NOTIFY_CONCURRENCY,
+  },
 };
 
 /** Refuses to boot when a job could sit in a queue with nobody to handle it. */
@@ -48,10 +67,10 @@ export class WorkerModule {
     assertEveryJobHandled();
     const queues = parseWorkerQueues(config.WORKER_QUEUES);
     for (const queue of queues) {
-      const { processor, batched } = CONSUMERS[queue];
+      const { processor, batched, concurrency } = CONSUMERS[queue];
       // Worker options come from config, so the decorator is applied here, at boot.
       Processor(queue, {
-        concurrency: batched ? config.WORKER_CONCURRENCY : 1,
+        concurrency: batched ? config.WORKER_CONCURRENCY : (concurrency?.(config) ?? 1),
         lockDuration: config.JOB_LOCK_MS,
         stalledInterval: config.JOB_LOCK_MS,
       })(processor);

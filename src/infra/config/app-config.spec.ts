@@ -44,10 +44,22 @@ describe('loadConfig', () => {
     ['NODE_ENV', 'staging', /^NODE_ENV /],
     ['LOG_REQUESTS', 'maybe', /^LOG_REQUESTS must be true or false/],
     ['QUEUE_PREFIX', 'bull', /^QUEUE_PREFIX must be a hash tag/],
+    ['SMTP_URL', 'mail.example.com:25', /^SMTP_URL must be an smtp/],
+    ['SMS_PROVIDER', 'pigeon', /^SMS_PROVIDER /],
+    ['NOTIFY_ATTEMPTS', '0', /^NOTIFY_ATTEMPTS /],
   ])('names %s when it is malformed (%s)', (name, value, message) => {
     const found = problems({ ...valid, [name]: value });
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(message);
+  });
+
+  it('needs SMS_GATEWAY_URL with the http SMS provider', () => {
+    expect(problems({ ...valid, SMS_PROVIDER: 'http' })).toEqual([
+      expect.stringMatching(/^SMS_GATEWAY_URL is missing \(must be an http\(s\):\/\/ URL/),
+    ]);
+    const config = loadConfig({ ...valid, SMS_PROVIDER: 'http', SMS_GATEWAY_URL: 'https://sms.example/send' });
+    expect(config).toMatchObject({ SMS_PROVIDER: 'http', SMS_GATEWAY_URL: 'https://sms.example/send' });
+    expect(loadConfig(valid)).toMatchObject({ SMS_PROVIDER: 'log', SMTP_URL: 'smtp://127.0.0.1:1025' });
   });
 
   it('does not echo the values of secrets', () => {

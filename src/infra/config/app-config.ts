@@ -9,12 +9,16 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateIf,
   validateSync,
   type ValidationError,
 } from 'class-validator';
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const SMS_PROVIDERS = ['log', 'http'] as const;
+export type SmsProviderName = (typeof SMS_PROVIDERS)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -180,6 +184,62 @@ export class AppConfig {
   @IsInt()
   @Min(10)
   PAYMENT_WINDOW_SECONDS = 900;
+
+  /** SMTP server of the email channel: smtp://[user:pass@]host:port or smtps:// (TLS from the start). */
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL = 'smtp://127.0.0.1:1025';
+
+  /** Sender of every email: an address or `Name <address>`. */
+  @IsString()
+  @MinLength(3)
+  MAIL_FROM = 'Flash Sale <no-reply@flash-sale.local>';
+
+  /** SMS provider: `log` writes the message to the worker's log (development), `http` POSTs to a gateway. */
+  @IsIn(SMS_PROVIDERS)
+  SMS_PROVIDER: SmsProviderName = 'log';
+
+  /** The gateway the `http` SMS provider POSTs JSON to; required with SMS_PROVIDER=http. */
+  @ValidateIf((c: AppConfig) => c.SMS_PROVIDER === 'http' || c.SMS_GATEWAY_URL !== '')
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL (required when SMS_PROVIDER=http)' })
+  SMS_GATEWAY_URL = '';
+
+  /** Credential sent to the SMS gateway (see SMS_GATEWAY_AUTH_HEADER); empty sends none. */
+  @IsString()
+  SMS_GATEWAY_TOKEN = '';
+
+  /** Header carrying SMS_GATEWAY_TOKEN: `Authorization` sends `Bearer <token>`, any other header the token as is. */
+  @Matches(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' })
+  SMS_GATEWAY_AUTH_HEADER = 'Authorization';
+
+  /** Sender name or number the gateway shows on the SMS. */
+  @IsString()
+  SMS_SENDER = 'FlashSale';
+
+  /** Attempts of one email or SMS before it stays FAILED (transient failures only; permanent ones fail at once). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  NOTIFY_ATTEMPTS = 5;
+
+  /** First retry delay of a notification (ms); doubles each attempt. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  NOTIFY_BACKOFF_MS = 2000;
+
+  /** Emails (and, separately, SMS) one worker process sends at once; also the SMTP connection pool size. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  NOTIFY_CONCURRENCY = 10;
+
+  /** Longest wait on the SMTP server or SMS gateway (connect, greeting, each reply, the HTTP answer). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  NOTIFY_TIMEOUT_MS = 10_000;
 
   @IsOptional()
   @IsEmail()

@@ -31,6 +31,9 @@ export const ERROR_STATUS = {
   BUSY: HttpStatus.SERVICE_UNAVAILABLE,
   GATE_NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
   ORDER_NOT_FOUND: HttpStatus.NOT_FOUND,
+  // notifications
+  NOTIFICATION_NOT_FOUND: HttpStatus.NOT_FOUND,
+  NOTIFICATION_NOT_RETRYABLE: HttpStatus.CONFLICT,
   UNHEALTHY: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const satisfies Record<string, HttpStatus>;

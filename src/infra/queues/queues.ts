@@ -14,6 +14,12 @@ export const QueueName = {
   Orders: 'orders',
   /** The stock of record reacts to placed orders. */
   Inventory: 'inventory',
+  /** Order events become notification records and per-channel send jobs. */
+  Notifications: 'notifications',
+  /** Sends one email (job id = notification id). */
+  Email: 'email',
+  /** Sends one SMS (job id = notification id). */
+  Sms: 'sms',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -36,6 +42,10 @@ export const JobName = {
   PlaceOrder: 'order.place',
   /** Re-enqueues admitted tickets whose job never arrived. */
   SweepTickets: 'orders.sweep',
+  /** Sends the email of one notification record (job id = notification id). */
+  SendEmail: 'notification.email',
+  /** Sends the SMS of one notification record (job id = notification id). */
+  SendSms: 'notification.sms',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -45,6 +55,8 @@ export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
   [JobName.PreheatSale]: QueueName.Promotions,
   [JobName.PlaceOrder]: QueueName.Orders,
   [JobName.SweepTickets]: QueueName.Orders,
+  [JobName.SendEmail]: QueueName.Email,
+  [JobName.SendSms]: QueueName.Sms,
 };
 
 /** Which queues receive each event (job name = event name, job id = event id). */
@@ -52,7 +64,7 @@ export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] 
   [EventName.OrderPlaced]: [QueueName.Inventory],
   [EventName.InventoryReserved]: [QueueName.Orders],
   [EventName.InventoryRejected]: [QueueName.Orders],
-  [EventName.OrderConfirmed]: [],
+  [EventName.OrderConfirmed]: [QueueName.Notifications],
 };
 
 /** An admitted purchase, as the gate recorded it. */
@@ -92,6 +104,8 @@ export interface JobData {
   [JobName.PreheatSale]: { saleId: string };
   [JobName.PlaceOrder]: Ticket;
   [JobName.SweepTickets]: Record<string, never>;
+  [JobName.SendEmail]: { notificationId: string };
+  [JobName.SendSms]: { notificationId: string };
 }
 
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QueueName);

@@ -1,0 +1,78 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import nodemailer, { type NodemailerError, type Transporter } from 'nodemailer';
+import { AppConfig } from '../../infra/config/app-config.js';
+import type { ClaimedNotification, EmailContent } from '../notification.types.js';
+import { describeError, SendFailure } from './send-failure.js';
+
+/** A plain address check: one @, no spaces or brackets, a dot in the domain. */
+const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
+
+/** Errors without an SMTP reply that a retry cannot fix: the message or the setup is wrong. */
+const PERMANENT_CODES = new Set(['EENVELOPE', 'EMESSAGE', 'EAUTH', 'ENOAUTH', 'ECONFIG', 'EMAXRECIPIENTS']);
+
+/**
+ * Sorts an SMTP failure: a 5xx reply is permanent (503, "bad sequence", is
+ * a session problem and is not); a 4xx reply, a refused or broken
+ * connection and a timeout are transient.
+ */
+export function classifySmtpError(err: unknown): SendFailure {
+  const e = (err ?? {}) as NodemailerError;
+  const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  if (reply !== undefined) {
+    const permanent = reply >= 500 && reply < 600 && reply !== 503;
+    const text = (e.response ?? e.message).replace(/\s+/g, ' ').trim();
+    return new SendFailure(`SMTP ${e.command ? `${e.command} ` : ''}refused: ${text}`, permanent);
+  }
+  return new SendFailure(`SMTP ${describeError(err)}`, typeof e.code === 'string' && PERMANENT_CODES.has(e.code));
+}
+
+function isEmailContent(content: unknown): content is EmailContent {
+  const c = content as Partial<EmailContent> | null;
+  return typeof c?.subject === 'string' && typeof c.text === 'string' && typeof c.html === 'string';
+}
+
+/** The email channel: nodemailer over SMTP (a pool of NOTIFY_CONCURRENCY connections). */
+@Injectable()
+export class EmailSender implements OnModuleDestroy {
+  private readonly transport: Transporter;
+  private readonly messageIdDomain: string;
+
+  constructor(@Inject(AppConfig) config: AppConfig) {
+    const timeout = config.NOTIFY_TIMEOUT_MS;
+    this.transport = nodemailer.createTransport(
+      {
+        url: config.SMTP_URL,
+        pool: true,
+        maxConnections: config.NOTIFY_CONCURRENCY,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+      },
+      { from: config.MAIL_FROM },
+    );
+    this.messageIdDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'flash-sale.local';
+  }
+
+  async send(notification: ClaimedNotification): Promise<void> {
+    const { id, recipient, content } = notification;
+    if (!EMAIL.test(recipient)) throw new SendFailure(`invalid email address ${JSON.stringify(recipient)}`, true);
+    if (!isEmailContent(content)) throw new SendFailure('the record holds no email (subject, text, html)', true);
+    try {
+      await this.transport.sendMail({
+        to: recipient,
+        subject: content.subject,
+        text: content.text,
+        html: content.html,
+        // The same id on every attempt: a receiving system can tell a copy.
+        messageId: `<${id}@${this.messageIdDomain}>`,
+        headers: { 'X-Notification-Id': id },
+      });
+    } catch (err) {
+      throw classifySmtpError(err);
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.transport.close();
+  }
+}

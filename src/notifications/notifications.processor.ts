@@ -1,0 +1,27 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { QueueName, type EventJob } from '../infra/queues/queues.js';
+import { NotificationsService } from './notifications.service.js';
+import { NOTIFIED_EVENTS, type OrderEvent } from './templates/templates.js';
+
+/** Order events → notification records and send jobs (every event with a template). */
+@Processor(QueueName.Notifications)
+export class NotificationsProcessor extends WorkerHost {
+  static readonly handles: readonly string[] = NOTIFIED_EVENTS;
+
+  constructor(@Inject(NotificationsService) private readonly notifications: NotificationsService) {
+    super();
+  }
+
+  process(job: Job): Promise<void> {
+    if (!(NOTIFIED_EVENTS as string[]).includes(job.name)) {
+      throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Notifications}`);
+    }
+    const event = job.data as EventJob<OrderEvent>;
+    if (typeof event?.eventId !== 'string' || event.type !== job.name || typeof event.payload?.orderId !== 'string') {
+      throw new UnrecoverableError(`malformed ${job.name} event`);
+    }
+    return this.notifications.onEvent(event);
+  }
+}

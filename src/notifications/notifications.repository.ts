@@ -1,0 +1,216 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Notification, NotificationChannel, NotificationStatus, Prisma } from '../generated/prisma/client.js';
+import { PrismaService } from '../infra/prisma/prisma.service.js';
+import type {
+  ClaimedNotification,
+  NewNotification,
+  NotificationContent,
+  NotificationView,
+} from './notification.types.js';
+
+/** An order with the shopper and sale a message about it needs. */
+export interface OrderFacts {
+  orderId: string;
+  quantity: number;
+  amount: number;
+  status: string;
+  paymentDeadline: Date | null;
+  email: string;
+  phone: string;
+  shopperName: string | null;
+  saleId: string;
+  saleName: string;
+}
+
+interface RawOrderFacts {
+  id: string;
+  quantity: number;
+  amount: number;
+  status: string;
+  payment_deadline: Date | null;
+  email: string;
+  phone: string;
+  shopper_name: string | null;
+  sale_id: string;
+  sale_name: string;
+}
+
+interface RawClaimed {
+  id: string;
+  order_id: string;
+  kind: string;
+  channel: NotificationChannel;
+  recipient: string;
+  content: NotificationContent;
+  attempts: number;
+}
+
+export interface NotificationFilter {
+  orderId?: string;
+  status?: NotificationStatus;
+  channel?: NotificationChannel;
+  page: number;
+  pageSize: number;
+}
+
+/** The outcome of trying to claim a record for sending. */
+export type Claim =
+  { claimed: true; notification: ClaimedNotification } | { claimed: false; status: NotificationStatus | null };
+
+const toView = (n: Notification): NotificationView => ({
+  id: n.id,
+  orderId: n.orderId,
+  kind: n.kind,
+  channel: n.channel,
+  recipient: n.recipient,
+  status: n.status,
+  attempts: n.attempts,
+  lastError: n.lastError,
+  eventId: n.eventId,
+  sentAt: n.sentAt,
+  createdAt: n.createdAt,
+  updatedAt: n.updatedAt,
+});
+
+/** Longest error text kept on a record. */
+const MAX_ERROR = 1000;
+
+@Injectable()
+export class NotificationsRepository {
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
+
+  /** The orders, with their shopper's contact and the sale's name; missing ids are left out. */
+  async orderFacts(orderIds: string[]): Promise<Map<string, OrderFacts>> {
+    if (orderIds.length === 0) return new Map();
+    const rows = await this.prisma.$queryRaw<RawOrderFacts[]>`
+      SELECT o.id, o.quantity, o.amount, o.status::text AS status, o.payment_deadline,
+             u.email, u.phone, u.name AS shopper_name, s.id::text AS sale_id, s.name AS sale_name
+      FROM orders o JOIN users u ON u.id = o.user_id JOIN sales s ON s.id = o.sale_id
+      WHERE o.id = ANY(${orderIds}::text[])`;
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          orderId: r.id,
+          quantity: r.quantity,
+          amount: r.amount,
+          status: r.status,
+          paymentDeadline: r.payment_deadline,
+          email: r.email,
+          phone: r.phone,
+          shopperName: r.shopper_name,
+          saleId: r.sale_id,
+          saleName: r.sale_name,
+        },
+      ]),
+    );
+  }
+
+  /**
+   * Records the notifications, one per (order, kind, channel): a record that
+   * already exists is kept as it is (a duplicate event changes nothing). Then
+   * returns every record of these orders and kinds still QUEUED, new or not,
+   * so a caller that died before enqueuing their send jobs gets them enqueued
+   * on its retry.
+   */
+  async recordAndListQueued(rows: NewNotification[]): Promise<{ id: string; channel: NotificationChannel }[]> {
+    if (rows.length === 0) return [];
+    return this.prisma.$transaction(async (tx: Prisma.TransactionClient) => {
+      await tx.$executeRaw`
+        INSERT INTO notifications (id, order_id, kind, channel, recipient, content, event_id, updated_at)
+        SELECT r.id, r.order_id, r.kind, r.channel::"NotificationChannel", r.recipient, r.content, r.event_id, now()
+        FROM unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.orderId)}::text[],
+                    ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.channel)}::text[],
+                    ${rows.map((r) => r.recipient)}::text[], ${rows.map((r) => JSON.stringify(r.content))}::jsonb[],
+                    ${rows.map((r) => r.eventId)}::text[])
+             AS r(id, order_id, kind, channel, recipient, content, event_id)
+        ORDER BY r.order_id, r.kind, r.channel
+        ON CONFLICT (order_id, kind, channel) DO NOTHING`;
+      return tx.$queryRaw<{ id: string; channel: NotificationChannel }[]>`
+        SELECT n.id, n.channel FROM notifications n
+        JOIN (SELECT DISTINCT * FROM unnest(${rows.map((r) => r.orderId)}::text[], ${rows.map((r) => r.kind)}::text[]))
+             AS k(order_id, kind) ON n.order_id = k.order_id AND n.kind = k.kind
+        WHERE n.status = 'QUEUED'
+        ORDER BY n.id`;
+    });
+  }
+
+  /**
+   * Takes a QUEUED record for one transport call: SENDING, attempts + 1, in
+   * one conditional update, so two runs of the same job cannot both send.
+   * When the record is not QUEUED, says what it is (null: no such record).
+   */
+  async claim(id: string): Promise<Claim> {
+    const [row] = await this.prisma.$queryRaw<RawClaimed[]>`
+      UPDATE notifications SET status = 'SENDING', attempts = attempts + 1, updated_at = now()
+      WHERE id = ${id} AND status = 'QUEUED'
+      RETURNING id, order_id, kind, channel, recipient, content, attempts`;
+    if (row) {
+      return {
+        claimed: true,
+        notification: {
+          id: row.id,
+          orderId: row.order_id,
+          kind: row.kind,
+          channel: row.channel,
+          recipient: row.recipient,
+          content: row.content,
+          attempts: row.attempts,
+        },
+      };
+    }
+    const current = await this.prisma.notification.findUnique({ where: { id }, select: { status: true } });
+    return { claimed: false, status: current?.status ?? null };
+  }
+
+  /** The transport accepted the message. Recorded whatever the status became meanwhile: it is the truth. */
+  async markSent(id: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE notifications SET status = 'SENT', sent_at = now(), last_error = NULL, updated_at = now()
+      WHERE id = ${id} AND status <> 'SENT'`;
+  }
+
+  /** A transient failure with attempts left: back to QUEUED for the next try. */
+  async release(id: string, error: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE notifications SET status = 'QUEUED', last_error = ${error.slice(0, MAX_ERROR)}, updated_at = now()
+      WHERE id = ${id} AND status = 'SENDING'`;
+  }
+
+  /** Given up: FAILED with the reason (the dead letters). Never touches a SENT record. */
+  async fail(id: string, error: string): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE notifications SET status = 'FAILED', last_error = ${error.slice(0, MAX_ERROR)}, updated_at = now()
+      WHERE id = ${id} AND status IN ('QUEUED', 'SENDING')`;
+  }
+
+  /** FAILED → QUEUED for an admin's retry; null when the record is not FAILED (or missing). */
+  async requeue(id: string): Promise<NotificationView | null> {
+    const changed = await this.prisma.notification.updateMany({
+      where: { id, status: 'FAILED' },
+      data: { status: 'QUEUED' },
+    });
+    if (changed.count === 0) return null;
+    return this.findById(id);
+  }
+
+  async findById(id: string): Promise<NotificationView | null> {
+    const row = await this.prisma.notification.findUnique({ where: { id } });
+    return row ? toView(row) : null;
+  }
+
+  /** Newest first. */
+  async page(filter: NotificationFilter): Promise<{ items: NotificationView[]; total: number }> {
+    const where = { orderId: filter.orderId, status: filter.status, channel: filter.channel };
+    const [rows, total] = await Promise.all([
+      this.prisma.notification.findMany({
+        where,
+        orderBy: { id: 'desc' },
+        skip: (filter.page - 1) * filter.pageSize,
+        take: filter.pageSize,
+      }),
+      this.prisma.notification.count({ where }),
+    ]);
+    return { items: rows.map(toView), total };
+  }
+}

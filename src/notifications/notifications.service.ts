@@ -1,0 +1,97 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { monotonicFactory } from 'ulid';
+import { MicroBatcher } from '../infra/batching/micro-batcher.js';
+import { AppConfig } from '../infra/config/app-config.js';
+import type { EventJob } from '../infra/queues/queues.js';
+import { QueueService } from '../infra/queues/queues.module.js';
+import type { NewNotification, NotificationChannel } from './notification.types.js';
+import { SEND_JOB, sendJobOptions, sendQueue } from './send-jobs.js';
+import { NotificationsRepository, type OrderFacts } from './notifications.repository.js';
+import type { NotificationContext, NotificationTemplate } from './templates/template.js';
+import { TEMPLATES, type OrderEvent } from './templates/templates.js';
+
+type NotifiedEvent = EventJob<OrderEvent>;
+
+/**
+ * Turns order events into notification records and per-channel send jobs.
+ *
+ * The record (order, kind, channel) is unique, so a duplicate event adds no
+ * message; its id is the send job's id, so enqueuing it again is a no-op in
+ * BullMQ. Records are written first and jobs enqueued after the commit: if
+ * this worker dies in between, the event job is retried and enqueues every
+ * record of the event still QUEUED.
+ */
+@Injectable()
+export class NotificationsService {
+  private readonly logger = new Logger('Notifications');
+  private readonly nextId = monotonicFactory();
+  private readonly batcher: MicroBatcher<NotifiedEvent>;
+
+  constructor(
+    @Inject(NotificationsRepository) private readonly repository: NotificationsRepository,
+    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {
+    this.batcher = new MicroBatcher((events) => this.recordBatch(events), config.BATCH_SIZE);
+  }
+
+  /** Handles one order event (batched with the events arriving together). */
+  onEvent(event: NotifiedEvent): Promise<void> {
+    return this.batcher.submit(event);
+  }
+
+  private async recordBatch(events: NotifiedEvent[]): Promise<void> {
+    const facts = await this.repository.orderFacts([...new Set(events.map((e) => e.payload.orderId))]);
+    const rows: NewNotification[] = [];
+    for (const event of events) {
+      const order = facts.get(event.payload.orderId);
+      if (!order) {
+        // The event is committed with its order, so this is a bug or a deleted order: nobody to tell.
+        this.logger.error(`${event.type} ${event.eventId}: order ${event.payload.orderId} not found, no message`);
+        continue;
+      }
+      rows.push(...this.render(event, order));
+    }
+    const queued = await this.repository.recordAndListQueued(rows);
+    const byChannel = new Map<NotificationChannel, string[]>();
+    for (const n of queued) byChannel.set(n.channel, [...(byChannel.get(n.channel) ?? []), n.id]);
+    await Promise.all(
+      [...byChannel].map(([channel, ids]) =>
+        this.queues.queue(sendQueue(channel)).addBulk(
+          ids.map((id) => ({
+            name: SEND_JOB[channel],
+            data: { notificationId: id },
+            opts: sendJobOptions(this.config, id),
+          })),
+        ),
+      ),
+    );
+  }
+
+  /** The records one event makes: one per channel its template writes for. */
+  private render(event: NotifiedEvent, order: OrderFacts): NewNotification[] {
+    const template = TEMPLATES[event.type] as NotificationTemplate | undefined;
+    if (!template) throw new Error(`no notification template for ${event.type}`);
+    const ctx: NotificationContext = {
+      event: event.payload,
+      order: {
+        id: order.orderId,
+        quantity: order.quantity,
+        amount: order.amount,
+        status: order.status,
+        paymentDeadline: order.paymentDeadline,
+      },
+      shopper: { email: order.email, phone: order.phone, name: order.shopperName },
+      sale: { id: order.saleId, name: order.saleName },
+    };
+    const base = { orderId: order.orderId, kind: event.type, eventId: event.eventId };
+    const rows: NewNotification[] = [];
+    if (template.email) {
+      rows.push({ ...base, id: this.nextId(), channel: 'EMAIL', recipient: order.email, content: template.email(ctx) });
+    }
+    if (template.sms) {
+      rows.push({ ...base, id: this.nextId(), channel: 'SMS', recipient: order.phone, content: template.sms(ctx) });
+    }
+    return rows;
+  }
+}

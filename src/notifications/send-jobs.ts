@@ -1,0 +1,23 @@
+import type { JobsOptions } from 'bullmq';
+import type { AppConfig } from '../infra/config/app-config.js';
+import { JOB_QUEUE, JobName, type QueueName } from '../infra/queues/queues.js';
+import type { NotificationChannel } from './notification.types.js';
+
+/** The send job of each channel. */
+export const SEND_JOB: { readonly [C in NotificationChannel]: typeof JobName.SendEmail | typeof JobName.SendSms } = {
+  EMAIL: JobName.SendEmail,
+  SMS: JobName.SendSms,
+};
+
+export function sendQueue(channel: NotificationChannel): QueueName {
+  return JOB_QUEUE[SEND_JOB[channel]];
+}
+
+/** Every send job: job id = notification id, the channel's own attempts and backoff. */
+export function sendJobOptions(config: AppConfig, notificationId: string): JobsOptions {
+  return {
+    jobId: notificationId,
+    attempts: config.NOTIFY_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.NOTIFY_BACKOFF_MS },
+  };
+}

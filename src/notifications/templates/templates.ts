@@ -1,0 +1,19 @@
+import { EventName, type EventPayloads } from '../../infra/queues/queues.js';
+import { orderConfirmed } from './order-confirmed.template.js';
+import type { NotificationTemplate } from './template.js';
+
+/** Events about one order: only those can notify (the order names the shopper). */
+export type OrderEvent = { [E in EventName]: EventPayloads[E] extends { orderId: string } ? E : never }[EventName];
+
+/**
+ * The message each event sends. To notify on another event: write its
+ * template, add it here, and route the event to the notifications queue in
+ * EVENT_CONSUMERS (queues.ts). Boot refuses an event routed there without a
+ * template.
+ */
+export const TEMPLATES: { readonly [E in OrderEvent]?: NotificationTemplate<E> } = {
+  [EventName.OrderConfirmed]: orderConfirmed,
+};
+
+/** The events that have a template. */
+export const NOTIFIED_EVENTS = Object.keys(TEMPLATES) as OrderEvent[];
