@@ -43,7 +43,7 @@ const P = {
   users: num(flags.users, 100_000, 5_000),
   stock: num(flags.stock, 50_000, 2_000),
   connections: num(flags.connections, 1_000, 200),
-  admissionSeconds: num(flags['admission-seconds'], 30, 10),
+  admissionSeconds: num(flags['admission-seconds'], 90, 20),
   soldOutSeconds: num(flags['soldout-seconds'], 10, 5),
   ceilingSeconds: num(flags['ceiling-seconds'], 10, 5),
 };
@@ -348,7 +348,14 @@ async function main(): Promise<void> {
   const prof = (name: string): string[] =>
     flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
   const api = await start('api', [...prof('api'), path.join(ROOT, 'dist/main.js')], env, /API listening/);
-  const worker = await start('worker', [...prof('worker'), path.join(ROOT, 'dist/worker.js')], env, /worker ready/);
+  // The buy path's worker; notification queues are left to their own workers
+  // (not started here: the figures are about admission and the drain).
+  const worker = await start(
+    'worker',
+    [...prof('worker'), path.join(ROOT, 'dist/worker.js')],
+    { ...env, WORKER_QUEUES: 'ops,promotions,orders,inventory' },
+    /worker ready/,
+  );
   const url = `http://127.0.0.1:${port}`;
   let ceilingProc: ChildProcess | undefined;
   try {
@@ -486,6 +493,10 @@ async function main(): Promise<void> {
 
     const phases = [ceiling, admission, soldOut];
     console.log(`\n${table(phases, ceiling)}\n`);
+    for (const p of [admission, soldOut]) {
+      const cpu = Object.entries(p.cpu ?? {}).map(([k, v]) => `${k} ${v.toFixed(2)}`);
+      console.log(`CPU in "${p.name}" (cores busy): ${cpu.join(', ')}`);
+    }
     console.log(
       `drain: ${accepted.toLocaleString('en-US')} orders to AWAITING_PAYMENT in ${drainSeconds.toFixed(2)} s = ${drainRate.toLocaleString('en-US')} orders/s`,
     );

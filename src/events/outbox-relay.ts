@@ -2,7 +2,13 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import pg from 'pg';
 import { AppConfig } from '../infra/config/app-config.js';
 import { PrismaService } from '../infra/prisma/prisma.service.js';
-import { EVENT_CONSUMERS, type EventJob, type EventName, type QueueName } from '../infra/queues/queues.js';
+import {
+  EVENT_CONSUMERS,
+  type EventBatch,
+  type EventJob,
+  type EventName,
+  type QueueName,
+} from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 
@@ -10,8 +16,8 @@ const BATCH = 1000;
 const POLL_MS = 1000;
 
 /**
- * Moves committed outbox rows to their consumers' BullMQ queues (job id =
- * event id, so a redelivery is a no-op) and marks them published.
+ * Moves committed outbox rows to their consumers' BullMQ queues, one job per
+ * queue and event type per batch (see EventBatch), and marks them published.
  * At-least-once; woken by LISTEN/NOTIFY, with a 1 s poll as the safety net;
  * several relays run safely side by side (FOR UPDATE SKIP LOCKED).
  */
@@ -52,18 +58,24 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
           WHERE published_at IS NULL ORDER BY id LIMIT ${BATCH}
           FOR UPDATE SKIP LOCKED`;
         if (rows.length === 0) return 0;
-        const byQueue = new Map<QueueName, { name: string; data: EventJob; opts: { jobId: string } }[]>();
+        // One job per consumer queue and event type, in id order.
+        const groups = new Map<string, { queue: QueueName; type: EventName; events: EventJob[] }>();
         for (const row of rows) {
           const eventId = row.id.trim();
           for (const queue of EVENT_CONSUMERS[row.type] ?? []) {
-            const jobs = byQueue.get(queue) ?? [];
-            jobs.push({
-              name: row.type,
-              data: { eventId, type: row.type, payload: row.payload } as EventJob,
-              opts: { jobId: eventId },
-            });
-            byQueue.set(queue, jobs);
+            const key = `${queue} ${row.type}`;
+            const group = groups.get(key) ?? { queue, type: row.type, events: [] };
+            group.events.push({ eventId, type: row.type, payload: row.payload } as EventJob);
+            groups.set(key, group);
           }
+        }
+        const byQueue = new Map<QueueName, { name: string; data: EventBatch; opts: { jobId: string } }[]>();
+        for (const { queue, type, events } of groups.values()) {
+          const first = events[0]!.eventId;
+          const last = events.at(-1)!.eventId;
+          const jobs = byQueue.get(queue) ?? [];
+          jobs.push({ name: type, data: { events }, opts: { jobId: first === last ? first : `${first}-${last}` } });
+          byQueue.set(queue, jobs);
         }
         await Promise.all([...byQueue].map(([queue, jobs]) => this.queues.queue(queue).addBulk(jobs)));
         await tx.$executeRaw`

@@ -1,8 +1,16 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { EventName, QueueName, type EventJob } from '../infra/queues/queues.js';
+import { EventName, eventsOf, QueueName, type EventJob } from '../infra/queues/queues.js';
 import { InventoryService } from './inventory.service.js';
+
+function events<E extends EventName>(job: Job, type: E): EventJob<E>[] {
+  try {
+    return eventsOf(job.data, type);
+  } catch (err) {
+    throw new UnrecoverableError((err as Error).message);
+  }
+}
 
 @Processor(QueueName.Inventory)
 export class InventoryProcessor extends WorkerHost {
@@ -14,13 +22,10 @@ export class InventoryProcessor extends WorkerHost {
 
   process(job: Job): Promise<void> {
     switch (job.name) {
-      case EventName.OrderPlaced: {
-        const event = job.data as EventJob<typeof EventName.OrderPlaced>;
-        if (typeof event?.eventId !== 'string' || typeof event.payload?.orderId !== 'string') {
-          throw new UnrecoverableError('malformed order.placed event');
-        }
-        return this.inventory.onOrderPlaced(event);
-      }
+      case EventName.OrderPlaced:
+        return Promise.all(events(job, EventName.OrderPlaced).map((e) => this.inventory.onOrderPlaced(e))).then(
+          () => undefined,
+        );
       default:
         throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Inventory}`);
     }

@@ -1,7 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { QueueName, type EventJob } from '../infra/queues/queues.js';
+import { eventsOf, QueueName, type EventJob } from '../infra/queues/queues.js';
 import { NotificationsService } from './notifications.service.js';
 import { NOTIFIED_EVENTS, type OrderEvent } from './templates/templates.js';
 
@@ -18,10 +18,15 @@ export class NotificationsProcessor extends WorkerHost {
     if (!(NOTIFIED_EVENTS as string[]).includes(job.name)) {
       throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Notifications}`);
     }
-    const event = job.data as EventJob<OrderEvent>;
-    if (typeof event?.eventId !== 'string' || event.type !== job.name || typeof event.payload?.orderId !== 'string') {
+    let events: EventJob<OrderEvent>[];
+    try {
+      events = eventsOf(job.data, job.name as OrderEvent);
+    } catch (err) {
+      throw new UnrecoverableError((err as Error).message);
+    }
+    if (events.some((e) => typeof (e.payload as { orderId?: unknown }).orderId !== 'string')) {
       throw new UnrecoverableError(`malformed ${job.name} event`);
     }
-    return this.notifications.onEvent(event);
+    return Promise.all(events.map((e) => this.notifications.onEvent(e))).then(() => undefined);
   }
 }

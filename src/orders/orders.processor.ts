@@ -2,7 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AppConfig } from '../infra/config/app-config.js';
-import { EventName, JobName, QueueName, type EventJob, type Ticket } from '../infra/queues/queues.js';
+import { EventName, eventsOf, JobName, QueueName, type EventJob, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
@@ -57,8 +57,15 @@ export class OrdersProcessor extends WorkerHost implements OnApplicationBootstra
       case JobName.SweepTickets:
         return this.sweeper.sweep();
       case EventName.InventoryReserved:
-      case EventName.InventoryRejected:
-        return this.pipeline.applyInventoryAnswer(job.data as EventJob<typeof EventName.InventoryReserved>);
+      case EventName.InventoryRejected: {
+        let events: EventJob<typeof EventName.InventoryReserved | typeof EventName.InventoryRejected>[];
+        try {
+          events = eventsOf(job.data, job.name);
+        } catch (err) {
+          throw new UnrecoverableError((err as Error).message);
+        }
+        return Promise.all(events.map((e) => this.pipeline.applyInventoryAnswer(e as never))).then(() => undefined);
+      }
       default:
         throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Orders}`);
     }

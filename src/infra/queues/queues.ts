@@ -59,7 +59,7 @@ export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
   [JobName.SendSms]: QueueName.Sms,
 };
 
-/** Which queues receive each event (job name = event name, job id = event id). */
+/** Which queues receive each event (job name = event name; data = EventBatch). */
 export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] } = {
   [EventName.OrderPlaced]: [QueueName.Inventory],
   [EventName.InventoryReserved]: [QueueName.Orders],
@@ -91,11 +91,34 @@ export interface EventPayloads {
   };
 }
 
-/** The data of an event job. */
+/** One event as its consumers see it. */
 export interface EventJob<E extends EventName = EventName> {
   eventId: string;
   type: E;
   payload: EventPayloads[E];
+}
+
+/**
+ * The data of an event job: the events of one relay batch with the job's
+ * name as their type (job id = the first and last event id). One job per
+ * batch instead of one per event: a BullMQ job costs several Redis round
+ * trips, and the consumers write a batch in one transaction anyway; they
+ * dedupe per event id, so regrouping on a redelivery changes nothing.
+ */
+export interface EventBatch<E extends EventName = EventName> {
+  events: EventJob<E>[];
+}
+
+/** The events of an event job: a batch, or a single event (the shape jobs had before batches). */
+export function eventsOf<E extends EventName>(data: unknown, type: E): EventJob<E>[] {
+  const list = (data as Partial<EventBatch<E>>)?.events ?? [data as EventJob<E>];
+  if (!Array.isArray(list) || list.length === 0) throw new Error(`malformed ${type} job`);
+  for (const e of list) {
+    if (typeof e?.eventId !== 'string' || e.type !== type || typeof e.payload !== 'object' || e.payload === null) {
+      throw new Error(`malformed ${type} event`);
+    }
+  }
+  return list;
 }
 
 /** Payload of each command. */
