@@ -11,7 +11,8 @@ async function bootstrap(): Promise<void> {
   const app = await createHttpApp(config);
   const logger = new Logger('API');
   exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
-  await app.listen({ port: config.PORT, host: config.HOST });
+  // A deep accept backlog: a crowd opens thousands of connections at once.
+  await app.listen({ port: config.PORT, host: config.HOST, backlog: 4096 });
   logger.log(`API listening on ${await app.getUrl()}`);
 }
 
