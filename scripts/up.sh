@@ -9,7 +9,11 @@ if [[ ! -f .env ]]; then
   sed -i.bak "s/^JWT_SECRET=.*/JWT_SECRET=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')/" .env && rm -f .env.bak
   say "wrote .env from .env.example (edit it to change settings)"
 fi
-set -a; source .env; set +a
+# .env fills in what the environment does not already set (the environment wins).
+while IFS= read -r line; do
+  [[ "$line" =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || continue
+  [[ -n "${!BASH_REMATCH[1]+set}" ]] || export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+done < .env
 ensure_services
 build_and_migrate
 
