@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Prisma, Sale } from '../generated/prisma/client.js';
+import type { OrdersOfRecord } from '../gate/gate.service.js';
 import { PrismaService } from '../infra/prisma/prisma.service.js';
 
 export type SaleWithStock = Sale & { available: number };
@@ -13,6 +14,7 @@ export interface NewSale {
   perUserLimit: number;
   startsAt: Date;
   endsAt: Date;
+  paymentWindowSeconds?: number | null;
 }
 
 @Injectable()
@@ -79,6 +81,19 @@ export class SalesRepository {
     if (changed === 0) return false;
     await tx.$executeRaw`UPDATE sales SET stock = stock + ${delta}, updated_at = now() WHERE id = ${id}::uuid`;
     return true;
+  }
+
+  /** What the gate must hold for this sale: its live orders and the ids of the dead ones (one read). */
+  async ordersOfRecord(saleId: string): Promise<OrdersOfRecord> {
+    const rows = await this.prisma.$queryRaw<{ id: string; user_id: string; quantity: number; live: boolean }[]>`
+      SELECT id, user_id::text AS user_id, quantity, status NOT IN ('CANCELLED', 'FAILED') AS live
+      FROM orders WHERE sale_id = ${saleId}::uuid`;
+    const result: OrdersOfRecord = { live: [], dead: [] };
+    for (const r of rows) {
+      if (r.live) result.live.push({ orderId: r.id.trim(), userId: r.user_id, quantity: r.quantity });
+      else result.dead.push(r.id.trim());
+    }
+    return result;
   }
 
   countOrders(tx: Tx, saleId: string): Promise<number> {
