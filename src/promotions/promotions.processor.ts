@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AppConfig } from '../infra/config/app-config.js';
 import { JobName, QueueName, type JobData } from '../infra/queues/queues.js';
@@ -7,9 +7,13 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import { PromotionsService } from './promotions.service.js';
 import { ReconcileService } from './reconcile.service.js';
 
+const RECONCILE_SCHEDULER = 'sales-reconcile';
+
 @Processor(QueueName.Promotions)
-export class PromotionsProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class PromotionsProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   static readonly handles = [JobName.PreheatSale, JobName.ReconcileSales] as const;
+  private readonly logger = new Logger('Promotions');
+  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(PromotionsService) private readonly promotions: PromotionsService,
@@ -20,12 +24,32 @@ export class PromotionsProcessor extends WorkerHost implements OnApplicationBoot
     super();
   }
 
-  /** One reconcile schedule for all workers (BullMQ job scheduler, upserted by id). */
+  /**
+   * One reconcile schedule for all workers (BullMQ job scheduler, upserted by
+   * id). A scheduler lives in Redis and is gone if Redis loses its data, so
+   * each interval puts it back when missing.
+   */
   async onApplicationBootstrap(): Promise<void> {
+    await this.schedule();
+    this.timer = setInterval(() => {
+      const queue = this.queues.queue(QueueName.Promotions);
+      queue
+        .getJobScheduler(RECONCILE_SCHEDULER)
+        .then((found) => (found ? undefined : this.schedule()))
+        .catch((err: unknown) => this.logger.warn(`reconcile schedule not checked: ${String(err)}`));
+    }, this.config.RECONCILE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  private async schedule(): Promise<void> {
     await this.queues
       .queue(QueueName.Promotions)
       .upsertJobScheduler(
-        'sales-reconcile',
+        RECONCILE_SCHEDULER,
         { every: this.config.RECONCILE_INTERVAL_MS },
         { name: JobName.ReconcileSales, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } },
       );
