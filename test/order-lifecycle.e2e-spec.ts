@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GateService } from '../src/gate/gate.service.js';
 import { SoldOutFlags } from '../src/gate/sold-out-flags.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
@@ -201,6 +203,61 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
     expect(receipts[0]).toMatchObject({ channel: 'EMAIL' });
     expect(receipts[0]!.content.subject).toContain(`Receipt for order ${orderId}`);
     expect(await reservation(orderId)).toBe('RESERVED');
+  });
+
+  it('http provider: a decline is 402 and changes nothing; the retry is charged once with its Idempotency-Key', async () => {
+    const charges: { key: string | undefined; amount: unknown }[] = [];
+    let answer = 402;
+    const provider = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { amount: unknown };
+        charges.push({ key: req.headers['idempotency-key'] as string | undefined, amount: body.amount });
+        res.writeHead(answer, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: `ch_${charges.length}` }));
+      });
+    });
+    await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+    const port = (provider.address() as AddressInfo).port;
+    const paying = await startApi({
+      ...config,
+      PAYMENT_PROVIDER: 'http',
+      PAYMENT_PROVIDER_URL: `http://127.0.0.1:${port}/charges`,
+    } as AppConfig);
+    try {
+      const sale = await createActiveSale(api.url, admin, { stock: 3, price: 2500 });
+      const u = shopper();
+      const orderId = await bought(u, sale.id);
+      await reach(orderId, 'AWAITING_PAYMENT');
+      const payThere = (key: string) =>
+        request<OrderBody>(paying.url, 'POST', `/orders/${orderId}/pay`, {
+          token: u.token,
+          headers: { 'idempotency-key': key },
+        });
+      const declined = await payThere('card-1');
+      expect(declined.status).toBe(402);
+      expect(declined.body).toMatchObject({ code: 'PAYMENT_DECLINED' });
+      expect(await orderRow(orderId)).toMatchObject({ status: 'AWAITING_PAYMENT' });
+      answer = 200;
+      const [ok, retry] = await Promise.all([payThere('card-2'), payThere('card-2')]);
+      expect([ok.status, retry.status]).toEqual([200, 200]);
+      expect(ok.body).toMatchObject({ status: 'PAID' });
+      expect(charges).toEqual([
+        { key: 'card-1', amount: 2500 },
+        { key: 'card-2', amount: 2500 },
+      ]);
+      const [payment] = await query<{ reference: string; provider: string }>(
+        db.url,
+        'SELECT reference, provider FROM payments WHERE order_id = $1',
+        [orderId],
+      );
+      expect(payment).toEqual({ reference: 'ch_2', provider: 'http' });
+    } finally {
+      await paying.close();
+      provider.closeAllConnections();
+      await new Promise<void>((resolve) => provider.close(() => resolve()));
+    }
   });
 
   it('cancel: stock back once (Postgres and gate); cancel twice is a no-op; pay after cancel is 409; admin may cancel', async () => {
