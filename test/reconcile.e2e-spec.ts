@@ -6,7 +6,7 @@ import { ulid } from 'ulid';
 import { gateKeys } from '../src/gate/gate.keys.js';
 import { GateService } from '../src/gate/gate.service.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
-import { QueueName } from '../src/infra/queues/queues.js';
+import { expireJobId, QueueName } from '../src/infra/queues/queues.js';
 import type { ReconcileReport } from '../src/promotions/reconcile.service.js';
 import { available, buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
@@ -178,6 +178,13 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
 
     expect(await reconcile(sale.id, true)).toMatchObject({ repaired: true, expected: { remaining: 8 } });
     expect(await gate.remaining(sale.id)).toBe(8);
+    // The payment-deadline jobs lost with the data are back for the unpaid orders.
+    const timeouts = new Queue(QueueName.Timeouts, { connection: { url: own.url }, prefix: config.QUEUE_PREFIX });
+    try {
+      for (const id of ids.slice(0, 2)) expect(await timeouts.getJobState(expireJobId(id))).toBe('delayed');
+    } finally {
+      await timeouts.close();
+    }
     // Buyers' counts came back from the orders: a (limit 1) is refused, c (cancelled) may buy again.
     expect((await buy(api.url, a, sale.id)).body).toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect((await buy(api.url, c, sale.id)).status).toBe(202);

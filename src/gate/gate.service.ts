@@ -43,6 +43,8 @@ export interface OrdersOfRecord {
   live: { orderId: string; userId: string; quantity: number }[];
   /** CANCELLED/FAILED orders: their units are back (the gate must never give them back again). */
   dead: string[];
+  /** AWAITING_PAYMENT orders and their deadlines (their expiry jobs live in Redis too). */
+  awaiting: { orderId: string; paymentDeadline: Date }[];
 }
 
 export type RebuildMode = 'create' | 'check' | 'repair';

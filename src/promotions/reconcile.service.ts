@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService, type RebuildAnswer, type RebuildMode } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { expireJobId, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
+import { QueueService } from '../infra/queues/queues.module.js';
 import { gateSettings } from './gate-settings.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
 
@@ -39,6 +41,7 @@ export class ReconcileService {
   constructor(
     @Inject(SalesRepository) private readonly sales: SalesRepository,
     @Inject(GateService) private readonly gate: GateService,
+    @Inject(QueueService) private readonly queues: QueueService,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
@@ -46,6 +49,9 @@ export class ReconcileService {
    * Reads the orders of record after noting the gate's `persisted` counter and
    * runs the rebuild script; retries while orders are being persisted, and
    * makes the last attempt in safe mode (never frees units it cannot place).
+   * A gate that was missing means Redis lost its data, BullMQ's delayed jobs
+   * included: the payment-deadline jobs of the sale's unpaid orders are put
+   * back (same job ids, so one that still exists is left as it is).
    */
   async run(sale: SaleWithStock, mode: RebuildMode): Promise<RebuildAnswer> {
     for (let attempt = 1; ; attempt++) {
@@ -59,7 +65,18 @@ export class ReconcileService {
         mark,
         attempt >= EXACT_ATTEMPTS,
       );
-      if (answer.status !== 'MOVED') return answer;
+      if (answer.status === 'MOVED') continue;
+      if (mode !== 'check' && answer.status === 'DONE' && answer.current === null && orders.awaiting.length > 0) {
+        const now = Date.now();
+        await this.queues.queue(JOB_QUEUE[JobName.ExpireOrder]).addBulk(
+          orders.awaiting.map((o) => ({
+            name: JobName.ExpireOrder,
+            data: { orderId: o.orderId },
+            opts: { jobId: expireJobId(o.orderId), delay: Math.max(0, o.paymentDeadline.getTime() - now) },
+          })),
+        );
+      }
+      return answer;
     }
   }
 

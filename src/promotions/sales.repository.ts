@@ -85,13 +85,19 @@ export class SalesRepository {
 
   /** What the gate must hold for this sale: its live orders and the ids of the dead ones (one read). */
   async ordersOfRecord(saleId: string): Promise<OrdersOfRecord> {
-    const rows = await this.prisma.$queryRaw<{ id: string; user_id: string; quantity: number; live: boolean }[]>`
-      SELECT id, user_id::text AS user_id, quantity, status NOT IN ('CANCELLED', 'FAILED') AS live
+    const rows = await this.prisma.$queryRaw<
+      { id: string; user_id: string; quantity: number; status: string; payment_deadline: Date | null }[]
+    >`
+      SELECT id, user_id::text AS user_id, quantity, status::text AS status, payment_deadline
       FROM orders WHERE sale_id = ${saleId}::uuid`;
-    const result: OrdersOfRecord = { live: [], dead: [] };
+    const result: OrdersOfRecord = { live: [], dead: [], awaiting: [] };
     for (const r of rows) {
-      if (r.live) result.live.push({ orderId: r.id.trim(), userId: r.user_id, quantity: r.quantity });
-      else result.dead.push(r.id.trim());
+      const orderId = r.id.trim();
+      if (r.status === 'CANCELLED' || r.status === 'FAILED') result.dead.push(orderId);
+      else result.live.push({ orderId, userId: r.user_id, quantity: r.quantity });
+      if (r.status === 'AWAITING_PAYMENT' && r.payment_deadline) {
+        result.awaiting.push({ orderId, paymentDeadline: r.payment_deadline });
+      }
     }
     return result;
   }
