@@ -23,7 +23,11 @@ export interface ReconcileReport {
   inSync: boolean;
   /** The gate was rewritten from Postgres by this call. */
   repaired: boolean;
-  /** Units persisted during the read and counted as held to stay safe (0 on an exact pass). */
+  /**
+   * Units persisted during the read and counted as held to stay safe (0 on an
+   * exact pass). Above 0 the expected figures may be low by that much: a busy
+   * sale; ask again.
+   */
   heldWhileMoving: number;
 }
 
@@ -100,14 +104,16 @@ export class ReconcileService {
       if (open.startsAt.getTime() - this.config.PREHEAT_LEAD_SECONDS * 1000 > now) continue;
       const report = await this.sales.withLockedSale(open.id, async (sale) => {
         const check = await this.reconcileSale(sale, false);
-        if (!check.gate.exists || (!check.inSync && this.config.RECONCILE_REPAIR)) {
+        // An inexact check (orders being persisted all along) is no evidence of drift.
+        const drifted = !check.inSync && check.heldWhileMoving === 0;
+        if (!check.gate.exists || (drifted && this.config.RECONCILE_REPAIR)) {
           return this.reconcileSale(sale, true);
         }
         return check;
       });
       if (!report) continue;
       if (!report.gate.exists) this.logger.warn(`sale ${report.saleId}: gate was missing, rebuilt from Postgres`);
-      else if (!report.inSync) {
+      else if (!report.inSync && report.heldWhileMoving === 0) {
         this.logger.warn(
           `sale ${report.saleId}: gate drift remaining ${report.drift.remaining}, ${report.drift.buyers.length} buyer(s)` +
             (report.repaired ? ' (repaired)' : ' (not repaired: RECONCILE_REPAIR=false)'),
