@@ -12,6 +12,7 @@ import { EmailProcessor, SmsProcessor } from './notifications/send.processors.js
 import { OpsProcessor } from './ops/ops.processor.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { OrdersProcessor } from './orders/orders.processor.js';
+import { TimeoutsProcessor } from './orders/timeouts.processor.js';
 import { PromotionsModule } from './promotions/promotions.module.js';
 import { PromotionsProcessor } from './promotions/promotions.processor.js';
 
@@ -46,6 +47,8 @@ const CONSUMERS: { readonly [Q in QueueName]: Consumer } = {
     batched: false,
     concurrency: (c) => c.NOTIFY_CONCURRENCY,
   },
+  // Expiries firing together are cancelled in one transaction.
+  [QueueName.Timeouts]: { processor: TimeoutsProcessor, imports: [OrdersModule], batched: true },
 };
 
 /** Refuses to boot when a job could sit in a queue with nobody to handle it. */

@@ -79,12 +79,21 @@ export class AdmissionService {
     }
   }
 
-  /** No gate for the sale: unknown sale, not open yet, or not preheated (yet). */
+  /**
+   * No gate for the sale: unknown sale, not open yet, or not preheated (yet) —
+   * or Redis lost its data. Never admits on missing state: 503 until the gate
+   * is rebuilt from the orders of record, which this asks a worker to do (a
+   * preheat job, at most one per sale every 5 s).
+   */
   private async notReady(saleId: string): Promise<never> {
     const sale = await this.storefront.detail(saleId); // 404 when unknown
     if (sale.status === 'UPCOMING' || sale.status === 'ENDED') {
       throw new DomainError('SALE_NOT_ACTIVE', 'The sale is not open (not started, paused or ended)');
     }
+    const slot = Math.floor(Date.now() / 5000);
+    await this.queues
+      .enqueue(JobName.PreheatSale, { saleId: sale.id }, { jobId: `rebuild-${sale.id}-${slot}` })
+      .catch((err: unknown) => this.logger.warn(`sale ${sale.id}: gate rebuild not requested: ${String(err)}`));
     throw new DomainError(
       'GATE_NOT_READY',
       'The sale is being prepared; try again shortly',

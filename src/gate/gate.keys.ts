@@ -15,6 +15,13 @@ export interface GateKeys {
   stats: string;
   /** set: orders whose units went back to the gate (makes the release idempotent) */
   released: string;
+  /**
+   * counter: units of tickets cleared because their orders were persisted. A
+   * rebuild notes it before reading Postgres; if it moved by the time the Lua
+   * call runs, an order may have been committed after the read and its ticket
+   * cleared before the call, so the rebuild retries (or counts those units as held).
+   */
+  persisted: string;
   /** rate-limit counter of a user in the current second */
   userRate(userId: string, second: number): string;
   /** rate-limit counter of an IP address in the current second */
@@ -32,6 +39,7 @@ export function gateKeys(prefix: string, saleId: string): GateKeys {
     pendingAt: `${base}:pending-at`,
     stats: `${base}:stats`,
     released: `${base}:released`,
+    persisted: `${base}:persisted`,
     userRate: (userId, second) => `${base}:rl:u:${userId}:${second}`,
     ipRate: (ip, second) => `${base}:rl:ip:${ip}:${second}`,
     idempotency: (userId, key) => `${base}:idem:${userId}:${key}`,
@@ -54,5 +62,5 @@ export function orderChannel(prefix: string, orderId: string): string {
 }
 
 export function allGateKeys(keys: GateKeys): string[] {
-  return [keys.state, keys.buyers, keys.pending, keys.pendingAt, keys.stats, keys.released];
+  return [keys.state, keys.buyers, keys.pending, keys.pendingAt, keys.stats, keys.released, keys.persisted];
 }

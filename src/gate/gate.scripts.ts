@@ -4,21 +4,6 @@
  */
 
 /**
- * Preheat/sync: write the sale's settings; set `remaining` only when the gate
- * does not exist yet, so stock already taken is never overwritten.
- * KEYS: state. ARGV: stock, available, startsAt, endsAt, limit, paused, price.
- * Returns remaining.
- */
-export const SYNC_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'remaining', ARGV[2])
-end
-redis.call('HSET', KEYS[1], 'stock', ARGV[1], 'startsAt', ARGV[3], 'endsAt', ARGV[4],
-  'limit', ARGV[5], 'paused', ARGV[6], 'price', ARGV[7])
-return tonumber(redis.call('HGET', KEYS[1], 'remaining'))
-`;
-
-/**
  * Settings only (window, limit, pause, price) of a gate that exists; no-op otherwise.
  * KEYS: state. ARGV: field, value, field, value, ...
  * Returns 1 when written, 0 when the gate is not preheated.
@@ -119,4 +104,96 @@ redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('PUBLISH', ARGV[4], 'restock:' .. ARGV[5])
 return 1
+`;
+
+/**
+ * Builds, checks or repairs a sale's gate from the orders of record, in one
+ * atomic call (the sale keeps selling around it).
+ *
+ * The caller read Postgres after noting the `persisted` counter (ARGV[2]):
+ * `live` are the orders not CANCELLED/FAILED ("orderId userId qty;" ...),
+ * `dead` the CANCELLED/FAILED ones. Held units = live orders + pending tickets
+ * whose order is in neither list (admitted, not persisted yet; admissions
+ * after the read are tickets too). If `persisted` moved since the read, an
+ * order committed after it may have had its ticket cleared already and would
+ * be counted nowhere: without `safe` the call changes nothing and answers
+ * MOVED (the caller reads again); with `safe` the moved units count as held
+ * and buyers' counts are only raised, so stock that was sold never reappears
+ * (at worst a few units stay held until the next reconcile).
+ *
+ * Modes: `create` builds only a missing gate (a gate that exists just gets
+ * its settings, like SYNC); `check` computes and answers, writing nothing;
+ * `repair` rewrites remaining, buyers and the released set.
+ * KEYS: state, buyers, pending, released, persisted.
+ * ARGV: mode, mark, stock, startsAt, endsAt, limit, paused, price, live, dead,
+ *       safe (0|1), channel, saleId.
+ * Returns {status, current remaining (-1: no gate), expected remaining,
+ * moved units, buyer drift "userId:gate:expected,..."}; status EXISTS, MOVED or DONE.
+ */
+export const REBUILD_LUA = `
+local mode = ARGV[1]
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+local function settings()
+  redis.call('HSET', KEYS[1], 'stock', ARGV[3], 'startsAt', ARGV[4], 'endsAt', ARGV[5],
+    'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8])
+end
+if mode == 'create' and exists then
+  settings()
+  return {'EXISTS', tonumber(redis.call('HGET', KEYS[1], 'remaining')), -1, 0, ''}
+end
+local counter = tonumber(redis.call('GET', KEYS[5]) or '0')
+local moved = counter - tonumber(ARGV[2])
+if moved < 0 then moved = counter end
+if moved ~= 0 and ARGV[11] ~= '1' then return {'MOVED', -1, -1, moved, ''} end
+local held = moved
+local expected = {}
+local live = {}
+for id, user, qty in string.gmatch(ARGV[9], '(%w+) ([%w-]+) (%d+)') do
+  live[id] = true
+  held = held + tonumber(qty)
+  expected[user] = (expected[user] or 0) + tonumber(qty)
+end
+local dead = {}
+for id in string.gmatch(ARGV[10], '%w+') do dead[id] = true end
+local tickets = redis.call('HGETALL', KEYS[3])
+for i = 1, #tickets, 2 do
+  local id = tickets[i]
+  if not live[id] and not dead[id] then
+    local t = cjson.decode(tickets[i + 1])
+    held = held + t.quantity
+    expected[t.userId] = (expected[t.userId] or 0) + t.quantity
+  end
+end
+local target = tonumber(ARGV[3]) - held
+if target < 0 then target = 0 end
+local current = -1
+if exists then current = tonumber(redis.call('HGET', KEYS[1], 'remaining') or '-1') end
+local drift = {}
+local seen = {}
+local gateBuyers = redis.call('HGETALL', KEYS[2])
+for i = 1, #gateBuyers, 2 do
+  local user = gateBuyers[i]
+  local n = tonumber(gateBuyers[i + 1])
+  seen[user] = true
+  if n ~= (expected[user] or 0) then table.insert(drift, user .. ':' .. n .. ':' .. (expected[user] or 0)) end
+end
+for user, e in pairs(expected) do
+  if not seen[user] and e ~= 0 then table.insert(drift, user .. ':0:' .. e) end
+end
+if mode == 'check' then return {'DONE', current, target, moved, table.concat(drift, ',')} end
+settings()
+redis.call('HSET', KEYS[1], 'remaining', target)
+if moved > 0 then
+  for user, e in pairs(expected) do
+    if e > tonumber(redis.call('HGET', KEYS[2], user) or '0') then redis.call('HSET', KEYS[2], user, e) end
+  end
+else
+  redis.call('DEL', KEYS[2])
+  for user, e in pairs(expected) do
+    if e > 0 then redis.call('HSET', KEYS[2], user, e) end
+  end
+end
+for id in pairs(dead) do redis.call('SADD', KEYS[4], id) end
+if target > 0 then redis.call('PUBLISH', ARGV[12], 'restock:' .. ARGV[13]) end
+return {'DONE', current, target, moved, table.concat(drift, ',')}
 `;

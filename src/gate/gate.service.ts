@@ -4,7 +4,7 @@ import { AppConfig } from '../infra/config/app-config.js';
 import type { Ticket } from '../infra/queues/queues.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 import { allGateKeys, gateChannel, gateKeys, gateRegistryKey, type GateKeys } from './gate.keys.js';
-import { ADJUST_STOCK_LUA, ADMIT_LUA, RELEASE_LUA, SYNC_LUA, UPDATE_SETTINGS_LUA } from './gate.scripts.js';
+import { ADJUST_STOCK_LUA, ADMIT_LUA, REBUILD_LUA, RELEASE_LUA, UPDATE_SETTINGS_LUA } from './gate.scripts.js';
 
 /** What the gate needs to know of a sale. Times in ms since the epoch. */
 export interface GateSettings {
@@ -37,6 +37,31 @@ export interface AdmitAnswer {
   orderId?: string;
 }
 
+/** The orders of record of one sale, as a gate rebuild needs them. */
+export interface OrdersOfRecord {
+  /** Orders not CANCELLED/FAILED: they hold their units. */
+  live: { orderId: string; userId: string; quantity: number }[];
+  /** CANCELLED/FAILED orders: their units are back (the gate must never give them back again). */
+  dead: string[];
+  /** AWAITING_PAYMENT orders and their deadlines (their expiry jobs live in Redis too). */
+  awaiting: { orderId: string; paymentDeadline: Date }[];
+}
+
+export type RebuildMode = 'create' | 'check' | 'repair';
+
+export interface RebuildAnswer {
+  /** EXISTS: `create` found a gate (settings written only). MOVED: read Postgres again. DONE: computed (and written). */
+  status: 'EXISTS' | 'MOVED' | 'DONE';
+  /** The gate's remaining before the call; null when there was no gate. */
+  current: number | null;
+  /** Remaining per the orders of record (held = live orders + tickets not persisted yet). */
+  expected: number;
+  /** Units persisted between the Postgres read and the call, counted as held (safe mode). */
+  moved: number;
+  /** Buyers whose count in the gate differs from the orders of record. */
+  buyers: { userId: string; gate: number; expected: number }[];
+}
+
 export interface GateStats {
   remaining: number | null;
   stock: number | null;
@@ -46,7 +71,7 @@ export interface GateStats {
 
 type Args = (string | number)[];
 interface GateCommands {
-  gateSync(key: string, ...args: Args): Promise<number>;
+  gateRebuild(...keysAndArgs: Args): Promise<[string, number, number, number, string]>;
   gateUpdateSettings(key: string, ...args: Args): Promise<number>;
   gateAdjustStock(key: string, ...args: Args): Promise<[number, number]>;
   gateAdmit(...keysAndArgs: Args): Promise<[string, string, string]>;
@@ -72,7 +97,7 @@ export class GateService {
     this.channel = gateChannel(this.prefix);
     const client = redis.client;
     if (!('gateAdmit' in client)) {
-      client.defineCommand('gateSync', { numberOfKeys: 1, lua: SYNC_LUA });
+      client.defineCommand('gateRebuild', { numberOfKeys: 5, lua: REBUILD_LUA });
       client.defineCommand('gateUpdateSettings', { numberOfKeys: 1, lua: UPDATE_SETTINGS_LUA });
       client.defineCommand('gateAdjustStock', { numberOfKeys: 1, lua: ADJUST_STOCK_LUA });
       client.defineCommand('gateAdmit', { numberOfKeys: 8, lua: ADMIT_LUA });
@@ -85,20 +110,57 @@ export class GateService {
     return gateKeys(this.prefix, saleId);
   }
 
-  /** Preheat: loads the sale; `available` becomes remaining only if the gate is new. Returns remaining. */
-  async preheat(saleId: string, settings: GateSettings, available: number): Promise<number> {
-    const remaining = await this.redis.gateSync(
-      this.keys(saleId).state,
+  /** The `persisted` counter, noted before reading the orders of record for a rebuild. */
+  async persistedMark(saleId: string): Promise<number> {
+    return Number((await this.redis.get(this.keys(saleId).persisted)) ?? 0);
+  }
+
+  /**
+   * One atomic build/check/repair of the gate from the orders of record read
+   * after `mark` (see REBUILD_LUA). Registers the sale for the sweeper when written.
+   */
+  async rebuild(
+    saleId: string,
+    mode: RebuildMode,
+    settings: GateSettings,
+    orders: OrdersOfRecord,
+    mark: number,
+    safe: boolean,
+  ): Promise<RebuildAnswer> {
+    const k = this.keys(saleId);
+    const [status, current, expected, moved, drift] = await this.redis.gateRebuild(
+      k.state,
+      k.buyers,
+      k.pending,
+      k.released,
+      k.persisted,
+      mode,
+      mark,
       settings.stock,
-      available,
       settings.startsAt,
       settings.endsAt,
       settings.perUserLimit,
       settings.paused ? 1 : 0,
       settings.price,
+      orders.live.map((o) => `${o.orderId} ${o.userId} ${o.quantity};`).join(''),
+      orders.dead.join(','),
+      safe ? 1 : 0,
+      this.channel,
+      saleId,
     );
-    await this.redis.sadd(gateRegistryKey(this.prefix), saleId);
-    return remaining;
+    if (mode !== 'check' && status !== 'MOVED') await this.redis.sadd(gateRegistryKey(this.prefix), saleId);
+    return {
+      status: status as RebuildAnswer['status'],
+      current: current < 0 ? null : current,
+      expected,
+      moved,
+      buyers: drift
+        ? drift.split(',').map((d) => {
+            const [userId, gate, want] = d.split(':');
+            return { userId: userId!, gate: Number(gate), expected: Number(want) };
+          })
+        : [],
+    };
   }
 
   /** Writes window, limit, pause and price into a preheated gate; false when not preheated. */
@@ -172,13 +234,17 @@ export class GateService {
     return done === 1;
   }
 
-  /** Drops tickets whose orders are persisted. */
-  async clearTickets(tickets: { saleId: string; orderId: string }[]): Promise<void> {
+  /**
+   * Drops tickets whose orders are persisted. The `persisted` counter goes up
+   * first (same connection, so in this order), so a rebuild that runs between
+   * the two sees that it moved (see REBUILD_LUA).
+   */
+  async clearTickets(tickets: { saleId: string; orderId: string; quantity: number }[]): Promise<void> {
     if (tickets.length === 0) return;
     const pipeline = this.redis.pipeline();
     for (const t of tickets) {
       const k = this.keys(t.saleId);
-      pipeline.hdel(k.pending, t.orderId).zrem(k.pendingAt, t.orderId);
+      pipeline.incrby(k.persisted, t.quantity).hdel(k.pending, t.orderId).zrem(k.pendingAt, t.orderId);
     }
     await pipeline.exec();
   }

@@ -14,7 +14,7 @@ function events<E extends EventName>(job: Job, type: E): EventJob<E>[] {
 
 @Processor(QueueName.Inventory)
 export class InventoryProcessor extends WorkerHost {
-  static readonly handles = [EventName.OrderPlaced] as const;
+  static readonly handles = [EventName.OrderPlaced, EventName.OrderCancelled] as const;
 
   constructor(@Inject(InventoryService) private readonly inventory: InventoryService) {
     super();
@@ -24,6 +24,10 @@ export class InventoryProcessor extends WorkerHost {
     switch (job.name) {
       case EventName.OrderPlaced:
         return Promise.all(events(job, EventName.OrderPlaced).map((e) => this.inventory.onOrderPlaced(e))).then(
+          () => undefined,
+        );
+      case EventName.OrderCancelled:
+        return Promise.all(events(job, EventName.OrderCancelled).map((e) => this.inventory.onOrderCancelled(e))).then(
           () => undefined,
         );
       default:

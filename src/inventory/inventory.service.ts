@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OutboxWriter, ProcessedEvents, type NewEvent } from '../events/outbox.js';
+import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { PrismaService } from '../infra/prisma/prisma.service.js';
@@ -7,6 +8,8 @@ import { EventName, type EventJob } from '../infra/queues/queues.js';
 
 const CONSUMER = 'inventory';
 type Placed = EventJob<typeof EventName.OrderPlaced>;
+type Cancelled = EventJob<typeof EventName.OrderCancelled>;
+type Tx = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
 
 /**
  * The stock of record. Reacts to `order.placed` (it never calls the orders
@@ -16,22 +19,81 @@ type Placed = EventJob<typeof EventName.OrderPlaced>;
  *
  * The sale's inventory row is the hot spot, so events arriving together are
  * decided in one transaction: one row lock and one UPDATE per sale per batch.
+ *
+ * Each reservation is a row of `inventory_reservations` (one per order), so
+ * `order.cancelled` returns stock exactly once: RESERVED → RETURNED adds the
+ * units back; an order cancelled before its `order.placed` got here is
+ * recorded VOIDED and that `order.placed` then reserves nothing. Both paths
+ * lock the sale's inventory row first, so they never interleave. After the
+ * return commits, the gate gets the units back (once per order, see RELEASE_LUA).
  */
 @Injectable()
 export class InventoryService {
   private readonly batcher: MicroBatcher<Placed>;
+  private readonly returns: MicroBatcher<Cancelled>;
 
   constructor(
     @Inject(PrismaService) private readonly prisma: PrismaService,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
+    @Inject(GateService) private readonly gate: GateService,
     @Inject(AppConfig) config: AppConfig,
   ) {
     this.batcher = new MicroBatcher((events) => this.reserveBatch(events), config.BATCH_SIZE);
+    this.returns = new MicroBatcher((events) => this.returnBatch(events), config.BATCH_SIZE);
   }
 
   onOrderPlaced(event: Placed): Promise<void> {
     return this.batcher.submit(event);
+  }
+
+  onOrderCancelled(event: Cancelled): Promise<void> {
+    return this.returns.submit(event);
+  }
+
+  private async lockSales(tx: Tx, saleIds: string[]): Promise<Map<string, number>> {
+    const stock = await tx.$queryRaw<{ sale_id: string; available: number }[]>`
+      SELECT sale_id, available FROM inventory WHERE sale_id = ANY(${[...saleIds].sort()}::uuid[])
+      ORDER BY sale_id FOR UPDATE`;
+    return new Map(stock.map((s) => [s.sale_id, s.available]));
+  }
+
+  private async returnBatch(events: Cancelled[]): Promise<void> {
+    await this.prisma.$transaction(
+      async (tx) => {
+        const fresh = await this.processed.claim(
+          tx,
+          CONSUMER,
+          events.map((e) => e.eventId),
+        );
+        const byOrder = new Map(events.filter((e) => fresh.has(e.eventId)).map((e) => [e.payload.orderId, e.payload]));
+        if (byOrder.size === 0) return;
+        const todo = [...byOrder.values()].sort((a, b) => (a.orderId < b.orderId ? -1 : 1));
+        await this.lockSales(tx, [...new Set(todo.map((p) => p.saleId))]);
+        // RESERVED → RETURNED gives the units back; no reservation yet → VOIDED (reserve nothing later).
+        const rows = await tx.$queryRaw<{ sale_id: string; quantity: number; status: string }[]>`
+          INSERT INTO inventory_reservations (order_id, sale_id, quantity, status, updated_at)
+          SELECT t.order_id, t.sale_id, t.quantity, 'VOIDED'::"ReservationStatus", now()
+          FROM unnest(${todo.map((p) => p.orderId)}::text[], ${todo.map((p) => p.saleId)}::uuid[],
+                      ${todo.map((p) => p.quantity)}::int[]) AS t(order_id, sale_id, quantity)
+          ON CONFLICT (order_id) DO UPDATE SET status = 'RETURNED', updated_at = now()
+            WHERE inventory_reservations.status = 'RESERVED'
+          RETURNING sale_id::text AS sale_id, quantity, status::text AS status`;
+        const units = new Map<string, number>();
+        for (const r of rows.filter((r) => r.status === 'RETURNED')) {
+          units.set(r.sale_id, (units.get(r.sale_id) ?? 0) + r.quantity);
+        }
+        for (const [saleId, n] of units) {
+          await tx.$executeRaw`
+            UPDATE inventory SET available = available + ${n}, updated_at = now() WHERE sale_id = ${saleId}::uuid`;
+        }
+      },
+      { timeout: 30_000 },
+    );
+    // After the commit, so a shopper the gate admits with these units finds them in the stock of
+    // record. Also on a redelivery (the release is once per order): a crash right after the
+    // commit must not keep the units out of the gate.
+    for (const { payload: p } of events) await this.gate.release(p.saleId, p.orderId, p.userId, p.quantity);
   }
 
   private async reserveBatch(events: Placed[]): Promise<void> {
@@ -44,18 +106,22 @@ export class InventoryService {
         );
         // One event per order even if the relay delivered it twice in this batch.
         const byOrder = new Map(events.filter((e) => fresh.has(e.eventId)).map((e) => [e.payload.orderId, e]));
+        if (byOrder.size === 0) return;
+        const available = await this.lockSales(tx, [...new Set([...byOrder.values()].map((e) => e.payload.saleId))]);
+        // An order already cancelled (VOIDED) or reserved has its answer: nothing to do.
+        const known = await tx.$queryRaw<{ order_id: string }[]>`
+          SELECT order_id FROM inventory_reservations WHERE order_id = ANY(${[...byOrder.keys()]}::text[])`;
+        for (const { order_id } of known) byOrder.delete(order_id.trim());
         const todo = [...byOrder.values()].sort((a, b) => (a.payload.orderId < b.payload.orderId ? -1 : 1));
         if (todo.length === 0) return;
-        const saleIds = [...new Set(todo.map((e) => e.payload.saleId))].sort();
-        const stock = await tx.$queryRaw<{ sale_id: string; available: number }[]>`
-          SELECT sale_id, available FROM inventory WHERE sale_id = ANY(${saleIds}::uuid[])
-          ORDER BY sale_id FOR UPDATE`;
-        const available = new Map(stock.map((s) => [s.sale_id, s.available]));
         const taken = new Map<string, number>();
+        const reserved: Placed[] = [];
         const answers: NewEvent[] = [];
-        for (const { payload: p } of todo) {
+        for (const event of todo) {
+          const p = event.payload;
           const left = available.get(p.saleId);
           if (left !== undefined && left >= p.quantity) {
+            reserved.push(event);
             available.set(p.saleId, left - p.quantity);
             taken.set(p.saleId, (taken.get(p.saleId) ?? 0) + p.quantity);
             answers.push({
@@ -75,6 +141,13 @@ export class InventoryService {
               },
             });
           }
+        }
+        if (reserved.length > 0) {
+          await tx.$executeRaw`
+            INSERT INTO inventory_reservations (order_id, sale_id, quantity, status, updated_at)
+            SELECT t.order_id, t.sale_id, t.quantity, 'RESERVED'::"ReservationStatus", now()
+            FROM unnest(${reserved.map((e) => e.payload.orderId)}::text[], ${reserved.map((e) => e.payload.saleId)}::uuid[],
+                        ${reserved.map((e) => e.payload.quantity)}::int[]) AS t(order_id, sale_id, quantity)`;
         }
         for (const [saleId, units] of taken) {
           const changed = await tx.$executeRaw`

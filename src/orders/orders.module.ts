@@ -1,15 +1,30 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module.js';
 import { GateModule } from '../gate/gate.module.js';
+import { AppConfig } from '../infra/config/app-config.js';
+import { OrderLifecycleService } from './order-lifecycle.service.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
+import { PAYMENT_PROVIDER } from './payments/payment-provider.js';
+import { PAYMENT_PROVIDERS } from './payments/payment.providers.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
 
-/** The worker side of orders: placing, following inventory, sweeping. */
+/** The worker side of orders (placing, following inventory, sweeping, timeouts) and the lifecycle rules. */
 @Module({
   imports: [EventsModule, GateModule],
-  providers: [OrdersRepository, OrderPipelineService, OrderStatusPublisher, TicketSweeperService],
-  exports: [OrdersRepository, OrderPipelineService, TicketSweeperService],
+  providers: [
+    OrdersRepository,
+    OrderPipelineService,
+    OrderStatusPublisher,
+    TicketSweeperService,
+    OrderLifecycleService,
+    {
+      provide: PAYMENT_PROVIDER,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => PAYMENT_PROVIDERS[config.PAYMENT_PROVIDER](config),
+    },
+  ],
+  exports: [OrdersRepository, OrderPipelineService, TicketSweeperService, OrderLifecycleService],
 })
 export class OrdersModule {}

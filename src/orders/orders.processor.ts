@@ -1,5 +1,5 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AppConfig } from '../infra/config/app-config.js';
 import { EventName, eventsOf, JobName, QueueName, type EventJob, type Ticket } from '../infra/queues/queues.js';
@@ -20,14 +20,18 @@ function assertTicket(data: unknown): asserts data is Ticket {
   }
 }
 
+const SWEEPER = 'orders-sweeper';
+
 @Processor(QueueName.Orders)
-export class OrdersProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class OrdersProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   static readonly handles = [
     JobName.PlaceOrder,
     JobName.SweepTickets,
     EventName.InventoryReserved,
     EventName.InventoryRejected,
   ] as const;
+  private readonly logger = new Logger('Orders');
+  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(OrderPipelineService) private readonly pipeline: OrderPipelineService,
@@ -38,12 +42,34 @@ export class OrdersProcessor extends WorkerHost implements OnApplicationBootstra
     super();
   }
 
-  /** One sweeper schedule for all workers (BullMQ job scheduler, upserted by id). */
+  /**
+   * One sweeper schedule for all workers (BullMQ job scheduler, upserted by
+   * id). It lives in Redis, so it is put back when Redis lost it.
+   */
   async onApplicationBootstrap(): Promise<void> {
+    await this.schedule();
+    this.timer = setInterval(
+      () => {
+        this.queues
+          .queue(QueueName.Orders)
+          .getJobScheduler(SWEEPER)
+          .then((found) => (found ? undefined : this.schedule()))
+          .catch((err: unknown) => this.logger.warn(`sweeper schedule not checked: ${String(err)}`));
+      },
+      Math.max(this.config.SWEEP_INTERVAL_MS, 5000),
+    );
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  private async schedule(): Promise<void> {
     await this.queues
       .queue(QueueName.Orders)
       .upsertJobScheduler(
-        'orders-sweeper',
+        SWEEPER,
         { every: this.config.SWEEP_INTERVAL_MS },
         { name: JobName.SweepTickets, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } },
       );

@@ -75,14 +75,74 @@ export class OrdersRepository {
     extra: { paymentWindowSeconds?: number; reason?: string } = {},
   ): Promise<OrderRow[]> {
     if (ids.length === 0) return [];
+    // The sale's own payment window wins over the default.
     const rows = await tx.$queryRaw<RawOrderRow[]>`
-      UPDATE orders SET status = ${to}::"OrderStatus", updated_at = now(),
+      UPDATE orders o SET status = ${to}::"OrderStatus", updated_at = now(),
         payment_deadline = CASE WHEN ${to} = 'AWAITING_PAYMENT'
-          THEN now() + make_interval(secs => ${extra.paymentWindowSeconds ?? 0}::float8) ELSE payment_deadline END,
-        failure_reason = COALESCE(${extra.reason ?? null}::text, failure_reason)
-      WHERE id = ANY(${ids}::text[]) AND status = 'PENDING'
+          THEN now() + make_interval(secs => COALESCE(s.payment_window_seconds, ${extra.paymentWindowSeconds ?? 0})::float8)
+          ELSE o.payment_deadline END,
+        failure_reason = COALESCE(${extra.reason ?? null}::text, o.failure_reason)
+      FROM sales s
+      WHERE s.id = o.sale_id AND o.id = ANY(${ids}::text[]) AND o.status = 'PENDING'
+      RETURNING o.id, o.sale_id, o.user_id, o.quantity, o.amount, o.payment_deadline`;
+    return rows.map(toRow);
+  }
+
+  /** Locks one order's row for a payment; `open` is whether its deadline is still ahead. */
+  async lockForPayment(tx: Tx, id: string): Promise<(OrderRow & { status: OrderStatus; open: boolean }) | null> {
+    const rows = await tx.$queryRaw<(RawOrderRow & { status: OrderStatus; open: boolean | null })[]>`
+      SELECT id, sale_id, user_id, quantity, amount, payment_deadline, status, payment_deadline > now() AS open
+      FROM orders WHERE id = ${id} FOR UPDATE`;
+    const row = rows[0];
+    return row ? { ...toRow(row), status: row.status, open: row.open === true } : null;
+  }
+
+  /** AWAITING_PAYMENT → PAID with its payment record; null when the order was not AWAITING_PAYMENT. */
+  async markPaid(
+    tx: Tx,
+    id: string,
+    payment: { id: string; provider: string; idempotencyKey: string; reference: string | null },
+  ): Promise<{ order: OrderRow; paidAt: Date } | null> {
+    const rows = await tx.$queryRaw<(RawOrderRow & { updated_at: Date })[]>`
+      UPDATE orders SET status = 'PAID', updated_at = now()
+      WHERE id = ${id} AND status = 'AWAITING_PAYMENT'
+      RETURNING id, sale_id, user_id, quantity, amount, payment_deadline, updated_at`;
+    const row = rows[0];
+    if (!row) return null;
+    await tx.$executeRaw`
+      INSERT INTO payments (id, order_id, provider, amount, idempotency_key, reference)
+      VALUES (${payment.id}, ${id}, ${payment.provider}, ${row.amount}, ${payment.idempotencyKey}, ${payment.reference})`;
+    return { order: toRow(row), paidAt: row.updated_at };
+  }
+
+  /**
+   * → CANCELLED for the ids still in one of `from` (and, for a timeout, past
+   * their deadline): one conditional update, so a payment racing it either
+   * committed first (nothing changes here) or finds CANCELLED.
+   */
+  async cancel(
+    tx: Tx,
+    ids: string[],
+    from: Extract<OrderStatus, 'PENDING' | 'AWAITING_PAYMENT'>[],
+    reason: string,
+    onlyPastDeadline: boolean,
+  ): Promise<OrderRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await tx.$queryRaw<RawOrderRow[]>`
+      UPDATE orders SET status = 'CANCELLED', failure_reason = ${reason}, updated_at = now()
+      WHERE id = ANY(${ids}::text[]) AND status::text = ANY(${from}::text[])
+        AND (NOT ${onlyPastDeadline} OR payment_deadline <= now())
       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
     return rows.map(toRow);
+  }
+
+  /** Orders still AWAITING_PAYMENT whose deadline is ahead (an expiry job that fired early). */
+  async awaitingBefore(ids: string[]): Promise<{ id: string; paymentDeadline: Date }[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<{ id: string; payment_deadline: Date }[]>`
+      SELECT id, payment_deadline FROM orders
+      WHERE id = ANY(${ids}::text[]) AND status = 'AWAITING_PAYMENT' AND payment_deadline > now()`;
+    return rows.map((r) => ({ id: r.id, paymentDeadline: r.payment_deadline }));
   }
 
   async existing(ids: string[]): Promise<Set<string>> {

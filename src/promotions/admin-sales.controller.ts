@@ -1,12 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
 import { Roles } from '../auth/auth.decorators.js';
-import { CreateSaleDto, PageQueryDto, UpdateSaleDto } from './dto/sale.dto.js';
+import { CreateSaleDto, PageQueryDto, ReconcileQueryDto, UpdateSaleDto } from './dto/sale.dto.js';
 import { PromotionsService, type SaleView } from './promotions.service.js';
+import { ReconcileService, type ReconcileReport } from './reconcile.service.js';
 
 @Controller('admin/sales')
 @Roles('ADMIN')
 export class AdminSalesController {
-  constructor(@Inject(PromotionsService) private readonly promotions: PromotionsService) {}
+  constructor(
+    @Inject(PromotionsService) private readonly promotions: PromotionsService,
+    @Inject(ReconcileService) private readonly reconciler: ReconcileService,
+  ) {}
 
   @Post()
   create(@Body() dto: CreateSaleDto): Promise<SaleView> {
@@ -56,5 +60,15 @@ export class AdminSalesController {
   @HttpCode(200)
   end(@Param('id') id: string): Promise<SaleView> {
     return this.promotions.end(id);
+  }
+
+  /**
+   * Compares the gate with the orders of record and reports the drift; with
+   * `?repair=true` rewrites the gate from Postgres (also rebuilds a missing one).
+   */
+  @Post(':id/reconcile')
+  @HttpCode(200)
+  reconcile(@Param('id') id: string, @Query() query: ReconcileQueryDto): Promise<ReconcileReport> {
+    return this.reconciler.reconcile(id, query.repair);
   }
 }

@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { GateService, type GateSettings } from '../gate/gate.service.js';
+import { GateService } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
 import { JobName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { CreateSaleDto, UpdateSaleDto } from './dto/sale.dto.js';
+import { gateSettings } from './gate-settings.js';
+import { ReconcileService } from './reconcile.service.js';
 import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
 import { SalesRepository, type SaleWithStock, type Tx } from './sales.repository.js';
 
@@ -19,6 +21,8 @@ export interface SaleView {
   endsAt: Date;
   endedAt: Date | null;
   paused: boolean;
+  /** Seconds to pay once reserved; null = the PAYMENT_WINDOW_SECONDS default. */
+  paymentWindowSeconds: number | null;
   status: SaleStatus;
   /** Units left to buy: the gate's count once preheated, else the stock of record. */
   remaining: number;
@@ -28,17 +32,6 @@ export interface SaleView {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function gateSettings(sale: SaleWithStock): GateSettings {
-  return {
-    stock: sale.stock,
-    startsAt: sale.startsAt.getTime(),
-    endsAt: effectiveEnd(sale).getTime(),
-    perUserLimit: sale.perUserLimit,
-    paused: sale.paused,
-    price: sale.price,
-  };
-}
 
 function invalid(field: string, problem: string): DomainError {
   return new DomainError('VALIDATION_FAILED', `${field}: ${problem}`, [{ field, problem } satisfies ErrorDetail]);
@@ -53,6 +46,7 @@ export class PromotionsService {
     @Inject(SalesRepository) private readonly sales: SalesRepository,
     @Inject(GateService) private readonly gate: GateService,
     @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(ReconcileService) private readonly reconcile: ReconcileService,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
@@ -111,6 +105,7 @@ export class PromotionsService {
           perUserLimit: dto.perUserLimit,
           startsAt: dto.startsAt,
           endsAt: dto.endsAt,
+          paymentWindowSeconds: dto.paymentWindowSeconds,
         });
         const next = { ...updated, stock: sale.stock + delta, available: sale.available + delta };
         await this.gate.updateSettings(id, gateSettings(next));
@@ -161,11 +156,19 @@ export class PromotionsService {
     return this.change(id, (sale) => (new Date() >= effectiveEnd(sale) ? {} : { endedAt: new Date() }));
   }
 
-  /** Loads the gate from the stock of record; idempotent, never overwrites stock already taken. */
+  /**
+   * Loads the gate: a missing one is built from the orders of record (stock −
+   * orders not CANCELLED/FAILED, buyers' counts), so this also rebuilds a gate
+   * after Redis lost its data; an existing one only gets the sale's settings.
+   * Idempotent, never overwrites stock already taken.
+   */
   async preheat(id: string): Promise<SaleView> {
     const result = await this.locked(id, async (sale) => {
-      const remaining = await this.gate.preheat(id, gateSettings(sale), sale.available);
-      return { sale, remaining };
+      const answer = await this.reconcile.run(sale, 'create');
+      if (answer.status === 'DONE' && answer.expected !== sale.stock) {
+        this.logger.warn(`sale ${id}: gate built from the orders of record with ${answer.expected} remaining`);
+      }
+      return { sale, remaining: answer.status === 'EXISTS' ? (answer.current ?? 0) : answer.expected };
     });
     this.logger.log(`sale ${id} preheated: ${result.remaining} remaining`);
     return this.view(result.sale, result.remaining);
@@ -224,6 +227,7 @@ export class PromotionsService {
       endsAt: sale.endsAt,
       endedAt: sale.endedAt,
       paused: sale.paused,
+      paymentWindowSeconds: sale.paymentWindowSeconds,
       status: saleStatus(sale, remaining, new Date()),
       remaining,
       preheated: gateRemaining !== null,

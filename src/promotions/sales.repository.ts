@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Prisma, Sale } from '../generated/prisma/client.js';
+import type { OrdersOfRecord } from '../gate/gate.service.js';
 import { PrismaService } from '../infra/prisma/prisma.service.js';
 
 export type SaleWithStock = Sale & { available: number };
@@ -13,6 +14,7 @@ export interface NewSale {
   perUserLimit: number;
   startsAt: Date;
   endsAt: Date;
+  paymentWindowSeconds?: number | null;
 }
 
 @Injectable()
@@ -79,6 +81,25 @@ export class SalesRepository {
     if (changed === 0) return false;
     await tx.$executeRaw`UPDATE sales SET stock = stock + ${delta}, updated_at = now() WHERE id = ${id}::uuid`;
     return true;
+  }
+
+  /** What the gate must hold for this sale: its live orders and the ids of the dead ones (one read). */
+  async ordersOfRecord(saleId: string): Promise<OrdersOfRecord> {
+    const rows = await this.prisma.$queryRaw<
+      { id: string; user_id: string; quantity: number; status: string; payment_deadline: Date | null }[]
+    >`
+      SELECT id, user_id::text AS user_id, quantity, status::text AS status, payment_deadline
+      FROM orders WHERE sale_id = ${saleId}::uuid`;
+    const result: OrdersOfRecord = { live: [], dead: [], awaiting: [] };
+    for (const r of rows) {
+      const orderId = r.id.trim();
+      if (r.status === 'CANCELLED' || r.status === 'FAILED') result.dead.push(orderId);
+      else result.live.push({ orderId, userId: r.user_id, quantity: r.quantity });
+      if (r.status === 'AWAITING_PAYMENT' && r.payment_deadline) {
+        result.awaiting.push({ orderId, paymentDeadline: r.payment_deadline });
+      }
+    }
+    return result;
   }
 
   countOrders(tx: Tx, saleId: string): Promise<number> {

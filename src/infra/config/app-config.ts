@@ -20,6 +20,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const SMS_PROVIDERS = ['log', 'http'] as const;
 export type SmsProviderName = (typeof SMS_PROVIDERS)[number];
 
+const PAYMENT_PROVIDERS = ['approve', 'http'] as const;
+export type PaymentProviderName = (typeof PAYMENT_PROVIDERS)[number];
+
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
 const toBool = ({ value }: { value: unknown }): unknown =>
@@ -179,11 +182,41 @@ export class AppConfig {
   @IsIn([true, false], { message: 'must be true or false' })
   OUTBOX_RELAY = true;
 
-  /** Seconds a shopper has to pay once the stock is reserved. */
+  /** Seconds a shopper has to pay once the stock is reserved (a sale's paymentWindowSeconds overrides it). */
   @Transform(toInt)
   @IsInt()
-  @Min(10)
+  @Min(1)
   PAYMENT_WINDOW_SECONDS = 900;
+
+  /** Payment provider: `approve` approves every charge (development, tests), `http` POSTs to PAYMENT_PROVIDER_URL. */
+  @IsIn(PAYMENT_PROVIDERS)
+  PAYMENT_PROVIDER: PaymentProviderName = 'approve';
+
+  /** Where the `http` payment provider POSTs each charge; required with PAYMENT_PROVIDER=http. */
+  @ValidateIf((c: AppConfig) => c.PAYMENT_PROVIDER === 'http' || c.PAYMENT_PROVIDER_URL !== '')
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL (required when PAYMENT_PROVIDER=http)' })
+  PAYMENT_PROVIDER_URL = '';
+
+  /** Bearer token sent to the payment provider; empty sends none. */
+  @IsString()
+  PAYMENT_PROVIDER_TOKEN = '';
+
+  /** Longest wait on the payment provider's answer (ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PAYMENT_TIMEOUT_MS = 10_000;
+
+  /** How often workers compare every open sale's gate with the orders of record (ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  RECONCILE_INTERVAL_MS = 60_000;
+
+  /** Let the periodic reconcile rewrite a drifted gate from Postgres (a missing gate is always rebuilt). */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  RECONCILE_REPAIR = false;
 
   /** SMTP server of the email channel: smtp://[user:pass@]host:port or smtps:// (TLS from the start). */
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })

@@ -20,6 +20,8 @@ export const QueueName = {
   Email: 'email',
   /** Sends one SMS (job id = notification id). */
   Sms: 'sms',
+  /** Payment deadlines: one delayed job per order awaiting payment. */
+  Timeouts: 'timeouts',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -29,6 +31,8 @@ export const EventName = {
   InventoryReserved: 'inventory.reserved',
   InventoryRejected: 'inventory.rejected',
   OrderConfirmed: 'order.confirmed',
+  OrderPaid: 'order.paid',
+  OrderCancelled: 'order.cancelled',
 } as const;
 export type EventName = (typeof EventName)[keyof typeof EventName];
 
@@ -46,6 +50,10 @@ export const JobName = {
   SendEmail: 'notification.email',
   /** Sends the SMS of one notification record (job id = notification id). */
   SendSms: 'notification.sms',
+  /** Cancels an order still unpaid at its payment deadline (delayed; job id = expireJobId(orderId)). */
+  ExpireOrder: 'order.expire',
+  /** Compares every open sale's gate with the orders of record; rebuilds a missing gate. */
+  ReconcileSales: 'sales.reconcile',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -57,6 +65,8 @@ export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
   [JobName.SweepTickets]: QueueName.Orders,
   [JobName.SendEmail]: QueueName.Email,
   [JobName.SendSms]: QueueName.Sms,
+  [JobName.ExpireOrder]: QueueName.Timeouts,
+  [JobName.ReconcileSales]: QueueName.Promotions,
 };
 
 /** Which queues receive each event (job name = event name; data = EventBatch). */
@@ -64,8 +74,13 @@ export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] 
   [EventName.OrderPlaced]: [QueueName.Inventory],
   [EventName.InventoryReserved]: [QueueName.Orders],
   [EventName.InventoryRejected]: [QueueName.Orders],
-  [EventName.OrderConfirmed]: [QueueName.Notifications],
+  [EventName.OrderConfirmed]: [QueueName.Notifications, QueueName.Timeouts],
+  [EventName.OrderPaid]: [QueueName.Notifications],
+  [EventName.OrderCancelled]: [QueueName.Inventory, QueueName.Notifications],
 };
+
+/** Why an order was cancelled. */
+export type CancelReason = 'timeout' | 'requested';
 
 /** An admitted purchase, as the gate recorded it. */
 export interface Ticket {
@@ -88,6 +103,23 @@ export interface EventPayloads {
     quantity: number;
     amount: number;
     paymentDeadline: string;
+  };
+  [EventName.OrderPaid]: {
+    orderId: string;
+    saleId: string;
+    userId: string;
+    quantity: number;
+    amount: number;
+    paymentId: string;
+    paidAt: string;
+  };
+  [EventName.OrderCancelled]: {
+    orderId: string;
+    saleId: string;
+    userId: string;
+    quantity: number;
+    amount: number;
+    reason: CancelReason;
   };
 }
 
@@ -129,6 +161,13 @@ export interface JobData {
   [JobName.SweepTickets]: Record<string, never>;
   [JobName.SendEmail]: { notificationId: string };
   [JobName.SendSms]: { notificationId: string };
+  [JobName.ExpireOrder]: { orderId: string };
+  [JobName.ReconcileSales]: Record<string, never>;
+}
+
+/** The id of an order's payment-deadline job (BullMQ custom ids may not contain ':'). */
+export function expireJobId(orderId: string): string {
+  return `expire-${orderId}`;
 }
 
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QueueName);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { EVENT_CONSUMERS, EventName, QueueName } from '../../infra/queues/queues.js';
 import { money } from './format.js';
+import { orderCancelled } from './order-cancelled.template.js';
 import { orderConfirmed } from './order-confirmed.template.js';
+import { orderPaid } from './order-paid.template.js';
 import { NOTIFIED_EVENTS } from './templates.js';
 
 const ctx = {
@@ -40,6 +42,28 @@ describe('notification templates', () => {
     expect(sms.text).toBe(
       `Order ${ctx.event.orderId} confirmed: 2 x Tea & <cups>, 1,234.56. Pay by 2026-11-21 12:15 UTC.`,
     );
+  });
+
+  it('order.paid: a receipt by email only', () => {
+    const event = { ...ctx.event, paymentId: '01JD0000000000000000000001', paidAt: '2026-11-21T12:05:00.000Z' };
+    const email = orderPaid.email!({ ...ctx, event });
+    expect(email.subject).toBe(`Receipt for order ${ctx.event.orderId}: 1,234.56 paid`);
+    expect(email.text).toContain('01JD0000000000000000000001');
+    expect(email.html).toContain('Tea &amp; &lt;cups&gt;');
+    expect(orderPaid.sms).toBeUndefined();
+  });
+
+  it('order.cancelled: email and SMS say why', () => {
+    const timeout = { ...ctx, event: { ...ctx.event, reason: 'timeout' as const } };
+    const requested = { ...ctx, event: { ...ctx.event, reason: 'requested' as const } };
+    expect(orderCancelled.sms!(timeout).text).toBe(
+      `Order ${ctx.event.orderId} cancelled (2 x Tea & <cups>): it was not paid by its payment deadline.`,
+    );
+    expect(orderCancelled.sms!(requested).text).toContain('cancelled at your request');
+    const email = orderCancelled.email!(timeout);
+    expect(email.subject).toBe(`Order ${ctx.event.orderId} cancelled`);
+    expect(email.text).toContain('not paid by its payment deadline');
+    expect(email.html).not.toContain('<cups>');
   });
 
   it('every event routed to the notifications queue has a template, and only those', () => {

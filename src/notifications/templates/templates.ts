@@ -1,5 +1,7 @@
 import { EventName, type EventPayloads } from '../../infra/queues/queues.js';
+import { orderCancelled } from './order-cancelled.template.js';
 import { orderConfirmed } from './order-confirmed.template.js';
+import { orderPaid } from './order-paid.template.js';
 import type { NotificationTemplate } from './template.js';
 
 /** Events about one order: only those can notify (the order names the shopper). */
@@ -13,6 +15,8 @@ export type OrderEvent = { [E in EventName]: EventPayloads[E] extends { orderId:
  */
 export const TEMPLATES: { readonly [E in OrderEvent]?: NotificationTemplate<E> } = {
   [EventName.OrderConfirmed]: orderConfirmed,
+  [EventName.OrderPaid]: orderPaid,
+  [EventName.OrderCancelled]: orderCancelled,
 };
 
 /** The events that have a template. */

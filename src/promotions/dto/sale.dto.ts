@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { IsDate, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsDate, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 /** Only ISO 8601 strings become dates; anything else stays and fails @IsDate. */
@@ -42,6 +42,13 @@ export class CreateSaleDto {
   @Transform(isoDate)
   @IsDate({ message: 'must be an ISO 8601 date-time' })
   endsAt!: Date;
+
+  /** Seconds a shopper has to pay once the stock is reserved; omit for the PAYMENT_WINDOW_SECONDS default. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  paymentWindowSeconds?: number;
 }
 
 export class UpdateSaleDto {
@@ -84,6 +91,13 @@ export class UpdateSaleDto {
   @Transform(isoDate)
   @IsDate({ message: 'must be an ISO 8601 date-time' })
   endsAt?: Date;
+
+  /** Seconds a shopper has to pay once the stock is reserved; omit for the PAYMENT_WINDOW_SECONDS default. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  paymentWindowSeconds?: number;
 }
 
 export class PageQueryDto {
@@ -99,4 +113,12 @@ export class PageQueryDto {
   @Min(1)
   @Max(100)
   pageSize = 20;
+}
+
+export class ReconcileQueryDto {
+  /** Rewrite the gate from Postgres (default: report only). */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'must be true or false' })
+  repair = false;
 }

@@ -1,0 +1,61 @@
+import { Controller, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { CurrentUser } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../auth/auth.types.js';
+import { DomainError } from '../infra/errors/domain-error.js';
+import { OrderLifecycleService } from './order-lifecycle.service.js';
+import { OrdersService, type OrderView } from './orders.service.js';
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+@Controller('orders')
+export class OrderLifecycleController {
+  constructor(
+    @Inject(OrderLifecycleService) private readonly lifecycle: OrderLifecycleService,
+    @Inject(OrdersService) private readonly orders: OrdersService,
+  ) {}
+
+  /**
+   * Pays an AWAITING_PAYMENT order (its shopper only): 200 with the order
+   * PAID; a PAID order comes back unchanged. 409 ORDER_NOT_PAYABLE when
+   * cancelled, failed, past its deadline or not reserved yet; 402
+   * PAYMENT_DECLINED; 502 PAYMENT_UNAVAILABLE. `Idempotency-Key` goes to the
+   * provider, so a retried payment charges once.
+   */
+  @Post(':id/pay')
+  @HttpCode(200)
+  async pay(
+    @Param('id') id: string,
+    @CurrentUser() user: AuthUser,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ): Promise<OrderView> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      const problem = 'must be 1-128 letters, digits, "_", ".", ":" or "-"';
+      throw new DomainError('VALIDATION_FAILED', `Idempotency-Key ${problem}`, [{ field: 'Idempotency-Key', problem }]);
+    }
+    const found = await this.orders.get(id, user); // 404 for others, QUEUED for tickets
+    if (found.status === 'QUEUED') throw notYet('paid');
+    await this.lifecycle.pay(id, user, idempotencyKey);
+    return this.orders.get(id, user);
+  }
+
+  /**
+   * Cancels a PENDING or AWAITING_PAYMENT order (its shopper or an admin): 200
+   * with the order CANCELLED (already CANCELLED: unchanged); its stock goes
+   * back. 409 ORDER_NOT_CANCELLABLE when PAID, FAILED or not persisted yet.
+   */
+  @Post(':id/cancel')
+  @HttpCode(200)
+  async cancel(@Param('id') id: string, @CurrentUser() user: AuthUser): Promise<OrderView> {
+    const found = await this.orders.get(id, user);
+    if (found.status === 'QUEUED') throw notYet('cancelled');
+    await this.lifecycle.cancel(id, user);
+    return this.orders.get(id, user);
+  }
+}
+
+function notYet(what: string): DomainError {
+  return new DomainError(
+    what === 'paid' ? 'ORDER_NOT_PAYABLE' : 'ORDER_NOT_CANCELLABLE',
+    `The order is still being saved; it can be ${what} in a moment`,
+  );
+}

@@ -1,0 +1,67 @@
+import type { AppConfig, PaymentProviderName } from '../../infra/config/app-config.js';
+import { PaymentUnavailable, type ChargeRequest, type ChargeResult, type PaymentProvider } from './payment-provider.js';
+
+/** Development and tests: every charge is approved. */
+export class ApprovePaymentProvider implements PaymentProvider {
+  readonly name = 'approve';
+
+  charge(request: ChargeRequest): Promise<ChargeResult> {
+    return Promise.resolve({ approved: true, reference: `approve-${request.idempotencyKey}` });
+  }
+}
+
+/**
+ * POSTs `{orderId, userId, amount, idempotencyKey}` as JSON to
+ * PAYMENT_PROVIDER_URL with `Idempotency-Key` (and `Authorization: Bearer`
+ * when PAYMENT_PROVIDER_TOKEN is set). 2xx approves (the reference is the
+ * answer's `id` or `reference` when it has one); any other 4xx declines; 5xx,
+ * no answer within PAYMENT_TIMEOUT_MS or no connection: unavailable.
+ */
+export class HttpPaymentProvider implements PaymentProvider {
+  readonly name = 'http';
+
+  constructor(private readonly config: AppConfig) {}
+
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'idempotency-key': request.idempotencyKey,
+    };
+    if (this.config.PAYMENT_PROVIDER_TOKEN) headers.authorization = `Bearer ${this.config.PAYMENT_PROVIDER_TOKEN}`;
+    let status: number;
+    let text: string;
+    try {
+      const res = await fetch(this.config.PAYMENT_PROVIDER_URL, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(request),
+        signal: AbortSignal.timeout(this.config.PAYMENT_TIMEOUT_MS),
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (err) {
+      throw new PaymentUnavailable(`payment provider unreachable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (status >= 200 && status < 300) return { approved: true, reference: referenceOf(text) };
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      return { approved: false, reason: `declined (${status})` };
+    }
+    throw new PaymentUnavailable(`payment provider answered ${status}`);
+  }
+}
+
+function referenceOf(text: string): string | null {
+  try {
+    const body = JSON.parse(text) as { id?: unknown; reference?: unknown };
+    const ref = body.id ?? body.reference;
+    return typeof ref === 'string' || typeof ref === 'number' ? String(ref).slice(0, 200) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The built-in providers by PAYMENT_PROVIDER name. */
+export const PAYMENT_PROVIDERS: { readonly [N in PaymentProviderName]: (config: AppConfig) => PaymentProvider } = {
+  approve: () => new ApprovePaymentProvider(),
+  http: (config) => new HttpPaymentProvider(config),
+};

@@ -1,0 +1,14 @@
+import type { GateSettings } from '../gate/gate.service.js';
+import { effectiveEnd } from './sale-status.js';
+import type { SaleWithStock } from './sales.repository.js';
+
+export function gateSettings(sale: SaleWithStock): GateSettings {
+  return {
+    stock: sale.stock,
+    startsAt: sale.startsAt.getTime(),
+    endsAt: effectiveEnd(sale).getTime(),
+    perUserLimit: sale.perUserLimit,
+    paused: sale.paused,
+    price: sale.price,
+  };
+}
