@@ -88,6 +88,42 @@ describe('flash-sale management and storefront', () => {
     expect(bad.status).toBe(400);
   });
 
+  describe('validation of each field', () => {
+    it.each([
+      ['name', { name: '' }, 'must be longer than or equal to 1 characters'],
+      ['name', { name: undefined }, 'is required'],
+      ['sku', { sku: 'has space' }, 'must be 1-64 letters, digits, ".", "_" or "-"'],
+      ['price', { price: 0 }, 'must not be less than 1'],
+      ['price', { price: 9.99 }, 'must be an integer number'],
+      ['price', { price: '100' }, 'must be an integer number'],
+      ['stock', { stock: 0 }, 'must not be less than 1'],
+      ['stock', { stock: 10_000_001 }, 'must not be greater than 10000000'],
+      ['perUserLimit', { perUserLimit: 0 }, 'must not be less than 1'],
+      ['perUserLimit', { perUserLimit: undefined }, 'is required'],
+      ['startsAt', { startsAt: 'tomorrow' }, 'must be an ISO 8601 date-time'],
+      ['endsAt', { endsAt: 12345 }, 'must be an ISO 8601 date-time'],
+      ['endsAt', { startsAt: iso(-2 * HOUR), endsAt: iso(-HOUR) }, 'must be in the future'],
+      [
+        'perUserLimit',
+        { price: 100_000_000, perUserLimit: 1000 },
+        'price × perUserLimit must not exceed 2147483647 minor units',
+      ],
+      ['extra', { extra: true }, 'is not an allowed field'],
+    ])('create: a bad %s is 400 VALIDATION_FAILED naming it', async (field, overrides, problem) => {
+      const res = await asAdmin('POST', '/admin/sales', saleBody(overrides));
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', details: [{ field, problem }] });
+    });
+
+    it('update: a bad field is 400 and changes nothing', async () => {
+      const sale = await createSale();
+      const res = await asAdmin('PATCH', `/admin/sales/${sale.id}`, { stock: -5 });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ details: [{ field: 'stock', problem: 'must not be less than 0' }] });
+      expect((await asAdmin('GET', `/admin/sales/${sale.id}`)).body).toMatchObject({ stock: 100 });
+    });
+  });
+
   describe('rules', () => {
     it('endsAt must be after startsAt', async () => {
       const res = await asAdmin('POST', '/admin/sales', saleBody({ startsAt: iso(HOUR), endsAt: iso(HOUR - 1000) }));
