@@ -3,7 +3,7 @@ import { Processor, type WorkerHost } from '@nestjs/bullmq';
 import { infrastructure } from './app.module.js';
 import { OutboxRelay } from './events/outbox-relay.js';
 import type { AppConfig } from './infra/config/app-config.js';
-import { ALL_QUEUES, jobsOf, QueueName, parseWorkerQueues } from './infra/queues/queues.js';
+import { ALL_QUEUES, cappedBackoff, jobsOf, QueueName, parseWorkerQueues } from './infra/queues/queues.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { InventoryProcessor } from './inventory/inventory.processor.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
@@ -76,6 +76,7 @@ export class WorkerModule {
         concurrency: batched ? config.WORKER_CONCURRENCY : (concurrency?.(config) ?? 1),
         lockDuration: config.JOB_LOCK_MS,
         stalledInterval: config.JOB_LOCK_MS,
+        settings: { backoffStrategy: cappedBackoff(config.JOB_BACKOFF_MAX_MS) },
       })(processor);
     }
     const chosen = queues.map((q) => CONSUMERS[q]);

@@ -8,6 +8,7 @@ import {
   type EventJob,
   type EventName,
   type QueueName,
+  UNTIL_DONE_ATTEMPTS,
 } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
@@ -69,12 +70,19 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
             groups.set(key, group);
           }
         }
-        const byQueue = new Map<QueueName, { name: string; data: EventBatch; opts: { jobId: string } }[]>();
+        const byQueue = new Map<
+          QueueName,
+          { name: string; data: EventBatch; opts: { jobId: string; attempts: number } }[]
+        >();
         for (const { queue, type, events } of groups.values()) {
           const first = events[0]!.eventId;
           const last = events.at(-1)!.eventId;
           const jobs = byQueue.get(queue) ?? [];
-          jobs.push({ name: type, data: { events }, opts: { jobId: first === last ? first : `${first}-${last}` } });
+          jobs.push({
+            name: type,
+            data: { events },
+            opts: { jobId: first === last ? first : `${first}-${last}`, attempts: UNTIL_DONE_ATTEMPTS },
+          });
           byQueue.set(queue, jobs);
         }
         await Promise.all([...byQueue].map(([queue, jobs]) => this.queues.queue(queue).addBulk(jobs)));

@@ -15,23 +15,30 @@ return 1
 `;
 
 /**
- * Stock change of a preheated gate. A decrease only succeeds while at least
- * that many units remain, so lowering stock can never undo a sale. An
- * increase announces the restock (same script: ordered with sold-out news).
- * KEYS: state. ARGV: delta, channel, saleId.
- * Returns {status, remaining}: status 1 done, 0 not preheated, -1 refused.
+ * Stock change of a preheated gate, from one stock of record to the next
+ * (compare and set on the gate's `stock`, so a change is applied once even
+ * when a rebuild already wrote the new stock). A decrease only succeeds while
+ * at least that many units remain, so lowering stock can never undo a sale.
+ * An increase announces the restock (same script: ordered with sold-out news).
+ * KEYS: state. ARGV: from stock, to stock, channel, saleId.
+ * Returns {status, remaining}: 1 done (or already done), 0 not preheated,
+ * -1 refused (too few units remain), -2 the gate's stock is neither from nor to.
  */
 export const ADJUST_STOCK_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, -1} end
-local delta = tonumber(ARGV[1])
+local from = tonumber(ARGV[1])
+local to = tonumber(ARGV[2])
+local stock = tonumber(redis.call('HGET', KEYS[1], 'stock'))
 local remaining = tonumber(redis.call('HGET', KEYS[1], 'remaining'))
+if stock == to then return {1, remaining} end
+if stock ~= from then return {-2, remaining} end
+local delta = to - from
 if remaining + delta < 0 then return {-1, remaining} end
-redis.call('HINCRBY', KEYS[1], 'stock', delta)
+redis.call('HSET', KEYS[1], 'stock', to)
 remaining = redis.call('HINCRBY', KEYS[1], 'remaining', delta)
-if delta > 0 then redis.call('PUBLISH', ARGV[2], 'restock:' .. ARGV[3]) end
+if delta > 0 then redis.call('PUBLISH', ARGV[3], 'restock:' .. ARGV[4]) end
 return {1, remaining}
 `;
-
 /**
  * Admission: one atomic decision per purchase request.
  * KEYS: state, buyers, pending, pendingAt, stats, userRate, ipRate, idempotency.
@@ -138,7 +145,9 @@ local function settings()
     'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8])
 end
 if mode == 'create' and exists then
-  settings()
+  -- stock stays: it moves only with the units (ADJUST_STOCK) or a full rebuild
+  redis.call('HSET', KEYS[1], 'startsAt', ARGV[4], 'endsAt', ARGV[5],
+    'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8])
   return {'EXISTS', tonumber(redis.call('HGET', KEYS[1], 'remaining')), -1, 0, ''}
 end
 local counter = tonumber(redis.call('GET', KEYS[5]) or '0')

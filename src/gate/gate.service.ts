@@ -18,7 +18,10 @@ export interface GateSettings {
 }
 
 export type AdjustResult =
-  { status: 'done'; remaining: number } | { status: 'absent' } | { status: 'refused'; remaining: number };
+  | { status: 'done'; remaining: number }
+  | { status: 'absent' }
+  | { status: 'refused'; remaining: number }
+  | { status: 'conflict'; remaining: number };
 
 export type AdmitCode =
   'OK' | 'REPLAY' | 'NOT_READY' | 'RATE_LIMITED' | 'SALE_NOT_ACTIVE' | 'LIMIT_EXCEEDED' | 'SOLD_OUT' | 'BUSY';
@@ -181,9 +184,17 @@ export class GateService {
     return written === 1;
   }
 
-  async adjustStock(saleId: string, delta: number): Promise<AdjustResult> {
-    const [status, remaining] = await this.redis.gateAdjustStock(this.keys(saleId).state, delta, this.channel, saleId);
+  /** Moves a preheated gate from one stock of record to the next (see ADJUST_STOCK_LUA). */
+  async adjustStock(saleId: string, from: number, to: number): Promise<AdjustResult> {
+    const [status, remaining] = await this.redis.gateAdjustStock(
+      this.keys(saleId).state,
+      from,
+      to,
+      this.channel,
+      saleId,
+    );
     if (status === 0) return { status: 'absent' };
+    if (status === -2) return { status: 'conflict', remaining };
     return status === 1 ? { status: 'done', remaining } : { status: 'refused', remaining };
   }
 

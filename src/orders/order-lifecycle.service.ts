@@ -5,7 +5,14 @@ import { OutboxWriter, type NewEvent } from '../events/outbox.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { EventName, expireJobId, JOB_QUEUE, JobName, type CancelReason } from '../infra/queues/queues.js';
+import {
+  EventName,
+  expireJobId,
+  JOB_QUEUE,
+  JobName,
+  UNTIL_DONE_ATTEMPTS,
+  type CancelReason,
+} from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';
@@ -161,14 +168,20 @@ export class OrderLifecycleService {
     await this.status.publish(
       cancelled.map((o) => ({ orderId: o.id, status: 'CANCELLED' as const, reason: CANCEL_REASONS.timeout })),
     );
+    // Whatever is still AWAITING_PAYMENT was not due yet when the cancel ran
+    // (the job fired early, or the deadline passed between the two queries):
+    // wait again for the rest, as Postgres's clock counts it, under a new job id.
     const done = new Set(cancelled.map((o) => o.id));
-    for (const early of await this.orders.awaitingBefore(unique.filter((id) => !done.has(id)))) {
-      const delay = early.paymentDeadline.getTime() - Date.now() + 10;
-      this.logger.warn(`order ${early.id}: expiry fired ${delay} ms early, waiting again`);
+    for (const early of await this.orders.stillAwaiting(unique.filter((id) => !done.has(id)))) {
+      this.logger.warn(`order ${early.id}: expiry fired ${early.waitMs} ms early, waiting again`);
       await this.queues.enqueue(
         JobName.ExpireOrder,
         { orderId: early.id },
-        { jobId: `${expireJobId(early.id)}-${early.paymentDeadline.getTime()}`, delay: Math.max(0, delay) },
+        {
+          jobId: `${expireJobId(early.id)}-${Date.now()}`,
+          delay: Math.max(50, early.waitMs + 10),
+          attempts: UNTIL_DONE_ATTEMPTS,
+        },
       );
     }
   }
@@ -181,7 +194,11 @@ export class OrderLifecycleService {
       orders.map((o) => ({
         name: JobName.ExpireOrder,
         data: { orderId: o.orderId },
-        opts: { jobId: expireJobId(o.orderId), delay: Math.max(0, new Date(o.paymentDeadline).getTime() - now) },
+        opts: {
+          jobId: expireJobId(o.orderId),
+          delay: Math.max(0, new Date(o.paymentDeadline).getTime() - now),
+          attempts: UNTIL_DONE_ATTEMPTS,
+        },
       })),
     );
   }

@@ -8,6 +8,13 @@ import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
 
 const CONSUMER = 'orders';
+
+/** A Postgres integrity error (class 23): the statement can never succeed as it is. */
+function isConstraintViolation(err: unknown): boolean {
+  const e = err as { meta?: { code?: unknown }; message?: unknown };
+  if (typeof e?.meta?.code === 'string' && e.meta.code.startsWith('23')) return true;
+  return typeof e?.message === 'string' && /Code: `23\d{3}`/.test(e.message);
+}
 type InventoryAnswer = EventJob<typeof EventName.InventoryReserved> | EventJob<typeof EventName.InventoryRejected>;
 
 /**
@@ -120,9 +127,23 @@ export class OrderPipelineService {
       await this.gate.clearTickets([ticket]);
       return;
     }
-    await this.orders.insertFailed(ticket, reason).catch((err: unknown) => {
-      this.logger.error(`order ${ticket.orderId} could not be recorded as FAILED: ${String(err)}`);
-    });
+    // When Postgres is unreachable this throws: the ticket stays and the sweeper
+    // tries again later, so an admission is never dropped for a passing outage.
+    // A row that can never be written (a constraint refuses it) is no reason to
+    // hold the units forever: they go back all the same.
+    let inserted: boolean;
+    try {
+      inserted = await this.orders.insertFailed(ticket, reason);
+    } catch (err) {
+      if (!isConstraintViolation(err)) throw err;
+      this.logger.error(`order ${ticket.orderId} cannot be recorded, giving its units back: ${String(err)}`);
+      inserted = true;
+    }
+    if (!inserted) {
+      // The order was persisted meanwhile (a stalled job finished late): it lives on.
+      await this.gate.clearTickets([ticket]);
+      return;
+    }
     await this.gate.release(ticket.saleId, ticket.orderId, ticket.userId, ticket.quantity);
     await this.status.publish([{ orderId: ticket.orderId, status: 'FAILED', reason }]);
     this.logger.warn(`order ${ticket.orderId} FAILED: ${reason}`);

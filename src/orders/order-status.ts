@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OrderStatus } from '../generated/prisma/client.js';
 import { orderChannel } from '../gate/gate.keys.js';
 import { AppConfig } from '../infra/config/app-config.js';
@@ -25,17 +25,26 @@ export const FINAL_STATUSES: readonly OrderStatus[] = ['PAID', 'CANCELLED', 'FAI
 /** Announces status changes on each order's pub/sub channel (for the SSE streams of any API copy). */
 @Injectable()
 export class OrderStatusPublisher {
+  private readonly logger = new Logger('OrderStatus');
+
   constructor(
     @Inject(RedisService) private readonly redis: RedisService,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
+  /**
+   * Called after the change committed: a failure here is logged, never
+   * thrown, so it cannot turn a done change into an error answer or a retry
+   * (an SSE client then sees the new status on reconnect).
+   */
   async publish(changes: StatusChange[]): Promise<void> {
     if (changes.length === 0) return;
     const pipeline = this.redis.client.pipeline();
     for (const change of changes) {
       pipeline.publish(orderChannel(this.config.REDIS_KEY_PREFIX, change.orderId), JSON.stringify(change));
     }
-    await pipeline.exec();
+    await pipeline.exec().catch((err: unknown) => {
+      this.logger.warn(`status of ${changes.length} order(s) not published: ${String(err)}`);
+    });
   }
 }

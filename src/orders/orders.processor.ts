@@ -108,6 +108,9 @@ export class OrdersProcessor extends WorkerHost implements OnApplicationBootstra
     } catch {
       return; // nothing to give back for a payload that is not a ticket
     }
-    await this.pipeline.failTicket(job.data, 'the order could not be saved');
+    // A failure here leaves the ticket for the sweeper, which tries again.
+    await this.pipeline.failTicket(job.data, 'the order could not be saved').catch((err: unknown) => {
+      this.logger.warn(`order ${(job.data as Ticket).orderId}: FAILED not recorded yet: ${String(err)}`);
+    });
   }
 }

@@ -137,12 +137,13 @@ export class OrdersRepository {
   }
 
   /** Orders still AWAITING_PAYMENT whose deadline is ahead (an expiry job that fired early). */
-  async awaitingBefore(ids: string[]): Promise<{ id: string; paymentDeadline: Date }[]> {
+  /** Orders of these still AWAITING_PAYMENT, with the ms left to their deadline by Postgres's clock (≤ 0: due). */
+  async stillAwaiting(ids: string[]): Promise<{ id: string; waitMs: number }[]> {
     if (ids.length === 0) return [];
-    const rows = await this.prisma.$queryRaw<{ id: string; payment_deadline: Date }[]>`
-      SELECT id, payment_deadline FROM orders
-      WHERE id = ANY(${ids}::text[]) AND status = 'AWAITING_PAYMENT' AND payment_deadline > now()`;
-    return rows.map((r) => ({ id: r.id, paymentDeadline: r.payment_deadline }));
+    const rows = await this.prisma.$queryRaw<{ id: string; wait_ms: number }[]>`
+      SELECT id, (extract(epoch FROM payment_deadline - now()) * 1000)::float8 AS wait_ms FROM orders
+      WHERE id = ANY(${ids}::text[]) AND status = 'AWAITING_PAYMENT'`;
+    return rows.map((r) => ({ id: r.id, waitMs: Math.round(Number(r.wait_ms)) }));
   }
 
   async existing(ids: string[]): Promise<Set<string>> {

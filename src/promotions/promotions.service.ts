@@ -94,8 +94,12 @@ export class PromotionsService {
       const delta = dto.stock === undefined ? 0 : dto.stock - sale.stock;
       // A decrease takes the units out of the gate first, so a unit that is being
       // sold right now can never be removed; an increase adds them after Postgres.
-      const gateTook = delta < 0 ? await this.gate.adjustStock(id, delta) : { status: 'absent' as const };
+      const gateTook =
+        delta < 0 ? await this.gate.adjustStock(id, sale.stock, sale.stock + delta) : { status: 'absent' as const };
       if (gateTook.status === 'refused') throw belowSold(sale.stock - gateTook.remaining);
+      if (gateTook.status === 'conflict') {
+        throw new DomainError('CONFLICT', 'The stock of this sale is changing right now; try again');
+      }
       try {
         if (delta !== 0 && !(await this.sales.changeStock(tx, id, delta))) throw belowSold(sale.stock - sale.available);
         const updated = await this.sales.update(tx, id, {
@@ -112,13 +116,18 @@ export class PromotionsService {
         added = Math.max(0, delta);
         return next;
       } catch (err) {
-        if (gateTook.status === 'done') await this.gate.adjustStock(id, -delta);
+        if (gateTook.status === 'done') await this.gate.adjustStock(id, sale.stock + delta, sale.stock);
         throw err;
       }
     });
     // Units are added to the gate only once Postgres has committed them.
     if (added > 0) {
-      await this.gate.adjustStock(id, added);
+      const raised = await this.gate.adjustStock(id, result.stock - added, result.stock);
+      if (raised.status === 'conflict') {
+        // Another change moved the gate meanwhile: rebuild it from Postgres.
+        this.logger.warn(`sale ${id}: gate stock moved during a raise; repairing from the orders of record`);
+        await this.reconcile.reconcile(id, true);
+      }
       this.logger.log(`sale ${id}: stock raised by ${added} to ${result.stock}`);
     }
     if (rescheduledFrom !== null) {

@@ -23,12 +23,20 @@ export class SalesRepository {
 
   /** Runs work in a transaction holding the sale's row lock (admin changes and preheat serialize). */
   async withLockedSale<T>(id: string, work: (sale: SaleWithStock, tx: Tx) => Promise<T>): Promise<T | null> {
-    return this.prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM sales WHERE id = ${id}::uuid FOR UPDATE`;
-      if (rows.length === 0) return null;
-      const sale = await this.findWithStock(id, tx);
-      return sale ? work(sale, tx) : null;
-    });
+    // NO KEY UPDATE: serializes admin changes, preheat and repairs of the sale
+    // without blocking the orders being inserted meanwhile (their foreign key
+    // takes KEY SHARE on this row, which FOR UPDATE would block).
+    return this.prisma.$transaction(
+      async (tx) => {
+        const rows = await tx.$queryRaw<
+          { id: string }[]
+        >`SELECT id FROM sales WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
+        if (rows.length === 0) return null;
+        const sale = await this.findWithStock(id, tx);
+        return sale ? work(sale, tx) : null;
+      },
+      { timeout: 30_000 },
+    );
   }
 
   async create(data: NewSale): Promise<SaleWithStock> {
@@ -86,14 +94,25 @@ export class SalesRepository {
   /** What the gate must hold for this sale: its live orders and the ids of the dead ones (one read). */
   async ordersOfRecord(saleId: string): Promise<OrdersOfRecord> {
     const rows = await this.prisma.$queryRaw<
-      { id: string; user_id: string; quantity: number; status: string; payment_deadline: Date | null }[]
+      {
+        id: string;
+        user_id: string;
+        quantity: number;
+        status: string;
+        payment_deadline: Date | null;
+        still_reserved: boolean;
+      }[]
     >`
-      SELECT id, user_id::text AS user_id, quantity, status::text AS status, payment_deadline
-      FROM orders WHERE sale_id = ${saleId}::uuid`;
+      SELECT o.id, o.user_id::text AS user_id, o.quantity, o.status::text AS status, o.payment_deadline,
+             (r.status IS NOT NULL AND r.status::text = 'RESERVED') AS still_reserved
+      FROM orders o LEFT JOIN inventory_reservations r ON r.order_id = o.id
+      WHERE o.sale_id = ${saleId}::uuid`;
     const result: OrdersOfRecord = { live: [], dead: [], awaiting: [] };
     for (const r of rows) {
       const orderId = r.id.trim();
-      if (r.status === 'CANCELLED' || r.status === 'FAILED') result.dead.push(orderId);
+      // A cancelled order whose stock inventory has not taken back yet still
+      // holds its units: it is given back to the gate after that return.
+      if ((r.status === 'CANCELLED' || r.status === 'FAILED') && !r.still_reserved) result.dead.push(orderId);
       else result.live.push({ orderId, userId: r.user_id, quantity: r.quantity });
       if (r.status === 'AWAITING_PAYMENT' && r.payment_deadline) {
         result.awaiting.push({ orderId, paymentDeadline: r.payment_deadline });

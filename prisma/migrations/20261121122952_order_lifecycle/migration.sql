@@ -37,3 +37,16 @@ CREATE UNIQUE INDEX "payments_order_id_key" ON "payments"("order_id");
 
 -- AddForeignKey
 ALTER TABLE "payments" ADD CONSTRAINT "payments_order_id_fkey" FOREIGN KEY ("order_id") REFERENCES "orders"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+
+-- Hand-written backfill: orders that reserved stock before this migration get
+-- their reservation row, so cancelling them returns the units exactly once.
+-- Reserved means AWAITING_PAYMENT or PAID, or PENDING with an inventory.reserved
+-- event already written for it.
+INSERT INTO "inventory_reservations" ("order_id", "sale_id", "quantity", "status", "updated_at")
+SELECT o."id", o."sale_id", o."quantity", 'RESERVED', now()
+FROM "orders" o
+WHERE o."status" IN ('AWAITING_PAYMENT', 'PAID')
+   OR (o."status" = 'PENDING' AND EXISTS (
+        SELECT 1 FROM "outbox_events" e WHERE e."type" = 'inventory.reserved' AND e."aggregate_id" = o."id"))
+ON CONFLICT ("order_id") DO NOTHING;

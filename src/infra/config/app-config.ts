@@ -155,13 +155,19 @@ export class AppConfig {
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  JOB_ATTEMPTS = 5;
+  JOB_ATTEMPTS = 12;
 
-  /** First retry delay (ms); doubles each attempt. */
+  /** First retry delay (ms); doubles each attempt up to JOB_BACKOFF_MAX_MS. */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   JOB_BACKOFF_MS = 500;
+
+  /** Longest wait between two attempts of a job (ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  JOB_BACKOFF_MAX_MS = 30_000;
 
   /** Jobs one worker process runs at once per queue (they are batched into transactions). */
   @Transform(toInt)
@@ -205,6 +211,7 @@ export class AppConfig {
   @Transform(toInt)
   @IsInt()
   @Min(100)
+  @Max(25_000)
   PAYMENT_TIMEOUT_MS = 10_000;
 
   /** How often workers compare every open sale's gate with the orders of record (ms). */

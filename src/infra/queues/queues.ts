@@ -179,15 +179,34 @@ export function jobsOf(queue: QueueName): string[] {
   return [...commands, ...events];
 }
 
+/** Exponential backoff that stops growing at the cap (see cappedBackoff). */
+export const CAPPED_BACKOFF = 'capped';
+
 /**
- * Defaults for every job: retries with exponential backoff; completed jobs
+ * Jobs that must never be dropped (relayed events, payment deadlines) retry
+ * until they succeed: a database outage of any length only delays them. A
+ * malformed one still goes to the failed set at once (UnrecoverableError).
+ */
+export const UNTIL_DONE_ATTEMPTS = 1_000_000;
+
+/** The worker-side strategy of CAPPED_BACKOFF: delay × 2^(n-1), at most capMs. */
+export function cappedBackoff(capMs: number) {
+  return (attemptsMade: number, type?: string, _err?: Error, job?: { opts: { backoff?: unknown } }): number => {
+    const delay = Number((job?.opts.backoff as { delay?: number } | undefined)?.delay ?? 1000);
+    if (type !== CAPPED_BACKOFF) return delay;
+    return Math.min(delay * 2 ** Math.max(0, Math.min(attemptsMade - 1, 30)), capMs);
+  };
+}
+
+/**
+ * Defaults for every job: retries with capped exponential backoff; completed jobs
  * trimmed (count and age) so Redis does not fill up during a spike; failed
  * jobs kept for a week as the dead-letter view.
  */
 export function defaultJobOptions(attempts: number, backoffMs: number): DefaultJobOptions {
   return {
     attempts,
-    backoff: { type: 'exponential', delay: backoffMs },
+    backoff: { type: CAPPED_BACKOFF, delay: backoffMs },
     removeOnComplete: { age: 3600, count: 100_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };
