@@ -182,7 +182,7 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
       'SELECT idempotency_key, provider, amount FROM payments WHERE order_id = $1',
       [orderId],
     );
-    expect(payments).toEqual([{ idempotency_key: 'key-1', provider: 'approve', amount: 1000 }]);
+    expect(payments).toEqual([{ idempotency_key: `order-${orderId}-key-1`, provider: 'approve', amount: 1000 }]);
     expect((await events(orderId))[EventName.OrderPaid]).toBe(1);
 
     const notCancellable = await cancel(u, orderId);
@@ -244,8 +244,9 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
       expect([ok.status, retry.status]).toEqual([200, 200]);
       expect(ok.body).toMatchObject({ status: 'PAID' });
       expect(charges).toEqual([
-        { key: 'card-1', amount: 2500 },
-        { key: 'card-2', amount: 2500 },
+        // scoped to the order, so the same client key on another order is another charge
+        { key: `order-${orderId}-card-1`, amount: 2500 },
+        { key: `order-${orderId}-card-2`, amount: 2500 },
       ]);
       const [payment] = await query<{ reference: string; provider: string }>(
         db.url,

@@ -54,7 +54,7 @@ export class OrderLifecycleService {
    * from the check through the charge to the update, so a timeout or cancel
    * waits and then finds PAID, or ran first and the payment finds CANCELLED
    * and charges nothing. PAID already: returned unchanged (a retried payment
-   * charges once). The provider gets `idempotencyKey` (default: the order id).
+   * charges once). The provider gets `order-<id>-<Idempotency-Key>` (default: `order-<id>`).
    */
   async pay(orderId: string, caller: AuthUser, idempotencyKey?: string): Promise<{ id: string }> {
     if (!ULID.test(orderId)) throw notFound();
@@ -65,7 +65,9 @@ export class OrderLifecycleService {
         throw new DomainError('FORBIDDEN', 'Only the shopper who placed the order can pay it');
       if (order.status === 'PAID') return null;
       if (order.status !== 'AWAITING_PAYMENT' || !order.open) throw notPayable(order.status, order.open);
-      const key = idempotencyKey ?? `order-${order.id}`;
+      // Scoped to the order: the same client key on two orders must not replay
+      // the first order's approval at the provider.
+      const key = idempotencyKey ? `order-${order.id}-${idempotencyKey}` : `order-${order.id}`;
       let result;
       try {
         result = await this.provider.charge({
