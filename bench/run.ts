@@ -28,6 +28,7 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
     users: { type: 'string' },
     stock: { type: 'string' },
     connections: { type: 'string' },
@@ -58,6 +59,8 @@ const dbUrl = (name: string): string => {
 const DB = dbUrl('flash_sale_bench');
 const JWT_SECRET = randomBytes(32).toString('hex');
 const PREFIX = 'fsbench';
+/** The API's V8 flags in `npm start` (package.json): a bounded heap keeps RSS low. */
+const API_NODE_FLAGS = '--max-old-space-size=256 --max-semi-space-size=8';
 const QUEUE_PREFIX = '{fsbenchq}';
 
 function log(message: string): void {
@@ -330,7 +333,7 @@ async function main(): Promise<void> {
   if ((await new Promise((r) => migrate.once('exit', r))) !== 0) throw new Error('migration failed');
 
   const port = await freePort();
-  const env = {
+  const env: Record<string, string> = {
     NODE_ENV: 'production',
     DATABASE_URL: DB,
     REDIS_URL,
@@ -347,7 +350,9 @@ async function main(): Promise<void> {
   const profileDir = path.join(ROOT, 'bench/results/profiles');
   const prof = (name: string): string[] =>
     flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const api = await start('api', [...prof('api'), path.join(ROOT, 'dist/main.js')], env, /API listening/);
+  // The API runs with the heap flags of `npm start` unless --node-options says otherwise.
+  const apiFlags = (flags['node-options'] ?? API_NODE_FLAGS).split(' ').filter(Boolean);
+  const api = await start('api', [...apiFlags, ...prof('api'), path.join(ROOT, 'dist/main.js')], env, /API listening/);
   // The buy path's worker; notification queues are left to their own workers
   // (not started here: the figures are about admission and the drain).
   const worker = await start(

@@ -17,7 +17,8 @@ done < .env
 ensure_services
 build_and_migrate
 
-node dist/main.js &
+# The API's heap flags are those of `npm start` (see README, Benchmark).
+node --max-old-space-size=256 --max-semi-space-size=8 dist/main.js &
 API=$!
 node dist/worker.js &
 WORKER=$!
