@@ -529,7 +529,8 @@ async function main(): Promise<void> {
       `${P.connections} connections, stock ${P.stock.toLocaleString('en-US')}, drain ${drainRate.toLocaleString('en-US')} orders/s (${stamp})`,
     );
     writeFileSync(path.join(dir, `${stamp}.svg`), svg);
-    writeFileSync(path.join(dir, 'latest.svg'), svg);
+    // latest.svg is the chart the README shows: full runs only.
+    if (!quick) writeFileSync(path.join(dir, 'latest.svg'), svg);
     log(`wrote bench/results/${stamp}.json and .svg`);
     if (Object.values(invariants).some((ok) => !ok)) {
       console.error('[bench] INVARIANT BREACH: see above');
