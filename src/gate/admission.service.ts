@@ -7,6 +7,7 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import { StorefrontService } from '../promotions/storefront.service.js';
 import { GateService } from './gate.service.js';
 import { SoldOutFlags } from './sold-out-flags.js';
+import { UUID } from '../infra/ids/ids.js';
 
 export interface Admitted {
   orderId: string;
@@ -20,8 +21,6 @@ export interface PurchaseRequest {
   ip: string;
   idempotencyKey?: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The buy path in the API process: local sold-out flag, one Lua call, and on

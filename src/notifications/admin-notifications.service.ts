@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { ULID } from './dto/notification.dto.js';
+import { ULID } from '../infra/ids/ids.js';
 import type { NotificationView } from './notification.types.js';
 import { NotificationsRepository, type NotificationFilter } from './notifications.repository.js';
 import { SEND_JOB, sendJobOptions, sendQueue } from './send-jobs.js';

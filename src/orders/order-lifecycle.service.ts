@@ -17,8 +17,7 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';
 import { PAYMENT_PROVIDER, PaymentUnavailable, type PaymentProvider } from './payments/payment-provider.js';
-
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+import { ULID } from '../infra/ids/ids.js';
 
 /** What a reason is called on the order (failure_reason) and in messages. */
 export const CANCEL_REASONS: Record<CancelReason, string> = {

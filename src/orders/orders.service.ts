@@ -4,6 +4,7 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { GateService } from '../gate/gate.service.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { OrdersRepository } from './orders.repository.js';
+import { ULID } from '../infra/ids/ids.js';
 
 export interface OrderView {
   id: string;
@@ -18,8 +19,6 @@ export interface OrderView {
   admittedAt: Date;
   updatedAt: Date;
 }
-
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 function view(order: Order): OrderView {
   return {

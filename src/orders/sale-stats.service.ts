@@ -6,10 +6,10 @@ import { QueueName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { SalesRepository } from '../promotions/sales.repository.js';
 import { OrdersRepository } from './orders.repository.js';
+import { UUID } from '../infra/ids/ids.js';
 
 const REFUSALS = ['SOLD_OUT', 'LIMIT_EXCEEDED', 'SALE_NOT_ACTIVE', 'BUSY', 'RATE_LIMITED'] as const;
 const STATUSES: OrderStatus[] = ['QUEUED', 'PENDING', 'AWAITING_PAYMENT', 'PAID', 'CANCELLED', 'FAILED'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SaleStats {
   saleId: string;

@@ -9,6 +9,7 @@ import { gateSettings } from './gate-settings.js';
 import { ReconcileService } from './reconcile.service.js';
 import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
 import { SalesRepository, type SaleWithStock, type Tx } from './sales.repository.js';
+import { UUID } from '../infra/ids/ids.js';
 
 export interface SaleView {
   id: string;
@@ -30,8 +31,6 @@ export interface SaleView {
   createdAt: Date;
   updatedAt: Date;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function invalid(field: string, problem: string): DomainError {
   return new DomainError('VALIDATION_FAILED', `${field}: ${problem}`, [{ field, problem } satisfies ErrorDetail]);

@@ -6,10 +6,10 @@ import { expireJobId, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { gateSettings } from './gate-settings.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+import { UUID } from '../infra/ids/ids.js';
 
 /** Exact attempts (the `persisted` counter must not move during one) before the safe one. */
 const EXACT_ATTEMPTS = 5;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ReconcileReport {
   saleId: string;

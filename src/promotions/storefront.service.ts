@@ -5,6 +5,7 @@ import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { saleStatus, type SaleStatus } from './sale-status.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+import { UUID } from '../infra/ids/ids.js';
 
 export interface StorefrontSale {
   id: string;
@@ -18,8 +19,6 @@ export interface StorefrontSale {
   status: SaleStatus;
   paused: boolean;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The crowd's reads while it waits. Sale rows come from a short in-process

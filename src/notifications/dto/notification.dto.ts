@@ -1,11 +1,10 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { ULID } from '../../infra/ids/ids.js';
 import type { NotificationChannel, NotificationStatus } from '../notification.types.js';
 
 const STATUSES: NotificationStatus[] = ['QUEUED', 'SENDING', 'SENT', 'FAILED'];
 const CHANNELS: NotificationChannel[] = ['EMAIL', 'SMS'];
-/** ULIDs: order and notification ids. */
-export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export class NotificationQueryDto {
   @IsOptional()
