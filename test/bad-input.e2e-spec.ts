@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { AppConfig } from '../src/infra/config/app-config.js';
+import { buy, createActiveSale } from './support/buy.js';
+import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
+import { request, startApi, type RunningApi } from './support/http.js';
+import { createUsers, type TestUser } from './support/users.js';
+
+/** Bodies of every JSON shape and some hostile values. */
+const BODIES: unknown[] = [
+  null,
+  [],
+  'text',
+  42,
+  true,
+  {},
+  { quantity: null },
+  { quantity: -1e308 },
+  { quantity: '1; DROP TABLE orders' },
+  { name: { nested: [1, 2, { deep: true }] } },
+  { stock: 1e300, price: Number.MAX_SAFE_INTEGER, perUserLimit: 2 ** 31 },
+  { startsAt: '2026-13-45T99:99:99Z', endsAt: '0000-00-00T00:00:00Z' },
+  { startsAt: '2026-01-01T00:00:00Z', endsAt: '+275760-09-13T00:00:00.001Z' },
+  { email: 'a@b.c'.repeat(100), password: '\u0000\u0001', phone: '+1'.padEnd(100, '9') },
+  { __proto__: { admin: true }, constructor: { prototype: { role: 'ADMIN' } } },
+  { name: '𝓤𝓷𝓲𝓬𝓸𝓭𝓮 🛒', sku: '../../etc/passwd' },
+];
+
+/** Path segments where an id goes. */
+const IDS = [
+  'x',
+  '00000000-0000-0000-0000-000000000000',
+  '%00',
+  "1' OR '1'='1",
+  'a'.repeat(300),
+  '01M7YZX1DZ8S6341YWM6X2TX!!',
+];
+
+describe('no input makes a 500 (invariant 6)', () => {
+  let db: TestDatabase;
+  let config: AppConfig;
+  let api: RunningApi;
+  let admin: TestUser;
+  let shopper: TestUser;
+  let saleId = '';
+  let orderId = '';
+
+  beforeAll(async () => {
+    db = await createTestDatabase('badinput');
+    config = testConfig(db.url);
+    api = await startApi(config);
+    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
+    [shopper] = await createUsers(api, db.url, 1);
+    saleId = (await createActiveSale(api.url, admin!, { stock: 5 })).id;
+    orderId = (await buy(api.url, shopper!, saleId)).body.orderId!;
+  });
+
+  afterAll(async () => {
+    await api.close();
+    await clearRedis(config);
+    await db.drop();
+  });
+
+  const routes = (id: string, order: string): [string, string][] => [
+    ['POST', '/auth/register'],
+    ['POST', '/auth/login'],
+    ['GET', `/sales/${id}`],
+    ['POST', '/admin/sales'],
+    ['GET', `/admin/sales/${id}`],
+    ['PATCH', `/admin/sales/${id}`],
+    ['DELETE', `/admin/sales/${id}`],
+    ['POST', `/admin/sales/${id}/preheat`],
+    ['POST', `/admin/sales/${id}/pause`],
+    ['GET', `/admin/sales/${id}/stats`],
+    ['POST', `/admin/sales/${id}/reconcile?repair=maybe`],
+    ['POST', `/sales/${id}/orders`],
+    ['GET', `/orders/${order}`],
+    ['POST', `/orders/${order}/pay`],
+    ['POST', `/orders/${order}/cancel`],
+    ['GET', '/admin/notifications?status=NOPE&orderId=x&page=-1'],
+    ['GET', '/admin/sales?page=abc&pageSize=1e9'],
+    ['GET', '/me/orders?page=0'],
+  ];
+
+  it('answers every route with every body shape and odd ids without a 5xx, in the error shape', async () => {
+    const failures: string[] = [];
+    const statuses = new Map<number, number>();
+    const targets: [string, string][] = [[saleId, orderId], ...IDS.map((id): [string, string] => [id, id])];
+    for (const [id, order] of targets) {
+      for (const [method, path] of routes(encodeURIComponent(id), encodeURIComponent(order))) {
+        for (const who of [admin!, shopper!]) {
+          for (const body of method === 'GET' || method === 'DELETE' ? [undefined] : BODIES) {
+            const res = await request(api.url, method, path, {
+              token: who.token,
+              ...(body === undefined
+                ? {}
+                : { raw: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+            });
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+            const shapeOk =
+              res.status < 400 ||
+              (typeof res.body === 'object' &&
+                res.body !== null &&
+                typeof (res.body as { code?: unknown }).code === 'string');
+            if (res.status >= 500 || !shapeOk) {
+              failures.push(`${method} ${path} ${JSON.stringify(body)} → ${res.status} ${JSON.stringify(res.body)}`);
+            }
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // The volley reached the checks it is meant to try: validation, lookups, roles.
+    expect(statuses.get(400)).toBeGreaterThan(100);
+    expect(statuses.get(404)).toBeGreaterThan(100);
+    expect(statuses.get(403)).toBeGreaterThan(10);
+  });
+});
