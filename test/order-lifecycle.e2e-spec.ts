@@ -476,4 +476,38 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
       await second.close();
     }
   });
+  it('SSE: a stream ends at PAID, another at CANCELLED', async () => {
+    const sale = await createActiveSale(api.url, admin, { stock: 5 });
+    /** Opens the stream, waits for its first status, then acts; returns every status until the server ends it. */
+    const watchWhile = async (u: TestUser, id: string, act: () => Promise<unknown>): Promise<string[]> => {
+      const res = await fetch(`${api.url}/orders/${id}/events`, { headers: { authorization: `Bearer ${u.token}` } });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      let acted = false;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+        if (!acted && text.includes('"status"')) {
+          acted = true;
+          await act();
+        }
+      }
+      return [...text.matchAll(/"status":"([A-Z_]+)"/g)].map((m) => m[1]!);
+    };
+    const payer = shopper();
+    const paidId = await bought(payer, sale.id);
+    await reach(paidId, 'AWAITING_PAYMENT');
+    expect(await watchWhile(payer, paidId, () => pay(payer, paidId))).toEqual(['AWAITING_PAYMENT', 'PAID']);
+
+    const canceller = shopper();
+    const cancelledId = await bought(canceller, sale.id);
+    await reach(cancelledId, 'AWAITING_PAYMENT');
+    expect(await watchWhile(canceller, cancelledId, () => cancel(canceller, cancelledId))).toEqual([
+      'AWAITING_PAYMENT',
+      'CANCELLED',
+    ]);
+  });
 });
