@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './infra/config/app-config.js';
+import { logLevels } from './infra/config/log-levels.js';
 import { AllExceptionsFilter } from './infra/http/all-exceptions.filter.js';
 import { createValidationPipe } from './infra/http/validation.js';
-
-export function logLevels(level: AppConfig['LOG_LEVEL']): LogLevel[] {
-  const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-  return order.slice(0, order.indexOf(level) + 1);
-}
 
 /** One log line per request, written when the answer is sent. */
 class OneLineRequestLog extends LogController {

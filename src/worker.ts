@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './infra/config/app-config.js';
 import { loadDotEnv } from './infra/config/dotenv.js';
 import { exitOnSignals } from './infra/lifecycle.js';
 import { parseWorkerQueues } from './infra/queues/queues.js';
-import { logLevels } from './http-app.js';
+import { logLevels } from './infra/config/log-levels.js';
 import { WorkerModule } from './worker.module.js';
 
 async function bootstrap(): Promise<void> {

@@ -1,16 +1,8 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { EventName, eventsOf, QueueName, type EventJob } from '../infra/queues/queues.js';
+import { EventName, eventsOf, QueueName } from '../infra/queues/queues.js';
 import { InventoryService } from './inventory.service.js';
-
-function events<E extends EventName>(job: Job, type: E): EventJob<E>[] {
-  try {
-    return eventsOf(job.data, type);
-  } catch (err) {
-    throw new UnrecoverableError((err as Error).message);
-  }
-}
 
 @Processor(QueueName.Inventory)
 export class InventoryProcessor extends WorkerHost {
@@ -23,13 +15,13 @@ export class InventoryProcessor extends WorkerHost {
   process(job: Job): Promise<void> {
     switch (job.name) {
       case EventName.OrderPlaced:
-        return Promise.all(events(job, EventName.OrderPlaced).map((e) => this.inventory.onOrderPlaced(e))).then(
+        return Promise.all(eventsOf(job.data, EventName.OrderPlaced).map((e) => this.inventory.onOrderPlaced(e))).then(
           () => undefined,
         );
       case EventName.OrderCancelled:
-        return Promise.all(events(job, EventName.OrderCancelled).map((e) => this.inventory.onOrderCancelled(e))).then(
-          () => undefined,
-        );
+        return Promise.all(
+          eventsOf(job.data, EventName.OrderCancelled).map((e) => this.inventory.onOrderCancelled(e)),
+        ).then(() => undefined);
       default:
         throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Inventory}`);
     }

@@ -18,12 +18,7 @@ export class NotificationsProcessor extends WorkerHost {
     if (!(NOTIFIED_EVENTS as string[]).includes(job.name)) {
       throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Notifications}`);
     }
-    let events: EventJob<OrderEvent>[];
-    try {
-      events = eventsOf(job.data, job.name as OrderEvent);
-    } catch (err) {
-      throw new UnrecoverableError((err as Error).message);
-    }
+    const events: EventJob<OrderEvent>[] = eventsOf(job.data, job.name as OrderEvent);
     if (events.some((e) => typeof (e.payload as { orderId?: unknown }).orderId !== 'string')) {
       throw new UnrecoverableError(`malformed ${job.name} event`);
     }

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common'
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
-import { PageQueryDto } from '../promotions/dto/sale.dto.js';
+import { PageQueryDto } from '../infra/http/page-query.dto.js';
 import { OrderEventsHub } from './order-events.hub.js';
 import { FINAL_STATUSES, STATUS_RANK, type StatusChange } from './order-status.js';
 import { OrdersService, type OrderView } from './orders.service.js';

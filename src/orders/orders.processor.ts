@@ -84,12 +84,10 @@ export class OrdersProcessor extends WorkerHost implements OnApplicationBootstra
         return this.sweeper.sweep();
       case EventName.InventoryReserved:
       case EventName.InventoryRejected: {
-        let events: EventJob<typeof EventName.InventoryReserved | typeof EventName.InventoryRejected>[];
-        try {
-          events = eventsOf(job.data, job.name);
-        } catch (err) {
-          throw new UnrecoverableError((err as Error).message);
-        }
+        const events: EventJob<typeof EventName.InventoryReserved | typeof EventName.InventoryRejected>[] = eventsOf(
+          job.data,
+          job.name,
+        );
         return Promise.all(events.map((e) => this.pipeline.applyInventoryAnswer(e as never))).then(() => undefined);
       }
       default:

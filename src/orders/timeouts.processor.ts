@@ -1,7 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { EventName, eventsOf, JobName, QueueName, type EventJob, type JobData } from '../infra/queues/queues.js';
+import { EventName, eventsOf, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
 import { OrderLifecycleService } from './order-lifecycle.service.js';
 
 /**
@@ -20,12 +20,7 @@ export class TimeoutsProcessor extends WorkerHost {
   async process(job: Job): Promise<void> {
     switch (job.name) {
       case EventName.OrderConfirmed: {
-        let events: EventJob<typeof EventName.OrderConfirmed>[];
-        try {
-          events = eventsOf(job.data, EventName.OrderConfirmed);
-        } catch (err) {
-          throw new UnrecoverableError((err as Error).message);
-        }
+        const events = eventsOf(job.data, EventName.OrderConfirmed);
         return this.lifecycle.scheduleExpiries(
           events.map((e) => ({ orderId: e.payload.orderId, paymentDeadline: e.payload.paymentDeadline })),
         );

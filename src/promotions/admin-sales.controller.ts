@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
 import { Roles } from '../auth/auth.decorators.js';
-import { CreateSaleDto, PageQueryDto, ReconcileQueryDto, UpdateSaleDto } from './dto/sale.dto.js';
+import { PageQueryDto } from '../infra/http/page-query.dto.js';
+import { CreateSaleDto, ReconcileQueryDto, UpdateSaleDto } from './dto/sale.dto.js';
 import { PromotionsService, type SaleView } from './promotions.service.js';
 import { ReconcileService, type ReconcileReport } from './reconcile.service.js';
 

@@ -3,7 +3,7 @@ import { GateService } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { saleStatus, type SaleStatus } from './sale-status.js';
+import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
 import { UUID } from '../infra/ids/ids.js';
 
@@ -62,7 +62,7 @@ export class StorefrontService {
       remaining,
       perUserLimit: sale.perUserLimit,
       startsAt: sale.startsAt,
-      endsAt: sale.endedAt && sale.endedAt < sale.endsAt ? sale.endedAt : sale.endsAt,
+      endsAt: effectiveEnd(sale),
       status: saleStatus(sale, remaining, now),
       paused: sale.paused,
     };

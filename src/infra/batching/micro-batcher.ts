@@ -35,10 +35,7 @@ export class MicroBatcher<T> {
     this.handle(batch.map((b) => b.item)).then(
       () => batch.forEach((b) => b.resolve()),
       async () => {
-        if (batch.length === 1) {
-          // Re-run alone so the error is this item's own.
-          return this.handle([batch[0]!.item]).then(batch[0]!.resolve, batch[0]!.reject);
-        }
+        // Re-run each alone, so each error is that item's own.
         for (const b of batch) await this.handle([b.item]).then(b.resolve, b.reject);
       },
     );

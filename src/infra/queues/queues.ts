@@ -1,4 +1,4 @@
-import type { DefaultJobOptions } from 'bullmq';
+import { UnrecoverableError, type DefaultJobOptions } from 'bullmq';
 
 /**
  * Queue, job and event names are contracts: jobs with these names may be
@@ -141,13 +141,17 @@ export interface EventBatch<E extends EventName = EventName> {
   events: EventJob<E>[];
 }
 
-/** The events of an event job: a batch, or a single event (the shape jobs had before batches). */
+/**
+ * The events of an event job: a batch, or a single event (the shape jobs had
+ * before batches). A malformed job throws UnrecoverableError: it goes to the
+ * failed set at once, retrying cannot mend it.
+ */
 export function eventsOf<E extends EventName>(data: unknown, type: E): EventJob<E>[] {
   const list = (data as Partial<EventBatch<E>>)?.events ?? [data as EventJob<E>];
-  if (!Array.isArray(list) || list.length === 0) throw new Error(`malformed ${type} job`);
+  if (!Array.isArray(list) || list.length === 0) throw new UnrecoverableError(`malformed ${type} job`);
   for (const e of list) {
     if (typeof e?.eventId !== 'string' || e.type !== type || typeof e.payload !== 'object' || e.payload === null) {
-      throw new Error(`malformed ${type} event`);
+      throw new UnrecoverableError(`malformed ${type} event`);
     }
   }
   return list;

@@ -1,12 +1,12 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, Matches } from 'class-validator';
+import { PageQueryDto } from '../../infra/http/page-query.dto.js';
 import { ULID } from '../../infra/ids/ids.js';
 import type { NotificationChannel, NotificationStatus } from '../notification.types.js';
 
 const STATUSES: NotificationStatus[] = ['QUEUED', 'SENDING', 'SENT', 'FAILED'];
 const CHANNELS: NotificationChannel[] = ['EMAIL', 'SMS'];
 
-export class NotificationQueryDto {
+export class NotificationQueryDto extends PageQueryDto {
   @IsOptional()
   @Matches(ULID, { message: 'must be an order id (26-character ULID)' })
   orderId?: string;
@@ -19,16 +19,5 @@ export class NotificationQueryDto {
   @IsIn(CHANNELS)
   channel?: NotificationChannel;
 
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  page = 1;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  pageSize = 50;
+  override pageSize = 50;
 }
