@@ -8,6 +8,7 @@ import { OpsModule } from './ops/ops.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { PromotionsHttpModule } from './promotions/promotions.http.module.js';
 import { OrdersHttpModule } from './orders/orders.http.module.js';
+import { PurchaseModule } from './purchase/purchase.module.js';
 import { NotificationsHttpModule } from './notifications/notifications.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
@@ -26,6 +27,7 @@ export class AppModule {
         OpsModule,
         AuthModule,
         PromotionsHttpModule,
+        PurchaseModule,
         OrdersHttpModule,
         NotificationsHttpModule,
       ],

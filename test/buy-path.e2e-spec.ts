@@ -8,7 +8,7 @@ import { GateService } from '../src/gate/gate.service.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { EventName, QueueName } from '../src/infra/queues/queues.js';
 import { RedisService } from '../src/infra/redis/redis.module.js';
-import { available, buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
+import { available, buy, createActiveSale, outboxEventsOf, query, statusCounts, waitFor } from './support/buy.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';
 import { createUsers, type TestUser } from './support/users.js';
@@ -236,11 +236,7 @@ describe('the buy path (real Postgres, Redis, BullMQ, parallel HTTP)', () => {
     const res = await buy(api.url, users[0]!, sale.id);
     await allAwaitingPayment(sale.id, 1);
     expect(await available(db.url, sale.id)).toBe(4);
-    const [event] = await query<{ id: string; payload: unknown }>(
-      db.url,
-      `SELECT id, payload FROM outbox_events WHERE type = 'order.placed' AND aggregate_id = $1`,
-      [res.body.orderId],
-    );
+    const [event] = await outboxEventsOf(db.url, [res.body.orderId!], EventName.OrderPlaced);
     const connection = { url: config.REDIS_URL };
     const inventory = new Queue(QueueName.Inventory, { connection, prefix: config.QUEUE_PREFIX });
     const events = new QueueEvents(QueueName.Inventory, { connection, prefix: config.QUEUE_PREFIX });
@@ -249,7 +245,7 @@ describe('the buy path (real Postgres, Redis, BullMQ, parallel HTTP)', () => {
       // A relay redelivery after the first job was removed: another job, the same event.
       const job = await inventory.add(
         EventName.OrderPlaced,
-        { eventId: event!.id, type: EventName.OrderPlaced, payload: event!.payload },
+        { rows: [{ eventId: event!.id, payloads: [event!.payload] }] },
         { jobId: `redelivery-${event!.id}` },
       );
       await job.waitUntilFinished(events, 10_000);
@@ -258,11 +254,7 @@ describe('the buy path (real Postgres, Redis, BullMQ, parallel HTTP)', () => {
       await inventory.close();
     }
     expect(await available(db.url, sale.id)).toBe(4);
-    const answers = await query(
-      db.url,
-      `SELECT id FROM outbox_events WHERE type LIKE 'inventory.%' AND aggregate_id = $1`,
-      [res.body.orderId],
-    );
+    const answers = (await outboxEventsOf(db.url, [res.body.orderId!])).filter((e) => e.type.startsWith('inventory.'));
     expect(answers).toHaveLength(1);
   });
 

@@ -201,7 +201,8 @@ describe('buy path under stress: backlog cap, live status, crashes, poison', () 
     expect(await available(db.url, sale.id)).toBe(0);
     const confirmations = await query<{ n: string }>(
       db.url,
-      `SELECT count(*) AS n FROM outbox_events WHERE type = 'order.confirmed' AND payload->>'saleId' = $1`,
+      `SELECT count(*) AS n FROM outbox_events, jsonb_array_elements(payload) AS e
+       WHERE type = 'order.confirmed' AND e->>'saleId' = $1`,
       [sale.id],
     );
     expect(Number(confirmations[0]!.n)).toBe(2000);

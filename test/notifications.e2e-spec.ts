@@ -3,8 +3,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { ulid } from 'ulid';
 import type { AppConfig } from '../src/infra/config/app-config.js';
-import { EventName, JobName, QueueName, type EventJob } from '../src/infra/queues/queues.js';
-import { buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
+import { EventName, JobName, QueueName, type EventBatch } from '../src/infra/queues/queues.js';
+import { buy, createActiveSale, outboxEventsOf, query, statusCounts, waitFor } from './support/buy.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';
 import {
@@ -269,12 +269,8 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
     const shopper = shoppers[5]!;
     const orderId = await purchase(shopper);
     const [email, sms] = await settled(orderId);
-    const [event] = await query<{ id: string; payload: EventJob<typeof EventName.OrderConfirmed>['payload'] }>(
-      db.url,
-      `SELECT trim(id) AS id, payload FROM outbox_events WHERE type = $1 AND aggregate_id = $2`,
-      [EventName.OrderConfirmed, orderId],
-    );
-    const job = (eventId: string): EventJob => ({ eventId, type: EventName.OrderConfirmed, payload: event!.payload });
+    const [event] = await outboxEventsOf(db.url, [orderId], EventName.OrderConfirmed);
+    const job = (eventId: string): EventBatch => ({ rows: [{ eventId, payloads: [event!.payload as never] }] });
     // The relay delivering it again (its first job gone), and a second event for the same order.
     await queue(QueueName.Notifications).addBulk([
       { name: EventName.OrderConfirmed, data: job(event!.id), opts: { jobId: `${event!.id}-again` } },

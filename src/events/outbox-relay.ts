@@ -5,20 +5,24 @@ import { PrismaService } from '../infra/prisma/prisma.service.js';
 import {
   EVENT_CONSUMERS,
   type EventBatch,
-  type EventJob,
   type EventName,
+  type EventRow,
   type QueueName,
   UNTIL_DONE_ATTEMPTS,
 } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 
-const BATCH = 1000;
+/** Outbox rows per relay pass (each row is a batch of events). */
+const BATCH = 200;
+/** Most events per job; a row is never split, so a job may hold one row above it. */
+const EVENTS_PER_JOB = 2000;
 const POLL_MS = 1000;
 
 /**
  * Moves committed outbox rows to their consumers' BullMQ queues, one job per
- * queue and event type per batch (see EventBatch), and marks them published.
+ * queue and event type per pass (up to EVENTS_PER_JOB events; see
+ * EventBatch), and marks them published.
  * At-least-once; woken by LISTEN/NOTIFY, with a 1 s poll as the safety net;
  * several relays run safely side by side (FOR UPDATE SKIP LOCKED).
  */
@@ -59,14 +63,18 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
           WHERE published_at IS NULL ORDER BY id LIMIT ${BATCH}
           FOR UPDATE SKIP LOCKED`;
         if (rows.length === 0) return 0;
-        // One job per consumer queue and event type, in id order.
-        const groups = new Map<string, { queue: QueueName; type: EventName; events: EventJob[] }>();
+        // One job per consumer queue and event type (chunked), rows in id order.
+        const groups = new Map<string, { queue: QueueName; type: EventName; rows: EventRow[] }>();
         for (const row of rows) {
-          const eventId = row.id.trim();
+          const relayed: EventRow = {
+            eventId: row.id.trim(),
+            // A row written before events were batched holds one payload object.
+            payloads: Array.isArray(row.payload) ? (row.payload as EventRow['payloads']) : [row.payload as never],
+          };
           for (const queue of EVENT_CONSUMERS[row.type] ?? []) {
             const key = `${queue} ${row.type}`;
-            const group = groups.get(key) ?? { queue, type: row.type, events: [] };
-            group.events.push({ eventId, type: row.type, payload: row.payload } as EventJob);
+            const group = groups.get(key) ?? { queue, type: row.type, rows: [] };
+            group.rows.push(relayed);
             groups.set(key, group);
           }
         }
@@ -74,15 +82,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
           QueueName,
           { name: string; data: EventBatch; opts: { jobId: string; attempts: number } }[]
         >();
-        for (const { queue, type, events } of groups.values()) {
-          const first = events[0]!.eventId;
-          const last = events.at(-1)!.eventId;
+        for (const { queue, type, rows: list } of groups.values()) {
           const jobs = byQueue.get(queue) ?? [];
-          jobs.push({
-            name: type,
-            data: { events },
-            opts: { jobId: first === last ? first : `${first}-${last}`, attempts: UNTIL_DONE_ATTEMPTS },
-          });
+          for (const chunk of chunks(list)) {
+            const first = chunk[0]!.eventId;
+            const last = chunk.at(-1)!.eventId;
+            jobs.push({
+              name: type,
+              data: { rows: chunk },
+              opts: { jobId: first === last ? first : `${first}-${last}`, attempts: UNTIL_DONE_ATTEMPTS },
+            });
+          }
           byQueue.set(queue, jobs);
         }
         await Promise.all([...byQueue].map(([queue, jobs]) => this.queues.queue(queue).addBulk(jobs)));
@@ -131,4 +141,22 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       if (this.running) setTimeout(() => void this.listen(), POLL_MS).unref();
     }
   }
+}
+
+/** Rows in runs of at most EVENTS_PER_JOB events (a longer row is a run of its own). */
+function chunks(rows: EventRow[]): EventRow[][] {
+  const out: EventRow[][] = [];
+  let current: EventRow[] = [];
+  let events = 0;
+  for (const row of rows) {
+    if (current.length > 0 && events + row.payloads.length > EVENTS_PER_JOB) {
+      out.push(current);
+      current = [];
+      events = 0;
+    }
+    current.push(row);
+    events += row.payloads.length;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }

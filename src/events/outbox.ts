@@ -17,6 +17,12 @@ export const OUTBOX_CHANNEL = 'outbox';
 /**
  * Writes domain events into the outbox inside the caller's transaction, so an
  * event exists exactly when the change it announces committed.
+ *
+ * One row per event type per call: a batch of 500 placed orders is one row
+ * whose payload is the array of their 500 events (its aggregate_id is the
+ * first one's). The row is relayed and deduplicated as a unit, so an order
+ * costs the outbox a share of one row instead of a row, an update and a
+ * processed-event record of its own at every hop.
  */
 @Injectable()
 export class OutboxWriter {
@@ -24,15 +30,26 @@ export class OutboxWriter {
 
   async write(tx: Tx, events: NewEvent[]): Promise<string[]> {
     if (events.length === 0) return [];
-    const ids = events.map(() => this.nextId());
+    const byType = new Map<EventName, NewEvent[]>();
+    for (const e of events) {
+      const list = byType.get(e.type);
+      if (list) list.push(e);
+      else byType.set(e.type, [e]);
+    }
+    const rows = [...byType].map(([type, list]) => ({
+      id: this.nextId(),
+      type,
+      aggregateId: list[0]!.aggregateId,
+      payload: JSON.stringify(list.map((e) => e.payload)),
+    }));
     await tx.$executeRaw`
       INSERT INTO outbox_events (id, type, aggregate_id, payload)
       SELECT * FROM unnest(
-        ${ids}::text[], ${events.map((e) => e.type)}::text[],
-        ${events.map((e) => e.aggregateId)}::text[], ${events.map((e) => JSON.stringify(e.payload))}::jsonb[])`;
+        ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.type)}::text[],
+        ${rows.map((r) => r.aggregateId)}::text[], ${rows.map((r) => r.payload)}::jsonb[])`;
     // Delivered at commit; wakes the relay at once instead of at its next poll.
     await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
-    return ids;
+    return rows.map((r) => r.id);
   }
 }
 
@@ -45,6 +62,8 @@ export class ProcessedEvents {
   /** Records the ids for this consumer; returns those not seen before. */
   async claim(tx: Tx, consumer: string, eventIds: string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
+    // Sorted: two transactions claiming overlapping ids take their locks in the same order (no deadlock).
+    eventIds = [...new Set(eventIds)].sort();
     const rows = await tx.$queryRaw<{ event_id: string }[]>`
       INSERT INTO processed_events (consumer, event_id)
       SELECT ${consumer}, unnest(${eventIds}::text[])

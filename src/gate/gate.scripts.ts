@@ -44,6 +44,9 @@ return {1, remaining}
  * KEYS: state, buyers, pending, pendingAt, stats, userRate, ipRate, idempotency.
  * ARGV: userId, quantity, orderId, nowMs, backlogCap, ticket, userRateMax,
  *       ipRateMax (0 = off), useIdempotency (0|1), idempotencyTtlSec, channel, saleId.
+ * The same call sent twice (a client library re-sends a command whose answer
+ * it lost with the connection) is applied once: a ticket already pending under
+ * this orderId is answered OK again and nothing else changes.
  * Returns {code, remaining, orderId}. code: OK, REPLAY (orderId of the first
  * admission under that idempotency key), NOT_READY (no gate), RATE_LIMITED,
  * SALE_NOT_ACTIVE, LIMIT_EXCEEDED, SOLD_OUT, BUSY.
@@ -52,6 +55,9 @@ return {1, remaining}
  * local flag; publishing here orders it with restock news.
  */
 export const ADMIT_LUA = `
+if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then
+  return {'OK', tostring(redis.call('HGET', KEYS[1], 'remaining') or '-1'), ARGV[3]}
+end
 local useIdem = ARGV[9] == '1'
 if useIdem then
   local prior = redis.call('GET', KEYS[8])

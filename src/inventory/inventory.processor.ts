@@ -15,13 +15,9 @@ export class InventoryProcessor extends WorkerHost {
   process(job: Job): Promise<void> {
     switch (job.name) {
       case EventName.OrderPlaced:
-        return Promise.all(eventsOf(job.data, EventName.OrderPlaced).map((e) => this.inventory.onOrderPlaced(e))).then(
-          () => undefined,
-        );
+        return this.inventory.onOrdersPlaced(eventsOf(job.data, EventName.OrderPlaced));
       case EventName.OrderCancelled:
-        return Promise.all(
-          eventsOf(job.data, EventName.OrderCancelled).map((e) => this.inventory.onOrderCancelled(e)),
-        ).then(() => undefined);
+        return this.inventory.onOrdersCancelled(eventsOf(job.data, EventName.OrderCancelled));
       default:
         throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Inventory}`);
     }

@@ -43,12 +43,14 @@ export class InventoryService {
     this.returns = new MicroBatcher((events) => this.returnBatch(events), config.BATCH_SIZE);
   }
 
-  onOrderPlaced(event: Placed): Promise<void> {
-    return this.batcher.submit(event);
+  /** The `order.placed` events of one job (kept together: they are deduplicated per outbox row). */
+  onOrdersPlaced(events: Placed[]): Promise<void> {
+    return this.batcher.submit(events);
   }
 
-  onOrderCancelled(event: Cancelled): Promise<void> {
-    return this.returns.submit(event);
+  /** The `order.cancelled` events of one job. */
+  onOrdersCancelled(events: Cancelled[]): Promise<void> {
+    return this.returns.submit(events);
   }
 
   private async lockSales(tx: Tx, saleIds: string[]): Promise<Map<string, number>> {
@@ -108,15 +110,28 @@ export class InventoryService {
         const byOrder = new Map(events.filter((e) => fresh.has(e.eventId)).map((e) => [e.payload.orderId, e]));
         if (byOrder.size === 0) return;
         const available = await this.lockSales(tx, [...new Set([...byOrder.values()].map((e) => e.payload.saleId))]);
-        // An order already cancelled (VOIDED) or reserved has its answer: nothing to do.
-        const known = await tx.$queryRaw<{ order_id: string }[]>`
-          SELECT order_id FROM inventory_reservations WHERE order_id = ANY(${[...byOrder.keys()]}::text[])`;
-        for (const { order_id } of known) byOrder.delete(order_id.trim());
+        // An order already reserved, returned or voided has had its stock decided. Asked
+        // again (a new order.placed for it: the reconcile pass re-asks for orders whose
+        // answer was lost with Redis), a RESERVED one gets its answer again; the others
+        // were cancelled, nothing to say.
+        const known = await tx.$queryRaw<{ order_id: string; status: string }[]>`
+          SELECT order_id, status::text AS status FROM inventory_reservations
+          WHERE order_id = ANY(${[...byOrder.keys()]}::text[])`;
+        const answers: NewEvent[] = [];
+        for (const { order_id, status } of known) {
+          const p = byOrder.get(order_id.trim())!.payload;
+          byOrder.delete(p.orderId);
+          if (status === 'RESERVED') {
+            answers.push({
+              type: EventName.InventoryReserved,
+              aggregateId: p.orderId,
+              payload: { orderId: p.orderId, saleId: p.saleId, quantity: p.quantity },
+            });
+          }
+        }
         const todo = [...byOrder.values()].sort((a, b) => (a.payload.orderId < b.payload.orderId ? -1 : 1));
-        if (todo.length === 0) return;
         const taken = new Map<string, number>();
         const reserved: Placed[] = [];
-        const answers: NewEvent[] = [];
         for (const event of todo) {
           const p = event.payload;
           const left = available.get(p.saleId);

@@ -22,6 +22,6 @@ export class NotificationsProcessor extends WorkerHost {
     if (events.some((e) => typeof (e.payload as { orderId?: unknown }).orderId !== 'string')) {
       throw new UnrecoverableError(`malformed ${job.name} event`);
     }
-    return Promise.all(events.map((e) => this.notifications.onEvent(e))).then(() => undefined);
+    return this.notifications.onEvents(events);
   }
 }

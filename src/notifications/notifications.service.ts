@@ -35,9 +35,9 @@ export class NotificationsService {
     this.batcher = new MicroBatcher((events) => this.recordBatch(events), config.BATCH_SIZE);
   }
 
-  /** Handles one order event (batched with the events arriving together). */
-  onEvent(event: NotifiedEvent): Promise<void> {
-    return this.batcher.submit(event);
+  /** Handles the order events of one job (batched with the events arriving together). */
+  onEvents(events: NotifiedEvent[]): Promise<void> {
+    return this.batcher.submit(events);
   }
 
   private async recordBatch(events: NotifiedEvent[]): Promise<void> {
@@ -54,7 +54,11 @@ export class NotificationsService {
     }
     const queued = await this.repository.recordAndListQueued(rows);
     const byChannel = new Map<NotificationChannel, string[]>();
-    for (const n of queued) byChannel.set(n.channel, [...(byChannel.get(n.channel) ?? []), n.id]);
+    for (const n of queued) {
+      const ids = byChannel.get(n.channel);
+      if (ids) ids.push(n.id);
+      else byChannel.set(n.channel, [n.id]);
+    }
     await Promise.all(
       [...byChannel].map(([channel, ids]) =>
         this.queues.queue(sendQueue(channel)).addBulk(

@@ -148,7 +148,7 @@ export class OrderLifecycleService {
 
   /** The payment deadline job of one order (batched with the others firing together). */
   expire(orderId: string): Promise<void> {
-    return this.expiries.submit(orderId);
+    return this.expiries.submit([orderId]);
   }
 
   /**
@@ -187,21 +187,34 @@ export class OrderLifecycleService {
     }
   }
 
-  /** Delayed expiry jobs for orders that just became AWAITING_PAYMENT (idempotent: job id per order). */
-  async scheduleExpiries(orders: { orderId: string; paymentDeadline: string }[]): Promise<void> {
+  /**
+   * Delayed expiry jobs for orders that just became AWAITING_PAYMENT: one per
+   * event row and second of deadline, due at the end of that second (job id
+   * from both, so a redelivered event schedules nothing twice).
+   */
+  async scheduleExpiries(orders: { eventId: string; orderId: string; paymentDeadline: string }[]): Promise<void> {
     if (orders.length === 0) return;
+    const jobs = new Map<string, { dueAt: number; orderIds: string[] }>();
+    for (const o of orders) {
+      const dueAt = Math.ceil(new Date(o.paymentDeadline).getTime() / 1000) * 1000;
+      const id = `expire-${o.eventId}-${dueAt / 1000}`;
+      const job = jobs.get(id);
+      if (job) job.orderIds.push(o.orderId);
+      else jobs.set(id, { dueAt, orderIds: [o.orderId] });
+    }
     const now = Date.now();
-    await this.queues.queue(JOB_QUEUE[JobName.ExpireOrder]).addBulk(
-      orders.map((o) => ({
-        name: JobName.ExpireOrder,
-        data: { orderId: o.orderId },
-        opts: {
-          jobId: expireJobId(o.orderId),
-          delay: Math.max(0, new Date(o.paymentDeadline).getTime() - now),
-          attempts: UNTIL_DONE_ATTEMPTS,
-        },
+    await this.queues.queue(JOB_QUEUE[JobName.ExpireOrders]).addBulk(
+      [...jobs].map(([jobId, { dueAt, orderIds }]) => ({
+        name: JobName.ExpireOrders,
+        data: { orderIds },
+        opts: { jobId, delay: Math.max(0, dueAt - now), attempts: UNTIL_DONE_ATTEMPTS },
       })),
     );
+  }
+
+  /** The orders of one `orders.expire` job (batched with the others firing together). */
+  expireAll(orderIds: string[]): Promise<void> {
+    return this.expiries.submit(orderIds);
   }
 }
 

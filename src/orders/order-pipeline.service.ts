@@ -3,25 +3,41 @@ import { ProcessedEvents, OutboxWriter, type NewEvent } from '../events/outbox.j
 import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
-import { EventName, type EventJob, type Ticket } from '../infra/queues/queues.js';
+import { EventName, JOB_QUEUE, JobName, type EventJob, type Ticket } from '../infra/queues/queues.js';
+import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
 
 const CONSUMER = 'orders';
 
-/** A Postgres integrity error (class 23): the statement can never succeed as it is. */
-function isConstraintViolation(err: unknown): boolean {
+/** The SQLSTATE class (first two characters) of a Postgres error, as Prisma reports it. */
+function sqlStateClass(err: unknown): string | undefined {
   const e = err as { meta?: { code?: unknown }; message?: unknown };
-  if (typeof e?.meta?.code === 'string' && e.meta.code.startsWith('23')) return true;
-  return typeof e?.message === 'string' && /Code: `23\d{3}`/.test(e.message);
+  if (typeof e?.meta?.code === 'string') return e.meta.code.slice(0, 2);
+  return typeof e?.message === 'string' ? /Code: `(\w{2})\w{3}`/.exec(e.message)?.[1] : undefined;
 }
+
+/** A ticket that can never become an order as it is (its sale is gone). */
+class UnplaceableTicket extends Error {}
+
+/**
+ * An error that retrying cannot mend: Postgres data exceptions (class 22) and
+ * integrity violations (class 23, e.g. a ticket whose user does not exist),
+ * or a ticket whose sale does not exist.
+ */
+export function isPoison(err: unknown): boolean {
+  const cls = sqlStateClass(err);
+  return err instanceof UnplaceableTicket || cls === '22' || cls === '23';
+}
+
 type InventoryAnswer = EventJob<typeof EventName.InventoryReserved> | EventJob<typeof EventName.InventoryRejected>;
 
 /**
  * The worker side of orders: admitted tickets become PENDING orders (and
- * `order.placed`), inventory's answers move them on. Jobs arriving together
- * are written in one transaction (MicroBatcher); every write is idempotent on
- * the order id or the event id, so retries and redeliveries change nothing.
+ * `order.placed`), inventory's answers move them on. Tickets and events
+ * arriving together, from one job or several, are written in one transaction
+ * (MicroBatcher); every write is idempotent on the order id or the event id,
+ * so retries and redeliveries change nothing.
  */
 @Injectable()
 export class OrderPipelineService {
@@ -35,18 +51,51 @@ export class OrderPipelineService {
     @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
     @Inject(GateService) private readonly gate: GateService,
     @Inject(OrderStatusPublisher) private readonly status: OrderStatusPublisher,
+    @Inject(QueueService) private readonly queues: QueueService,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {
     this.placer = new MicroBatcher((tickets) => this.placeBatch(tickets), config.BATCH_SIZE);
     this.answers = new MicroBatcher((events) => this.applyBatch(events), config.BATCH_SIZE);
   }
 
+  /** One ticket on its own (an `order.place` job): its failure is the job's. */
   place(ticket: Ticket): Promise<void> {
-    return this.placer.submit(ticket);
+    return this.placer.submit([ticket]);
   }
 
-  applyInventoryAnswer(event: InventoryAnswer): Promise<void> {
-    return this.answers.submit(event);
+  /**
+   * The tickets of one hand-off batch (an `orders.place` job). A poison
+   * ticket fails alone: when the batch's transaction fails, each ticket is
+   * tried on its own; those that still fail go on as
+   * `order.place` jobs of their own (job id = order id) with the usual
+   * attempts, whose last failure makes the order FAILED and gives its units
+   * back. Only when every ticket failed and none for a reason retrying cannot
+   * mend (Postgres down, say) does the whole job fail and retry.
+   */
+  async placeAll(tickets: Ticket[]): Promise<void> {
+    try {
+      return await this.placer.submit(tickets);
+    } catch {
+      // one by one below
+    }
+    const results = await Promise.allSettled(tickets.map((t) => this.placer.submit([t])));
+    const failed: { ticket: Ticket; err: unknown }[] = [];
+    results.forEach((r, i) => r.status === 'rejected' && failed.push({ ticket: tickets[i]!, err: r.reason }));
+    if (failed.length === 0) return;
+    if (failed.length === tickets.length && !failed.some((f) => isPoison(f.err))) throw failed[0]!.err;
+    for (const { ticket, err } of failed) {
+      this.logger.warn(`order ${ticket.orderId} split off its batch: ${String(err)}`);
+    }
+    await this.queues
+      .queue(JOB_QUEUE[JobName.PlaceOrder])
+      .addBulk(
+        failed.map(({ ticket }) => ({ name: JobName.PlaceOrder, data: ticket, opts: { jobId: ticket.orderId } })),
+      );
+  }
+
+  /** Inventory's answers of one event job (its rows stay together: they are deduplicated per row). */
+  applyInventoryAnswers(events: InventoryAnswer[]): Promise<void> {
+    return this.answers.submit(events);
   }
 
   private async placeBatch(tickets: Ticket[]): Promise<void> {
@@ -66,7 +115,7 @@ export class OrderPipelineService {
       // Already persisted (a redelivery) or the sale is gone: find which.
       const known = await this.orders.existing(tickets.map((t) => t.orderId));
       const orphan = tickets.find((t) => !known.has(t.orderId));
-      if (orphan) throw new Error(`sale ${orphan.saleId} of order ${orphan.orderId} does not exist`);
+      if (orphan) throw new UnplaceableTicket(`sale ${orphan.saleId} of order ${orphan.orderId} does not exist`);
     }
     await this.gate.clearTickets(tickets);
     await this.status.publish(placed.map((o) => ({ orderId: o.id, status: 'PENDING' as const })));
@@ -135,7 +184,7 @@ export class OrderPipelineService {
     try {
       inserted = await this.orders.insertFailed(ticket, reason);
     } catch (err) {
-      if (!isConstraintViolation(err)) throw err;
+      if (sqlStateClass(err) !== '23') throw err;
       this.logger.error(`order ${ticket.orderId} cannot be recorded, giving its units back: ${String(err)}`);
       inserted = true;
     }

@@ -2,22 +2,33 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AppConfig } from '../infra/config/app-config.js';
-import { EventName, eventsOf, JobName, QueueName, type EventJob, type Ticket } from '../infra/queues/queues.js';
+import { EventName, eventsOf, JobName, QueueName, type JobData, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
 
-function assertTicket(data: unknown): asserts data is Ticket {
+function isTicket(data: unknown): data is Ticket {
   const t = data as Partial<Ticket>;
-  if (
-    typeof t?.orderId !== 'string' ||
-    typeof t.saleId !== 'string' ||
-    typeof t.userId !== 'string' ||
-    !Number.isInteger(t.quantity) ||
-    typeof t.admittedAt !== 'number'
-  ) {
-    throw new UnrecoverableError('malformed ticket');
+  return (
+    typeof t?.orderId === 'string' &&
+    typeof t.saleId === 'string' &&
+    typeof t.userId === 'string' &&
+    Number.isInteger(t.quantity) &&
+    typeof t.admittedAt === 'number'
+  );
+}
+
+function assertTicket(data: unknown): asserts data is Ticket {
+  if (!isTicket(data)) throw new UnrecoverableError('malformed ticket');
+}
+
+/** The tickets of an `orders.place` job; a malformed job goes to the failed set at once. */
+function ticketsOf(data: unknown): Ticket[] {
+  const tickets = (data as Partial<JobData[typeof JobName.PlaceOrders]> | null)?.tickets;
+  if (!Array.isArray(tickets) || tickets.length === 0 || !tickets.every(isTicket)) {
+    throw new UnrecoverableError('malformed batch of tickets');
   }
+  return tickets;
 }
 
 const SWEEPER = 'orders-sweeper';
@@ -25,6 +36,7 @@ const SWEEPER = 'orders-sweeper';
 @Processor(QueueName.Orders)
 export class OrdersProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   static readonly handles = [
+    JobName.PlaceOrders,
     JobName.PlaceOrder,
     JobName.SweepTickets,
     EventName.InventoryReserved,
@@ -77,19 +89,17 @@ export class OrdersProcessor extends WorkerHost implements OnApplicationBootstra
 
   async process(job: Job): Promise<unknown> {
     switch (job.name) {
+      case JobName.PlaceOrders:
+        return this.pipeline.placeAll(ticketsOf(job.data));
       case JobName.PlaceOrder:
         assertTicket(job.data);
         return this.pipeline.place(job.data);
       case JobName.SweepTickets:
         return this.sweeper.sweep();
       case EventName.InventoryReserved:
-      case EventName.InventoryRejected: {
-        const events: EventJob<typeof EventName.InventoryReserved | typeof EventName.InventoryRejected>[] = eventsOf(
-          job.data,
-          job.name,
-        );
-        return Promise.all(events.map((e) => this.pipeline.applyInventoryAnswer(e as never))).then(() => undefined);
-      }
+        return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryReserved));
+      case EventName.InventoryRejected:
+        return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryRejected));
       default:
         throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Orders}`);
     }

@@ -51,6 +51,7 @@ export class OrdersRepository {
                   ${tickets.map((t) => t.admittedAt)}::float8[])
            AS t(id, sale_id, user_id, quantity, admitted_at)
       JOIN sales s ON s.id = t.sale_id
+      ORDER BY t.id -- the same order in every transaction: two batches sharing orders cannot deadlock
       ON CONFLICT (id) DO NOTHING
       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
     return rows.map(toRow);

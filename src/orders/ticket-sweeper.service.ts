@@ -1,15 +1,26 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
-import { JOB_QUEUE, JobName, type Ticket } from '../infra/queues/queues.js';
+import { JOB_QUEUE, JobName, placeOrdersJob, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { OrdersRepository } from './orders.repository.js';
 
+const FAILED_REASON = 'the order could not be saved';
+
 /**
  * No lost admission: an API copy can die between the gate's admission and
- * adding the job. Tickets older than SWEEP_AFTER_MS without an order are
- * enqueued again under their order id (a double enqueue is harmless).
+ * handing the ticket's batch over, or Redis can refuse the add. Every ticket
+ * names its batch (the job id of the `orders.place` job meant to carry it),
+ * so for a ticket older than SWEEP_AFTER_MS without an order the sweeper
+ * asks BullMQ about that job:
+ * - waiting, delayed or active: it is coming, nothing to do;
+ * - failed for good: the ticket's order is FAILED and its units go back;
+ * - unknown (never added, or gone after completing): the batch's stale
+ *   tickets are added again under the same job id (an add racing another
+ *   sweeper creates nothing twice; persisting is idempotent on the order id).
+ * Tickets admitted before batches (no batch id) had a job of their own, under
+ * their order id, and are handled the same way.
  */
 @Injectable()
 export class TicketSweeperService {
@@ -23,7 +34,7 @@ export class TicketSweeperService {
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
-  /** Returns how many tickets were re-enqueued. */
+  /** Returns how many tickets were handed over again. */
   async sweep(): Promise<number> {
     const olderThan = Date.now() - this.config.SWEEP_AFTER_MS;
     let requeued = 0;
@@ -32,24 +43,34 @@ export class TicketSweeperService {
       if (tickets.length === 0) continue;
       const persisted = await this.orders.existing(tickets.map((t) => t.orderId));
       await this.gate.clearTickets(tickets.filter((t) => persisted.has(t.orderId)));
-      for (const ticket of tickets.filter((t) => !persisted.has(t.orderId))) {
-        if (await this.requeue(ticket)) requeued++;
+      const byJob = new Map<string, Ticket[]>();
+      for (const t of tickets.filter((t) => !persisted.has(t.orderId))) {
+        const jobId = t.batch ?? t.orderId;
+        const list = byJob.get(jobId);
+        if (list) list.push(t);
+        else byJob.set(jobId, [t]);
       }
+      for (const [jobId, stale] of byJob) requeued += await this.requeue(jobId, stale);
     }
-    if (requeued > 0) this.logger.warn(`re-enqueued ${requeued} admitted ticket(s) that had no job`);
+    if (requeued > 0) this.logger.warn(`handed over ${requeued} admitted ticket(s) again whose job never arrived`);
     return requeued;
   }
 
-  private async requeue(ticket: Ticket): Promise<boolean> {
-    const queue = this.queues.queue(JOB_QUEUE[JobName.PlaceOrder]);
-    const state = await queue.getJobState(ticket.orderId);
+  private async requeue(jobId: string, tickets: Ticket[]): Promise<number> {
+    const queue = this.queues.queue(JOB_QUEUE[JobName.PlaceOrders]);
+    const state = await queue.getJobState(jobId);
     if (state === 'failed') {
-      await this.pipeline.failTicket(ticket, 'the order could not be saved');
-      return false;
+      for (const ticket of tickets) await this.pipeline.failTicket(ticket, FAILED_REASON);
+      return 0;
     }
-    if (state !== 'unknown' && state !== 'completed') return false; // waiting, delayed or being processed
-    if (state === 'completed') await queue.remove(ticket.orderId);
-    await this.queues.enqueue(JobName.PlaceOrder, ticket, { jobId: ticket.orderId });
-    return true;
+    if (state !== 'unknown' && state !== 'completed') return 0; // waiting, delayed or being processed
+    if (state === 'completed') await queue.remove(jobId);
+    if (tickets[0]!.batch === undefined) {
+      await this.queues.enqueue(JobName.PlaceOrder, tickets[0]!, { jobId });
+    } else {
+      const job = placeOrdersJob(jobId, tickets);
+      await queue.add(job.name, job.data, job.opts);
+    }
+    return tickets.length;
   }
 }

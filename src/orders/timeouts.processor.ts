@@ -5,13 +5,15 @@ import { EventName, eventsOf, JobName, QueueName, type JobData } from '../infra/
 import { OrderLifecycleService } from './order-lifecycle.service.js';
 
 /**
- * Payment deadlines: `order.confirmed` (the order entered AWAITING_PAYMENT)
- * schedules one delayed `order.expire` job per order, due at its deadline;
- * the job cancels the order if it is still unpaid. No table scans.
+ * Payment deadlines: `order.confirmed` (orders entered AWAITING_PAYMENT)
+ * schedules delayed `orders.expire` jobs, one per confirmed batch and second
+ * of deadline, due at the end of that second; the job cancels the orders
+ * still unpaid. No table scans. (`order.expire`, one order, is what the
+ * gate rebuild and an early-firing expiry schedule.)
  */
 @Processor(QueueName.Timeouts)
 export class TimeoutsProcessor extends WorkerHost {
-  static readonly handles = [EventName.OrderConfirmed, JobName.ExpireOrder] as const;
+  static readonly handles = [EventName.OrderConfirmed, JobName.ExpireOrders, JobName.ExpireOrder] as const;
 
   constructor(@Inject(OrderLifecycleService) private readonly lifecycle: OrderLifecycleService) {
     super();
@@ -22,8 +24,19 @@ export class TimeoutsProcessor extends WorkerHost {
       case EventName.OrderConfirmed: {
         const events = eventsOf(job.data, EventName.OrderConfirmed);
         return this.lifecycle.scheduleExpiries(
-          events.map((e) => ({ orderId: e.payload.orderId, paymentDeadline: e.payload.paymentDeadline })),
+          events.map((e) => ({
+            eventId: e.eventId,
+            orderId: e.payload.orderId,
+            paymentDeadline: e.payload.paymentDeadline,
+          })),
         );
+      }
+      case JobName.ExpireOrders: {
+        const { orderIds } = job.data as Partial<JobData[typeof JobName.ExpireOrders]>;
+        if (!Array.isArray(orderIds) || !orderIds.every((id) => typeof id === 'string')) {
+          throw new UnrecoverableError('orders.expire needs orderIds');
+        }
+        return this.lifecycle.expireAll(orderIds);
       }
       case JobName.ExpireOrder: {
         const { orderId } = job.data as JobData[typeof JobName.ExpireOrder];

@@ -3,9 +3,9 @@ import { GateService } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { SaleLookup } from './sale-lookup.js';
 import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
-import { UUID } from '../infra/ids/ids.js';
 
 export interface StorefrontSale {
   id: string;
@@ -27,15 +27,14 @@ export interface StorefrontSale {
  */
 @Injectable()
 export class StorefrontService {
-  private readonly sales: TtlCache<string, SaleWithStock | null>;
   private readonly open: TtlCache<'open', SaleWithStock[]>;
 
   constructor(
     @Inject(SalesRepository) private readonly repository: SalesRepository,
+    @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(GateService) private readonly gate: GateService,
     @Inject(AppConfig) config: AppConfig,
   ) {
-    this.sales = new TtlCache(config.STOREFRONT_CACHE_MS);
     this.open = new TtlCache(config.STOREFRONT_CACHE_MS, 1);
   }
 
@@ -47,7 +46,7 @@ export class StorefrontService {
   }
 
   async detail(id: string): Promise<StorefrontSale> {
-    const sale = UUID.test(id) ? await this.sales.get(id, () => this.repository.findWithStock(id)) : null;
+    const sale = await this.sales.find(id);
     if (!sale) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
     return this.view(sale, await this.gate.remaining(id), new Date());
   }

@@ -86,3 +86,24 @@ export async function available(databaseUrl: string, saleId: string): Promise<nu
   ]);
   return row!.available;
 }
+
+/** One event of the outbox: the id of its row (a row carries a batch of events of one type) and its payload. */
+export interface OutboxEvent {
+  id: string;
+  type: string;
+  payload: Record<string, unknown> & { orderId: string };
+}
+
+/** The outbox events about these orders, oldest row first. */
+export function outboxEventsOf(databaseUrl: string, orderIds: string[], type?: string): Promise<OutboxEvent[]> {
+  return query<OutboxEvent>(
+    databaseUrl,
+    `SELECT trim(o.id) AS id, o.type, e.payload
+     FROM outbox_events o
+     CROSS JOIN LATERAL jsonb_array_elements(
+       CASE jsonb_typeof(o.payload) WHEN 'array' THEN o.payload ELSE jsonb_build_array(o.payload) END) AS e(payload)
+     WHERE e.payload->>'orderId' = ANY($1::text[]) AND ($2::text IS NULL OR o.type = $2)
+     ORDER BY o.id`,
+    [orderIds, type ?? null],
+  );
+}

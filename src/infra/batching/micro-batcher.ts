@@ -1,15 +1,18 @@
 /**
- * Collects items submitted concurrently (BullMQ jobs processed with high
- * concurrency) and handles them together: one transaction for many jobs. Each
- * submit() resolves or rejects with its own item's outcome, so every job still
- * completes or fails on its own in BullMQ.
+ * Collects groups of items submitted concurrently (each group: the items of
+ * one BullMQ job) and handles them together: one transaction for many jobs.
+ * Each submit() resolves or rejects with its own group's outcome, so every job
+ * still completes or fails on its own in BullMQ.
  *
- * A batch is flushed when it reaches maxSize or lingerMs after its first item.
- * If the batch handler throws, the items are retried one by one so that a
- * single poison item cannot fail the others.
+ * A batch is flushed when it holds maxSize items or lingerMs after its first
+ * group. If the batch handler throws and the batch held several groups, each
+ * group is run again alone, so one poison job cannot fail the others. A group
+ * is never split: its items may share what makes them idempotent (the events
+ * of one outbox row share the row's id, which a consumer records once).
  */
 export class MicroBatcher<T> {
-  private pending: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private pending: { items: T[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private size = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -18,10 +21,12 @@ export class MicroBatcher<T> {
     private readonly lingerMs = 5,
   ) {}
 
-  submit(item: T): Promise<void> {
+  submit(items: T[]): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
-      if (this.pending.length >= this.maxSize) this.flush();
+      this.pending.push({ items, resolve, reject });
+      this.size += items.length;
+      if (this.size >= this.maxSize) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
     });
   }
@@ -31,12 +36,14 @@ export class MicroBatcher<T> {
     this.timer = undefined;
     const batch = this.pending;
     this.pending = [];
+    this.size = 0;
     if (batch.length === 0) return;
-    this.handle(batch.map((b) => b.item)).then(
+    this.handle(batch.length === 1 ? batch[0]!.items : batch.flatMap((b) => b.items)).then(
       () => batch.forEach((b) => b.resolve()),
-      async () => {
-        // Re-run each alone, so each error is that item's own.
-        for (const b of batch) await this.handle([b.item]).then(b.resolve, b.reject);
+      async (err: unknown) => {
+        if (batch.length === 1) return batch[0]!.reject(err);
+        // Re-run each group alone, so each error is that group's own.
+        for (const b of batch) await this.handle(b.items).then(b.resolve, b.reject);
       },
     );
   }

@@ -109,6 +109,20 @@ export class AppConfig {
   @Min(1)
   BACKLOG_CAP = 20_000;
 
+  /** The API hands admitted tickets to the workers in batches: the longest a batch collects (ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  HANDOFF_LINGER_MS = 5;
+
+  /** The most admissions one hand-off batch (one BullMQ job) collects. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  HANDOFF_MAX_TICKETS = 500;
+
   /** Retry-After (seconds) sent with BUSY and GATE_NOT_READY. */
   @Transform(toInt)
   @IsInt()

@@ -42,8 +42,14 @@ export const JobName = {
   Ping: 'ops.ping',
   /** Loads a sale's gate state into Redis (idempotent). */
   PreheatSale: 'sale.preheat',
-  /** Persists an admitted ticket as an order (job id = order id). */
+  /**
+   * Persists one admitted ticket as an order (job id = order id). Since
+   * batches, only a poison ticket split off its batch travels alone this way
+   * (and jobs added before batches existed).
+   */
   PlaceOrder: 'order.place',
+  /** Persists a batch of admitted tickets as orders (job id = the batch id in every ticket). */
+  PlaceOrders: 'orders.place',
   /** Re-enqueues admitted tickets whose job never arrived. */
   SweepTickets: 'orders.sweep',
   /** Sends the email of one notification record (job id = notification id). */
@@ -52,6 +58,11 @@ export const JobName = {
   SendSms: 'notification.sms',
   /** Cancels an order still unpaid at its payment deadline (delayed; job id = expireJobId(orderId)). */
   ExpireOrder: 'order.expire',
+  /**
+   * Cancels the orders still unpaid among those whose payment deadlines fall
+   * in one second (delayed to its end): one job per confirmed batch and second.
+   */
+  ExpireOrders: 'orders.expire',
   /** Compares every open sale's gate with the orders of record; rebuilds a missing gate. */
   ReconcileSales: 'sales.reconcile',
 } as const;
@@ -62,10 +73,12 @@ export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
   [JobName.Ping]: QueueName.Ops,
   [JobName.PreheatSale]: QueueName.Promotions,
   [JobName.PlaceOrder]: QueueName.Orders,
+  [JobName.PlaceOrders]: QueueName.Orders,
   [JobName.SweepTickets]: QueueName.Orders,
   [JobName.SendEmail]: QueueName.Email,
   [JobName.SendSms]: QueueName.Sms,
   [JobName.ExpireOrder]: QueueName.Timeouts,
+  [JobName.ExpireOrders]: QueueName.Timeouts,
   [JobName.ReconcileSales]: QueueName.Promotions,
 };
 
@@ -90,6 +103,11 @@ export interface Ticket {
   quantity: number;
   /** ms since the epoch */
   admittedAt: number;
+  /**
+   * The hand-off batch the admission joined: the id of the `orders.place`
+   * job that carries it (absent on tickets admitted before batches).
+   */
+  batch?: string;
 }
 
 export interface EventPayloads {
@@ -123,32 +141,56 @@ export interface EventPayloads {
   };
 }
 
-/** One event as its consumers see it. */
+/**
+ * One event as its consumers see it. `eventId` names the outbox row that
+ * carried it: a row holds the events of one type committed together (a batch
+ * of orders), so several events share an id. Consumers record the ids they
+ * handled, so a redelivered row changes nothing.
+ */
 export interface EventJob<E extends EventName = EventName> {
   eventId: string;
   type: E;
   payload: EventPayloads[E];
 }
 
-/**
- * The data of an event job: the events of one relay batch with the job's
- * name as their type (job id = the first and last event id). One job per
- * batch instead of one per event: a BullMQ job costs several Redis round
- * trips, and the consumers write a batch in one transaction anyway; they
- * dedupe per event id, so regrouping on a redelivery changes nothing.
- */
-export interface EventBatch<E extends EventName = EventName> {
-  events: EventJob<E>[];
+/** One outbox row as relayed: its id and the payloads of its events. */
+export interface EventRow<E extends EventName = EventName> {
+  eventId: string;
+  payloads: EventPayloads[E][];
 }
 
 /**
- * The events of an event job: a batch, or a single event (the shape jobs had
- * before batches). A malformed job throws UnrecoverableError: it goes to the
- * failed set at once, retrying cannot mend it.
+ * The data of an event job: outbox rows of one type (the job's name), in id
+ * order (job id = the first and last row id). A row is never split across
+ * jobs; a BullMQ job costs several Redis round trips, and the consumers write
+ * a job's events in one transaction anyway.
+ */
+export interface EventBatch<E extends EventName = EventName> {
+  rows: EventRow<E>[];
+}
+
+/**
+ * The events of an event job: rows (today), `{events}` (jobs relayed before
+ * rows carried batches) or a single event (before that). A malformed job
+ * throws UnrecoverableError: it goes to the failed set at once, retrying
+ * cannot mend it.
  */
 export function eventsOf<E extends EventName>(data: unknown, type: E): EventJob<E>[] {
-  const list = (data as Partial<EventBatch<E>>)?.events ?? [data as EventJob<E>];
-  if (!Array.isArray(list) || list.length === 0) throw new UnrecoverableError(`malformed ${type} job`);
+  const malformed = (): never => {
+    throw new UnrecoverableError(`malformed ${type} job`);
+  };
+  const d = data as { rows?: unknown; events?: unknown } | null;
+  let list: EventJob<E>[];
+  if (Array.isArray(d?.rows)) {
+    list = [];
+    for (const row of d.rows as Partial<EventRow<E>>[]) {
+      if (typeof row?.eventId !== 'string' || !Array.isArray(row.payloads)) return malformed();
+      for (const payload of row.payloads) list.push({ eventId: row.eventId, type, payload });
+    }
+  } else {
+    list = Array.isArray(d?.events) ? (d.events as EventJob<E>[]) : [data as EventJob<E>];
+  }
+  if (list.length === 0) return malformed();
   for (const e of list) {
     if (typeof e?.eventId !== 'string' || e.type !== type || typeof e.payload !== 'object' || e.payload === null) {
       throw new UnrecoverableError(`malformed ${type} event`);
@@ -162,10 +204,12 @@ export interface JobData {
   [JobName.Ping]: { sentAt: number };
   [JobName.PreheatSale]: { saleId: string };
   [JobName.PlaceOrder]: Ticket;
+  [JobName.PlaceOrders]: { tickets: Ticket[] };
   [JobName.SweepTickets]: Record<string, never>;
   [JobName.SendEmail]: { notificationId: string };
   [JobName.SendSms]: { notificationId: string };
   [JobName.ExpireOrder]: { orderId: string };
+  [JobName.ExpireOrders]: { orderIds: string[] };
   [JobName.ReconcileSales]: Record<string, never>;
 }
 
@@ -192,6 +236,19 @@ export const CAPPED_BACKOFF = 'capped';
  * malformed one still goes to the failed set at once (UnrecoverableError).
  */
 export const UNTIL_DONE_ATTEMPTS = 1_000_000;
+
+/**
+ * The job that hands a batch of admitted tickets to the workers: job id = the
+ * batch id written in each ticket, retried until done (a poison ticket is split
+ * off to fail alone, see OrderPipelineService.placeAll).
+ */
+export function placeOrdersJob(batchId: string, tickets: Ticket[]) {
+  return {
+    name: JobName.PlaceOrders,
+    data: { tickets } satisfies JobData[typeof JobName.PlaceOrders],
+    opts: { jobId: batchId, attempts: UNTIL_DONE_ATTEMPTS },
+  };
+}
 
 /** The worker-side strategy of CAPPED_BACKOFF: delay × 2^(n-1), at most capMs. */
 export function cappedBackoff(capMs: number) {

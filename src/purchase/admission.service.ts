@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { monotonicFactory } from 'ulid';
+import { GateService } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { UUID } from '../infra/ids/ids.js';
 import { JobName, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { StorefrontService } from '../promotions/storefront.service.js';
-import { GateService } from './gate.service.js';
+import { SaleLookup } from '../promotions/sale-lookup.js';
 import { SoldOutFlags } from './sold-out-flags.js';
-import { UUID } from '../infra/ids/ids.js';
+import { TicketHandoff } from './ticket-handoff.js';
 
 export interface Admitted {
   orderId: string;
@@ -24,7 +25,8 @@ export interface PurchaseRequest {
 
 /**
  * The buy path in the API process: local sold-out flag, one Lua call, and on
- * admission the order job (job id = order id). No Postgres on this path.
+ * admission the ticket joins the batch that TicketHandoff hands to the
+ * workers. No Postgres on this path.
  */
 @Injectable()
 export class AdmissionService {
@@ -34,47 +36,53 @@ export class AdmissionService {
   constructor(
     @Inject(GateService) private readonly gate: GateService,
     @Inject(SoldOutFlags) private readonly flags: SoldOutFlags,
+    @Inject(TicketHandoff) private readonly handoff: TicketHandoff,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(StorefrontService) private readonly storefront: StorefrontService,
+    @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
   async purchase(req: PurchaseRequest): Promise<Admitted> {
     if (!UUID.test(req.saleId)) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
+    const saleId = req.saleId.toLowerCase();
     // A replay must find its first answer, so only key-less requests take the shortcut.
-    if (!req.idempotencyKey && this.flags.isSoldOut(req.saleId)) {
-      this.flags.count(req.saleId, 'SOLD_OUT');
+    if (!req.idempotencyKey && this.flags.isSoldOut(saleId)) {
+      this.flags.count(saleId, 'SOLD_OUT');
       throw soldOut();
     }
+    const batch = this.handoff.reserve();
     const ticket: Ticket = {
       orderId: this.nextOrderId(),
-      saleId: req.saleId.toLowerCase(),
+      saleId,
       userId: req.userId,
       quantity: req.quantity,
       admittedAt: Date.now(),
+      batch: batch.id,
     };
-    const answer = await this.gate.admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey });
-    switch (answer.code) {
-      case 'OK':
-        await this.queues.enqueue(JobName.PlaceOrder, ticket, { jobId: ticket.orderId }).catch((err: unknown) => {
-          // The ticket is safe in the gate; the sweeper enqueues it later.
-          this.logger.warn(`order ${ticket.orderId} admitted, job not added (the sweeper will): ${String(err)}`);
-        });
-        return { orderId: ticket.orderId, status: 'QUEUED' };
-      case 'REPLAY':
-        return { orderId: answer.orderId!, status: 'QUEUED' };
-      case 'SOLD_OUT':
-        throw soldOut();
-      case 'LIMIT_EXCEEDED':
-        throw new DomainError('LIMIT_EXCEEDED', 'This would exceed the per-shopper limit of the sale');
-      case 'SALE_NOT_ACTIVE':
-        throw new DomainError('SALE_NOT_ACTIVE', 'The sale is not open (not started, paused or ended)');
-      case 'RATE_LIMITED':
-        throw new DomainError('RATE_LIMITED', 'Too many attempts; slow down', undefined, { 'retry-after': '1' });
-      case 'BUSY':
-        throw new DomainError('BUSY', 'Too many orders are waiting; try again shortly', undefined, this.retryAfter());
-      case 'NOT_READY':
-        return this.notReady(req.saleId);
+    let admitted: Ticket | undefined;
+    try {
+      const answer = await this.gate.admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey });
+      switch (answer.code) {
+        case 'OK':
+          admitted = ticket;
+          return { orderId: ticket.orderId, status: 'QUEUED' };
+        case 'REPLAY':
+          return { orderId: answer.orderId!, status: 'QUEUED' };
+        case 'SOLD_OUT':
+          throw soldOut();
+        case 'LIMIT_EXCEEDED':
+          throw new DomainError('LIMIT_EXCEEDED', 'This would exceed the per-shopper limit of the sale');
+        case 'SALE_NOT_ACTIVE':
+          throw notActive();
+        case 'RATE_LIMITED':
+          throw new DomainError('RATE_LIMITED', 'Too many attempts; slow down', undefined, { 'retry-after': '1' });
+        case 'BUSY':
+          throw new DomainError('BUSY', 'Too many orders are waiting; try again shortly', undefined, this.retryAfter());
+        case 'NOT_READY':
+          return await this.notReady(saleId);
+      }
+    } finally {
+      this.handoff.settle(batch, admitted);
     }
   }
 
@@ -85,14 +93,13 @@ export class AdmissionService {
    * preheat job, at most one per sale every 5 s).
    */
   private async notReady(saleId: string): Promise<never> {
-    const sale = await this.storefront.detail(saleId); // 404 when unknown
-    if (sale.status === 'UPCOMING' || sale.status === 'ENDED') {
-      throw new DomainError('SALE_NOT_ACTIVE', 'The sale is not open (not started, paused or ended)');
-    }
+    const phase = await this.sales.phase(saleId);
+    if (phase === null) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
+    if (phase !== 'OPEN') throw notActive();
     const slot = Math.floor(Date.now() / 5000);
     await this.queues
-      .enqueue(JobName.PreheatSale, { saleId: sale.id }, { jobId: `rebuild-${sale.id}-${slot}` })
-      .catch((err: unknown) => this.logger.warn(`sale ${sale.id}: gate rebuild not requested: ${String(err)}`));
+      .enqueue(JobName.PreheatSale, { saleId }, { jobId: `rebuild-${saleId}-${slot}` })
+      .catch((err: unknown) => this.logger.warn(`sale ${saleId}: gate rebuild not requested: ${String(err)}`));
     throw new DomainError(
       'GATE_NOT_READY',
       'The sale is being prepared; try again shortly',
@@ -108,4 +115,8 @@ export class AdmissionService {
 
 function soldOut(): DomainError {
   return new DomainError('SOLD_OUT', 'The sale is sold out');
+}
+
+function notActive(): DomainError {
+  return new DomainError('SALE_NOT_ACTIVE', 'The sale is not open (not started, paused or ended)');
 }

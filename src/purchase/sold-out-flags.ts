@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import type { Redis } from 'ioredis';
 import { AppConfig } from '../infra/config/app-config.js';
 import { RedisService } from '../infra/redis/redis.module.js';
-import { gateChannel } from './gate.keys.js';
-import { GateService } from './gate.service.js';
+import { gateChannel } from '../gate/gate.keys.js';
+import { GateService } from '../gate/gate.service.js';
 
 /**
  * The API process's own knowledge that a sale is sold out, so the crowd that

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import type { FastifyInstance } from 'fastify';
-import { SoldOutFlags } from '../gate/sold-out-flags.js';
+import { SoldOutFlags } from './sold-out-flags.js';
 
 const BUY = /^\/sales\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/orders\/?(?:\?|$)/i;
 const SOLD_OUT_BODY = JSON.stringify({ statusCode: 409, code: 'SOLD_OUT', message: 'The sale is sold out' });

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { ArgumentMetadata } from '@nestjs/common';
 import { ValidationPipe } from '@nestjs/common';
 import { createValidationPipe } from '../../infra/http/validation.js';
-import { PurchaseDto } from './order.dto.js';
+import { PurchaseDto } from './purchase.dto.js';
 
 const metadata: ArgumentMetadata = { type: 'body', metatype: PurchaseDto };
 const reference = new ValidationPipe({

@@ -2,9 +2,9 @@ import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Req } from '@
 import type { FastifyRequest } from 'fastify';
 import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
-import { AdmissionService, type Admitted } from '../gate/admission.service.js';
+import { AdmissionService, type Admitted } from './admission.service.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { PurchaseDto } from './dto/order.dto.js';
+import { PurchaseDto } from './dto/purchase.dto.js';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 

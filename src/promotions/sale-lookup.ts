@@ -1,0 +1,41 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '../infra/config/app-config.js';
+import { TtlCache } from '../infra/cache/ttl-cache.js';
+import { UUID } from '../infra/ids/ids.js';
+import { effectiveEnd } from './sale-status.js';
+import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+
+/** Where a sale stands in time, as other modules need to know it. */
+export type SalePhase = 'UPCOMING' | 'OPEN' | 'ENDED';
+
+/**
+ * Sale rows for the crowd's paths, from a short in-process cache with single
+ * flight: one Postgres query per sale per STOREFRONT_CACHE_MS per API
+ * process, however many shoppers ask. The narrow read other modules use
+ * (the purchase path asks only a sale's phase).
+ */
+@Injectable()
+export class SaleLookup {
+  private readonly sales: TtlCache<string, SaleWithStock | null>;
+
+  constructor(
+    @Inject(SalesRepository) private readonly repository: SalesRepository,
+    @Inject(AppConfig) config: AppConfig,
+  ) {
+    this.sales = new TtlCache(config.STOREFRONT_CACHE_MS);
+  }
+
+  /** The sale (cached), or null when there is none with this id. */
+  find(id: string): Promise<SaleWithStock | null> {
+    if (!UUID.test(id)) return Promise.resolve(null);
+    return this.sales.get(id.toLowerCase(), () => this.repository.findWithStock(id));
+  }
+
+  /** The sale's phase now, or null when there is no such sale. */
+  async phase(id: string, now = new Date()): Promise<SalePhase | null> {
+    const sale = await this.find(id);
+    if (!sale) return null;
+    if (now >= effectiveEnd(sale)) return 'ENDED';
+    return now >= sale.startsAt ? 'OPEN' : 'UPCOMING';
+  }
+}
