@@ -9,15 +9,49 @@ import { logLevels } from './infra/config/log-levels.js';
 import { AllExceptionsFilter } from './infra/http/all-exceptions.filter.js';
 import { createValidationPipe } from './infra/http/validation.js';
 
-/** One log line per request, written when the answer is sent. */
-class OneLineRequestLog extends LogController {
+const PURCHASE_ROUTE = '/sales/:id/orders';
+const ROUTINE_PURCHASE_STATUS = new Set([202, 409, 429, 503]);
+
+/**
+ * One log line per request, written when the answer is sent — except on the
+ * purchase route during a spike, where a line per answer would cost more than
+ * the answer: its routine answers (202, 409, 429, 503) are counted and one in
+ * `sampleEvery` is logged in full; a summary line per second gives the counts.
+ */
+class RequestLog extends LogController {
+  private counts = new Map<number, number>();
+  private seen = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly sampleEvery: number) {
+    super();
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const status = reply.statusCode;
+    if (
+      request.method === 'POST' &&
+      request.routeOptions.url === PURCHASE_ROUTE &&
+      ROUTINE_PURCHASE_STATUS.has(status) &&
+      this.sampleEvery > 1
+    ) {
+      this.counts.set(status, (this.counts.get(status) ?? 0) + 1);
+      this.timer ??= setTimeout(() => this.summarize(request.server.log), 1000).unref();
+      if (++this.seen % this.sampleEvery !== 0) return;
+    }
     request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      { method: request.method, url: request.url, status, ms: Math.round(reply.elapsedTime) },
       'request',
     );
+  }
+
+  private summarize(log: FastifyRequest['server']['log']): void {
+    this.timer = undefined;
+    const answers = Object.fromEntries([...this.counts].map(([status, n]) => [String(status), n]));
+    this.counts = new Map();
+    log.info({ route: `POST ${PURCHASE_ROUTE}`, answers, sampledOneIn: this.sampleEvery }, 'purchase answers in 1 s');
   }
 }
 
@@ -29,7 +63,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     logger: config.LOG_REQUESTS
       ? { level: 'info', stream: pino.destination({ dest: 1, sync: false, minLength: 4096 }) }
       : false,
-    logController: new OneLineRequestLog(),
+    logController: new RequestLog(config.LOG_PURCHASE_SAMPLE),
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from './infra/config/app-config.js';
 import { loadDotEnv } from './infra/config/dotenv.js';
-import { exitOnSignals } from './infra/lifecycle.js';
+import { applyPriority, exitOnSignals } from './infra/lifecycle.js';
 import { createHttpApp } from './http-app.js';
 
 async function bootstrap(): Promise<void> {
@@ -11,6 +11,7 @@ async function bootstrap(): Promise<void> {
   const app = await createHttpApp(config);
   const logger = new Logger('API');
   exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
+  applyPriority(config.PROCESS_PRIORITY, logger);
   // A deep accept backlog: a crowd opens thousands of connections at once.
   await app.listen({ port: config.PORT, host: config.HOST, backlog: 4096 });
   logger.log(`API listening on ${await app.getUrl()}`);

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig } from './infra/config/app-config.js';
 import { loadDotEnv } from './infra/config/dotenv.js';
-import { exitOnSignals } from './infra/lifecycle.js';
+import { applyPriority, exitOnSignals } from './infra/lifecycle.js';
 import { parseWorkerQueues } from './infra/queues/queues.js';
 import { logLevels } from './infra/config/log-levels.js';
 import { WorkerModule } from './worker.module.js';
@@ -16,6 +16,7 @@ async function bootstrap(): Promise<void> {
   });
   const logger = new Logger('Worker');
   exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
+  applyPriority(config.PROCESS_PRIORITY, logger);
   await app.init();
   logger.log(`worker ready, consuming: ${parseWorkerQueues(config.WORKER_QUEUES).join(', ')}`);
 }

@@ -1,5 +1,5 @@
+import { ulidFactory } from '../infra/ids/ids.js';
 import { Injectable } from '@nestjs/common';
-import { monotonicFactory } from 'ulid';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { EventName, EventPayloads } from '../infra/queues/queues.js';
 
@@ -26,7 +26,7 @@ export const OUTBOX_CHANNEL = 'outbox';
  */
 @Injectable()
 export class OutboxWriter {
-  private readonly nextId = monotonicFactory();
+  private readonly nextId = ulidFactory();
 
   async write(tx: Tx, events: NewEvent[]): Promise<string[]> {
     if (events.length === 0) return [];

@@ -100,6 +100,25 @@ return {'OK', tostring(remaining), ARGV[3]}
 `;
 
 /**
+ * Drops the tickets of persisted orders: only those still pending count into
+ * `persisted` (a redelivered batch clears nothing twice), then the counter
+ * goes up by their units.
+ * KEYS: pending, pendingAt, persisted. ARGV: orderId, quantity, orderId, quantity, ...
+ * Returns the units cleared now.
+ */
+export const CLEAR_LUA = `
+local units = 0
+local ids = {}
+for i = 1, #ARGV, 2 do
+  if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then units = units + tonumber(ARGV[i + 1]) end
+  ids[#ids + 1] = ARGV[i]
+end
+redis.call('ZREM', KEYS[2], unpack(ids))
+if units > 0 then redis.call('INCRBY', KEYS[3], units) end
+return units
+`;
+
+/**
  * Gives an order's units back to the gate (inventory refused it, or it was
  * cancelled): remaining and the buyer's count, once per order whatever the
  * retries (the released set), and announces the restock.

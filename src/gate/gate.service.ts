@@ -4,7 +4,14 @@ import { AppConfig } from '../infra/config/app-config.js';
 import type { Ticket } from '../infra/queues/queues.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 import { allGateKeys, gateChannel, gateKeys, gateRegistryKey, type GateKeys } from './gate.keys.js';
-import { ADJUST_STOCK_LUA, ADMIT_LUA, REBUILD_LUA, RELEASE_LUA, UPDATE_SETTINGS_LUA } from './gate.scripts.js';
+import {
+  ADJUST_STOCK_LUA,
+  ADMIT_LUA,
+  CLEAR_LUA,
+  REBUILD_LUA,
+  RELEASE_LUA,
+  UPDATE_SETTINGS_LUA,
+} from './gate.scripts.js';
 
 /** What the gate needs to know of a sale. Times in ms since the epoch. */
 export interface GateSettings {
@@ -79,6 +86,7 @@ interface GateCommands {
   gateAdjustStock(key: string, ...args: Args): Promise<[number, number]>;
   gateAdmit(...keysAndArgs: Args): Promise<[string, string, string]>;
   gateRelease(...keysAndArgs: Args): Promise<number>;
+  gateClear(...keysAndArgs: Args): Promise<number>;
 }
 type GateRedis = Redis & GateCommands;
 
@@ -105,6 +113,7 @@ export class GateService {
       client.defineCommand('gateAdjustStock', { numberOfKeys: 1, lua: ADJUST_STOCK_LUA });
       client.defineCommand('gateAdmit', { numberOfKeys: 8, lua: ADMIT_LUA });
       client.defineCommand('gateRelease', { numberOfKeys: 5, lua: RELEASE_LUA });
+      client.defineCommand('gateClear', { numberOfKeys: 3, lua: CLEAR_LUA });
     }
     this.redis = client as GateRedis;
   }
@@ -246,30 +255,26 @@ export class GateService {
   }
 
   /**
-   * Drops tickets whose orders are persisted: three commands per sale, however
-   * many tickets. The `persisted` counter goes up first (same connection, so
-   * in this order), so a rebuild that runs between the two sees that it moved
-   * (see REBUILD_LUA). Throws if any command failed: the caller's job is then
-   * retried, and clearing again is harmless.
+   * Drops tickets whose orders are persisted: one script per sale, however
+   * many tickets (see CLEAR_LUA; `persisted` goes up only by the units of
+   * tickets still pending, and in the same atomic step, so a rebuild sees it
+   * moved). Throws if any call failed: the caller's job is then retried, and
+   * clearing again is harmless.
    */
   async clearTickets(tickets: { saleId: string; orderId: string; quantity: number }[]): Promise<void> {
     if (tickets.length === 0) return;
-    const bySale = new Map<string, { ids: string[]; units: number }>();
+    const bySale = new Map<string, (string | number)[]>();
     for (const t of tickets) {
-      const sale = bySale.get(t.saleId) ?? { ids: [], units: 0 };
-      sale.ids.push(t.orderId);
-      sale.units += t.quantity;
-      bySale.set(t.saleId, sale);
+      const args = bySale.get(t.saleId);
+      if (args) args.push(t.orderId, t.quantity);
+      else bySale.set(t.saleId, [t.orderId, t.quantity]);
     }
-    const pipeline = this.redis.pipeline();
-    for (const [saleId, { ids, units }] of bySale) {
-      const k = this.keys(saleId);
-      pipeline
-        .incrby(k.persisted, units)
-        .hdel(k.pending, ...ids)
-        .zrem(k.pendingAt, ...ids);
-    }
-    throwIfFailed(await pipeline.exec());
+    await Promise.all(
+      [...bySale].map(([saleId, args]) => {
+        const k = this.keys(saleId);
+        return this.redis.gateClear(k.pending, k.pendingAt, k.persisted, ...args);
+      }),
+    );
   }
 
   /** Tickets admitted before `olderThan` (ms), oldest first. */
@@ -345,11 +350,4 @@ export class GateService {
     await this.redis.del(...allGateKeys(this.keys(saleId)));
     await this.redis.srem(gateRegistryKey(this.prefix), saleId);
   }
-}
-
-/** A pipeline's answers: throws the first command error (or a lost connection). */
-function throwIfFailed(results: [Error | null, unknown][] | null): void {
-  if (!results) throw new Error('Redis pipeline was not executed');
-  const failed = results.find(([err]) => err);
-  if (failed) throw failed[0]!;
 }

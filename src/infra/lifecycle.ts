@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 
 /**
@@ -31,4 +32,15 @@ export function exitOnSignals(app: INestApplicationContext, logger: LoggerServic
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+}
+
+/** PROCESS_PRIORITY: this process's nice value; a value the OS refuses is reported, not fatal. */
+export function applyPriority(priority: number, logger: LoggerService): void {
+  if (priority === 0) return;
+  try {
+    setPriority(priority);
+    logger.log(`scheduling priority set to ${priority}`);
+  } catch (err) {
+    logger.warn(`scheduling priority ${priority} not set: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -1,5 +1,5 @@
+import { ulidFactory } from '../infra/ids/ids.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { monotonicFactory } from 'ulid';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import type { EventJob } from '../infra/queues/queues.js';
@@ -24,7 +24,7 @@ type NotifiedEvent = EventJob<OrderEvent>;
 @Injectable()
 export class NotificationsService {
   private readonly logger = new Logger('Notifications');
-  private readonly nextId = monotonicFactory();
+  private readonly nextId = ulidFactory();
   private readonly batcher: MicroBatcher<NotifiedEvent>;
 
   constructor(

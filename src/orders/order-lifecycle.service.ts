@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { monotonicFactory } from 'ulid';
 import type { AuthUser } from '../auth/auth.types.js';
 import { OutboxWriter, type NewEvent } from '../events/outbox.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
@@ -17,7 +16,7 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';
 import { PAYMENT_PROVIDER, PaymentUnavailable, type PaymentProvider } from './payments/payment-provider.js';
-import { ULID } from '../infra/ids/ids.js';
+import { ULID, ulidFactory } from '../infra/ids/ids.js';
 
 /** What a reason is called on the order (failure_reason) and in messages. */
 export const CANCEL_REASONS: Record<CancelReason, string> = {
@@ -34,7 +33,7 @@ export const CANCEL_REASONS: Record<CancelReason, string> = {
 @Injectable()
 export class OrderLifecycleService {
   private readonly logger = new Logger('OrderLifecycle');
-  private readonly nextId = monotonicFactory();
+  private readonly nextId = ulidFactory();
   private readonly expiries: MicroBatcher<string>;
 
   constructor(

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { monotonicFactory } from 'ulid';
 import { GateService } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { UUID } from '../infra/ids/ids.js';
+import { UUID, ulidFactory } from '../infra/ids/ids.js';
 import { JobName, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { SaleLookup } from '../promotions/sale-lookup.js';
@@ -31,7 +30,7 @@ export interface PurchaseRequest {
 @Injectable()
 export class AdmissionService {
   private readonly logger = new Logger('Admission');
-  private readonly nextOrderId = monotonicFactory();
+  private readonly nextOrderId = ulidFactory();
 
   constructor(
     @Inject(GateService) private readonly gate: GateService,

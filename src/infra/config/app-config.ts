@@ -78,6 +78,27 @@ export class AppConfig {
   @IsIn([true, false], { message: 'must be true or false' })
   LOG_REQUESTS = true;
 
+  /**
+   * The purchase route's routine answers (202, 409, 429, 503) are counted, with
+   * a summary line per second, and only one in LOG_PURCHASE_SAMPLE is logged in
+   * full (1 = every one). Other routes and other answers are always logged.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOG_PURCHASE_SAMPLE = 100;
+
+  /**
+   * Scheduling priority of the process (nice, -20..19; higher yields the CPU).
+   * Where workers share a machine with the API, a positive value for workers
+   * lets shoppers' requests go first during a spike; the drain catches up after.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(-20)
+  @Max(19)
+  PROCESS_PRIORITY = 0;
+
   /** Longest a SIGTERM shutdown may take before the process gives up and exits. */
   @Transform(toInt)
   @IsInt()
@@ -113,7 +134,7 @@ export class AppConfig {
   @Transform(toInt)
   @IsInt()
   @Min(0)
-  @Max(1000)
+  @Max(60_000)
   HANDOFF_LINGER_MS = 5;
 
   /** The most admissions one hand-off batch (one BullMQ job) collects. */

@@ -5,7 +5,12 @@ export interface ErrorDetail {
   problem: string;
 }
 
-/** A refusal the client should understand: a stable code, a message, maybe details. */
+/**
+ * A refusal the client should understand: a stable code, a message, maybe
+ * details. An expected answer, not a fault: it carries no stack trace (a crowd
+ * refused SOLD_OUT makes thousands a second, and capturing a stack costs more
+ * than the rest of the refusal).
+ */
 export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -14,7 +19,10 @@ export class DomainError extends Error {
     /** Extra response headers, e.g. Retry-After. */
     readonly headers?: Record<string, string>,
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'DomainError';
   }
 

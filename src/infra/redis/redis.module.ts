@@ -23,7 +23,16 @@ export class RedisService implements OnApplicationShutdown {
   readonly client: Redis;
 
   constructor(@Inject(AppConfig) config: AppConfig) {
-    this.client = new Redis({ ...redisOptions(config.REDIS_URL), lazyConnect: false, maxRetriesPerRequest: 2 });
+    this.client = new Redis({
+      ...redisOptions(config.REDIS_URL),
+      lazyConnect: false,
+      maxRetriesPerRequest: 2,
+      // Commands issued in the same turn of the event loop (the admissions of many
+      // requests at once) go out in one write and come back in one read: one system
+      // call each way instead of one per purchase (measured: the EVALSHA's socket
+      // write alone was 15 % of the API's CPU). Order per connection is unchanged.
+      enableAutoPipelining: true,
+    });
     // Errors surface through commands and /health; an unhandled 'error' event would crash.
     this.client.on('error', () => undefined);
   }

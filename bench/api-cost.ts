@@ -1,0 +1,154 @@
+/**
+ * `npm run bench:api [-- --requests N] [--connections N] [--sold-out] [--profile] [--node-options "..."]`
+ *
+ * The API's own CPU per purchase request, measured apart from everything else:
+ * only the built API runs (no worker: admitted batches wait in Redis), on a
+ * Redis of its own, against a sale with stock for every request; a warm-up
+ * of a fifth of the requests first, then CPU µs per request of the API (from
+ * /proc) over the rest. With --sold-out the sale is sold out first, so every
+ * request takes the sold-out shortcut. With --profile, a V8 CPU profile of the
+ * API process (warm-up included; bench/results/profiles/).
+ * The figures of the README's "where the API's time goes" come from here.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { JwtService } from '@nestjs/jwt';
+import pg from 'pg';
+import { OwnRedis } from '../test/support/redis-server.js';
+import { freePort } from '../test/support/processes.js';
+import { blast, postRequest } from './blast.js';
+import { cpuBetween, cpuSnapshot, startNode, stopProc } from './procs.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const { values: flags } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '60000' },
+    connections: { type: 'string', default: '100' },
+    'sold-out': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'node-options': { type: 'string', default: '--max-old-space-size=256 --max-semi-space-size=8' },
+    root: { type: 'string' },
+  },
+});
+const REQUESTS = Number(flags.requests);
+const BUILD = path.resolve(flags.root ?? ROOT);
+const base = new URL(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+const dbUrl = (name: string): string => Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+const DB = dbUrl('flash_sale_apicost');
+const SECRET = randomBytes(32).toString('hex');
+
+async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResultRow[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+async function fire(port: number, path: string, tokens: string[]): Promise<Record<number, number>> {
+  const { statuses } = await blast(
+    port,
+    tokens.map((t) => postRequest(path, t)),
+    Number(flags.connections),
+  );
+  return statuses;
+}
+
+async function main(): Promise<void> {
+  await sql(dbUrl('postgres'), 'DROP DATABASE IF EXISTS flash_sale_apicost WITH (FORCE)');
+  await sql(dbUrl('postgres'), 'CREATE DATABASE flash_sale_apicost');
+  const redis = new OwnRedis();
+  await redis.start();
+  const migrate = spawn(process.execPath, [path.join(BUILD, 'dist/migrate.js'), 'deploy'], {
+    cwd: BUILD,
+    env: { ...process.env, DATABASE_URL: DB },
+    stdio: 'ignore',
+  });
+  if ((await new Promise((r) => migrate.once('exit', r))) !== 0) throw new Error('migration failed');
+  const port = await freePort();
+  const api = await startNode(
+    'api-cost',
+    [
+      ...flags['node-options']!.split(' ').filter(Boolean),
+      ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`] : []),
+      path.join(BUILD, 'dist/main.js'),
+    ],
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: DB,
+      REDIS_URL: redis.url,
+      JWT_SECRET: SECRET,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_REQUESTS: 'true',
+      BACKLOG_CAP: '10000000',
+      ADMIN_EMAIL: 'cost-admin@bench.test',
+      ADMIN_PASSWORD: 'cost-admin-password',
+    },
+    /API listening/,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    const jwt = new JwtService({ secret: SECRET, signOptions: { expiresIn: 3600, algorithm: 'HS256' } });
+    const ids = Array.from({ length: REQUESTS }, () => randomUUID());
+    await sql(
+      DB,
+      `INSERT INTO users (id, email, phone, password_hash)
+       SELECT id, id::text || '@cost.test', '+14155550100', 'none' FROM unnest($1::uuid[]) AS id`,
+      [ids],
+    );
+    const tokens = ids.map((id) => jwt.sign({ sub: id, role: 'CUSTOMER' }));
+    const login = await fetch(`${url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'cost-admin@bench.test', password: 'cost-admin-password' }),
+    });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const soldOut = flags['sold-out'] ?? false;
+    const created = await fetch(`${url}/admin/sales`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({
+        name: 'cost',
+        sku: 'COST',
+        price: 100,
+        stock: soldOut ? 1 : REQUESTS,
+        perUserLimit: 1,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    await fetch(`${url}/admin/sales/${id}/preheat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    if (soldOut) await fire(port, `/sales/${id}/orders`, tokens.slice(0, 1));
+    const warm = Math.floor(REQUESTS / 5);
+    await fire(port, `/sales/${id}/orders`, tokens.slice(0, warm));
+    const components = { api: () => [api.child.pid!] };
+    const before = cpuSnapshot(components);
+    const started = Date.now();
+    const statuses = await fire(port, `/sales/${id}/orders`, tokens.slice(warm));
+    const seconds = (Date.now() - started) / 1000;
+    const cpu = cpuBetween(before, cpuSnapshot(components)).api!;
+    const n = REQUESTS - warm;
+    console.log(
+      `API CPU per ${soldOut ? 'sold-out' : 'purchase'} request: ${((cpu * 1e6) / n).toFixed(1)} µs ` +
+        `(${n} requests in ${seconds.toFixed(1)} s, ${Math.round(n / seconds)} req/s, answers ${JSON.stringify(statuses)}, ` +
+        `API ${(cpu / seconds).toFixed(2)} cores, build ${BUILD})`,
+    );
+  } finally {
+    await stopProc(api);
+    await redis.dispose();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

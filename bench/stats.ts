@@ -1,0 +1,124 @@
+/** What Redis and Postgres did during a phase: commands, transactions, rows; a round-trip counting proxy. */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+/** Calls per command (INFO commandstats). */
+export async function redisCommandStats(url: string): Promise<Map<string, number>> {
+  const redis = new Redis(url, { lazyConnect: true });
+  try {
+    await redis.connect();
+    const info = await redis.info('commandstats');
+    const calls = new Map<string, number>();
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
+    return calls;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export function commandsBetween(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const delta = new Map<string, number>();
+  for (const [cmd, n] of after) {
+    const d = n - (before.get(cmd) ?? 0);
+    if (d > 0) delta.set(cmd, d);
+  }
+  return new Map([...delta].sort((a, b) => b[1] - a[1]));
+}
+
+export interface PgCounters {
+  transactions: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  walBytes: number;
+}
+
+/** The database's own counters (pg_stat_database) and the server's WAL position. */
+export async function pgCounters(url: string, database: string): Promise<PgCounters> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ x: string; i: string; u: string; d: string; wal: string }>(
+      `SELECT xact_commit + xact_rollback AS x, tup_inserted AS i, tup_updated AS u, tup_deleted AS d,
+              pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS wal
+       FROM pg_stat_database WHERE datname = $1`,
+      [database],
+    );
+    const r = rows[0]!;
+    return {
+      transactions: Number(r.x),
+      inserted: Number(r.i),
+      updated: Number(r.u),
+      deleted: Number(r.d),
+      walBytes: Number(r.wal),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+export function pgBetween(before: PgCounters, after: PgCounters): PgCounters {
+  return {
+    transactions: after.transactions - before.transactions,
+    inserted: after.inserted - before.inserted,
+    updated: after.updated - before.updated,
+    deleted: after.deleted - before.deleted,
+    walBytes: after.walBytes - before.walBytes,
+  };
+}
+
+/**
+ * A TCP proxy in front of Postgres that counts round trips: every Sync
+ * (extended protocol: one per query the client waits for) and every simple
+ * Query message a client sends. Used by `--round-trips` only (it costs CPU).
+ */
+export class PgRoundTripCounter {
+  roundTrips = 0;
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+
+  async start(targetHost: string, targetPort: number): Promise<number> {
+    this.server = createServer((client) => {
+      const upstream = connect(targetPort, targetHost);
+      this.sockets.add(client).add(upstream);
+      let buffer = Buffer.alloc(0);
+      let started = false;
+      client.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        // Startup and SSL request messages have no type byte: int32 length first.
+        while (!started && buffer.length >= 8) {
+          const length = buffer.readInt32BE(0);
+          const code = buffer.readInt32BE(4);
+          if (buffer.length < length) break;
+          buffer = buffer.subarray(length);
+          if (code !== 80877103) started = true; // 80877103: SSLRequest, the startup message follows
+        }
+        while (started && buffer.length >= 5) {
+          const length = buffer.readInt32BE(1);
+          if (buffer.length < length + 1) break;
+          const type = String.fromCharCode(buffer[0]!);
+          if (type === 'S' || type === 'Q') this.roundTrips++;
+          buffer = buffer.subarray(length + 1);
+        }
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk) => client.write(chunk));
+      const end = (): void => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as { port: number }).port;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
