@@ -357,14 +357,15 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
 
   it('pay and timeout at the same moment, 100 times: each order PAID or CANCELLED, never both; stock conserved', async () => {
     const stock = 100;
-    const sale = await createActiveSale(api.url, admin, { stock, paymentWindowSeconds: 3 });
+    const sale = await createActiveSale(api.url, admin, { stock, paymentWindowSeconds: 4 });
     const buyers = Array.from({ length: stock }, () => shopper());
     const admitted = await Promise.all(buyers.map((u) => buy(api.url, u, sale.id)));
     expect(admitted.every((a) => a.status === 202)).toBe(true);
+    // Every order confirmed (on a loaded machine the first deadlines may pass before the last confirmation).
     await waitFor(
-      'all AWAITING_PAYMENT',
+      'all AWAITING_PAYMENT (or already expired)',
       () => statusCounts(db.url, sale.id),
-      (c) => c.AWAITING_PAYMENT === stock,
+      (c) => (c.AWAITING_PAYMENT ?? 0) + (c.CANCELLED ?? 0) === stock,
     );
     const rows = await query<{ id: string; user_id: string; deadline: string }>(
       db.url,

@@ -118,18 +118,20 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
   });
 
   it('an order persisted between the Postgres read and the Lua call: MOVED, or counted as held in safe mode', async () => {
-    const sale = await createActiveSale(api.url, admin, { stock: 6 });
+    const sale = await createActiveSale(api.url, admin, { stock: 6, perUserLimit: 2 });
     expect((await buy(api.url, shopper(), sale.id)).status).toBe(202);
     await settled(sale.id, 1);
     const sales = api.app.get(SalesRepository);
     const record = (await sales.findWithStock(sale.id))!;
+    // A ticket (2 units) whose order commits after the read and is cleared before the call.
+    const ticket = { orderId: ulid(), saleId: sale.id, userId: shopper().id, quantity: 2, admittedAt: Date.now() };
+    expect((await gate.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
     const mark = await gate.persistedMark(sale.id);
     const orders = await sales.ordersOfRecord(sale.id);
-    // A ticket (2 units) whose order commits after the read and is cleared before the call.
-    await gate.clearTickets([{ saleId: sale.id, orderId: ulid(), quantity: 2 }]);
+    await gate.clearTickets([ticket]);
     const settings = gateSettings(record);
     expect(await gate.rebuild(sale.id, 'repair', settings, orders, mark, false)).toMatchObject({ status: 'MOVED' });
-    expect(await gate.remaining(sale.id)).toBe(5); // nothing written
+    expect(await gate.remaining(sale.id)).toBe(3); // nothing written
     expect(await gate.rebuild(sale.id, 'repair', settings, orders, mark, true)).toMatchObject({
       status: 'DONE',
       expected: 3,

@@ -11,6 +11,7 @@ import {
   UNTIL_DONE_ATTEMPTS,
 } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
+import { RedisService } from '../infra/redis/redis.module.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
 
 /** Outbox rows per relay pass (each row is a batch of events). */
@@ -18,6 +19,8 @@ const BATCH = 200;
 /** Most events per job; a row is never split, so a job may hold one row above it. */
 const EVENTS_PER_JOB = 2000;
 const POLL_MS = 1000;
+/** How often the relay checks that its consumer queues still hold what it gave them. */
+const EPOCH_CHECK_MS = 5000;
 
 /**
  * Moves committed outbox rows to their consumers' BullMQ queues, one job per
@@ -33,10 +36,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private loop?: Promise<void>;
   private wake?: () => void;
   private listener?: pg.Client;
+  private lastEpochCheck = 0;
 
   constructor(
     @Inject(PrismaService) private readonly prisma: PrismaService,
     @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(RedisService) private readonly redis: RedisService,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
@@ -104,10 +109,43 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     );
   }
 
+  /**
+   * A consumer queue whose data is gone (Redis restarted empty, or a new
+   * Redis) has lost the jobs it was given: each queue keeps a marker key in
+   * its own key space, and when the marker is missing the rows relayed to the
+   * queue within OUTBOX_REPLAY_SECONDS are marked unpublished, so they are
+   * relayed again (consumers deduplicate per row). Returns the rows put back.
+   */
+  async replayLostQueues(): Promise<number> {
+    let replayed = 0;
+    const consumers = [...new Set(Object.values(EVENT_CONSUMERS).flat())];
+    for (const queue of consumers) {
+      // In the queue's own key space (its hash tag): it goes when the queue's data goes.
+      const marker = this.queues.queue(queue).toKey('relay-epoch');
+      const fresh = await this.redis.client.set(marker, String(Date.now()), 'NX');
+      if (fresh !== 'OK') continue;
+      const types = Object.entries(EVENT_CONSUMERS)
+        .filter(([, queues]) => queues.includes(queue))
+        .map(([type]) => type);
+      const n = await this.prisma.$executeRaw`
+        UPDATE outbox_events SET published_at = NULL
+        WHERE published_at > now() - make_interval(secs => ${this.config.OUTBOX_REPLAY_SECONDS}::float8)
+          AND type = ANY(${types}::text[])`;
+      if (n > 0)
+        this.logger.warn(`queue ${queue} lost its jobs (Redis lost its data): relaying ${n} outbox row(s) again`);
+      replayed += n;
+    }
+    return replayed;
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       let moved = 0;
       try {
+        if (Date.now() - this.lastEpochCheck >= EPOCH_CHECK_MS) {
+          this.lastEpochCheck = Date.now();
+          await this.replayLostQueues();
+        }
         moved = await this.relayOnce();
       } catch (err) {
         this.logger.warn(`relay failed, retrying: ${err instanceof Error ? err.message : String(err)}`);

@@ -118,6 +118,11 @@ export class GateService {
     this.redis = client as GateRedis;
   }
 
+  /** Whether the connection to Redis is up (a command sent now is not left waiting for a reconnect). */
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   keys(saleId: string): GateKeys {
     return gateKeys(this.prefix, saleId);
   }
@@ -207,8 +212,22 @@ export class GateService {
     return status === 1 ? { status: 'done', remaining } : { status: 'refused', remaining };
   }
 
-  /** The one atomic admission decision (see ADMIT_LUA). */
-  async admit({ ticket, ip, idempotencyKey }: AdmitRequest): Promise<AdmitAnswer> {
+  /**
+   * The one atomic admission decision (see ADMIT_LUA). A call aborted when
+   * the connection closed with part of its pipeline unanswered (ioredis does
+   * not re-send those) is sent once more: the script applies an admission once
+   * whatever is re-sent, so the shopper gets the real answer.
+   */
+  async admit(request: AdmitRequest): Promise<AdmitAnswer> {
+    try {
+      return await this.admitOnce(request);
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'AbortError')) throw err;
+      return this.admitOnce(request);
+    }
+  }
+
+  private async admitOnce({ ticket, ip, idempotencyKey }: AdmitRequest): Promise<AdmitAnswer> {
     const k = this.keys(ticket.saleId);
     const second = Math.floor(ticket.admittedAt / 1000);
     const [code, remaining, orderId] = await this.redis.gateAdmit(

@@ -6,7 +6,7 @@ import { AppConfig } from '../infra/config/app-config.js';
 import { EventName, JOB_QUEUE, JobName, type EventJob, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
-import { OrdersRepository } from './orders.repository.js';
+import { OrdersRepository, type OrderRow } from './orders.repository.js';
 
 const CONSUMER = 'orders';
 
@@ -28,6 +28,15 @@ class UnplaceableTicket extends Error {}
 export function isPoison(err: unknown): boolean {
   const cls = sqlStateClass(err);
   return err instanceof UnplaceableTicket || cls === '22' || cls === '23';
+}
+
+/** The `order.placed` event of a persisted order. */
+export function placedEvent(o: OrderRow): NewEvent<typeof EventName.OrderPlaced> {
+  return {
+    type: EventName.OrderPlaced,
+    aggregateId: o.id,
+    payload: { orderId: o.id, saleId: o.saleId, userId: o.userId, quantity: o.quantity },
+  };
 }
 
 type InventoryAnswer = EventJob<typeof EventName.InventoryReserved> | EventJob<typeof EventName.InventoryRejected>;
@@ -101,14 +110,7 @@ export class OrderPipelineService {
   private async placeBatch(tickets: Ticket[]): Promise<void> {
     const placed = await this.orders.transaction(async (tx) => {
       const rows = await this.orders.insertPending(tx, tickets);
-      await this.outbox.write(
-        tx,
-        rows.map((o): NewEvent => ({
-          type: EventName.OrderPlaced,
-          aggregateId: o.id,
-          payload: { orderId: o.id, saleId: o.saleId, userId: o.userId, quantity: o.quantity },
-        })),
-      );
+      await this.outbox.write(tx, rows.map(placedEvent));
       return rows;
     });
     if (placed.length < tickets.length) {

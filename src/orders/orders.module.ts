@@ -8,6 +8,7 @@ import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
 import { PAYMENT_PROVIDER } from './payments/payment-provider.js';
 import { PAYMENT_PROVIDERS } from './payments/payment.providers.js';
+import { OrderRecovery } from './order-recovery.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
 
 /** The worker side of orders (placing, following inventory, sweeping, timeouts) and the lifecycle rules. */
@@ -19,12 +20,13 @@ import { TicketSweeperService } from './ticket-sweeper.service.js';
     OrderStatusPublisher,
     TicketSweeperService,
     OrderLifecycleService,
+    OrderRecovery,
     {
       provide: PAYMENT_PROVIDER,
       inject: [AppConfig],
       useFactory: (config: AppConfig) => PAYMENT_PROVIDERS[config.PAYMENT_PROVIDER](config),
     },
   ],
-  exports: [OrdersRepository, OrderPipelineService, TicketSweeperService, OrderLifecycleService],
+  exports: [OrdersRepository, OrderPipelineService, TicketSweeperService, OrderLifecycleService, OrderRecovery],
 })
 export class OrdersModule {}

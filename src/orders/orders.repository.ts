@@ -147,6 +147,27 @@ export class OrdersRepository {
     return rows.map((r) => ({ id: r.id, waitMs: Math.round(Number(r.wait_ms)) }));
   }
 
+  /**
+   * Orders of a sale stuck for `forMs`: PENDING since then (inventory's answer
+   * never came), or AWAITING_PAYMENT that long past the deadline (the expiry
+   * never fired). At most `limit` of each.
+   */
+  async stuck(saleId: string, forMs: number, limit = 1000): Promise<{ pending: OrderRow[]; overdue: string[] }> {
+    const [pending, overdue] = await Promise.all([
+      this.prisma.$queryRaw<RawOrderRow[]>`
+        SELECT id, sale_id, user_id, quantity, amount, payment_deadline FROM orders
+        WHERE sale_id = ${saleId}::uuid AND status = 'PENDING'
+          AND updated_at < now() - make_interval(secs => ${forMs / 1000}::float8)
+        ORDER BY id LIMIT ${limit}`,
+      this.prisma.$queryRaw<{ id: string }[]>`
+        SELECT id FROM orders
+        WHERE sale_id = ${saleId}::uuid AND status = 'AWAITING_PAYMENT'
+          AND payment_deadline < now() - make_interval(secs => ${forMs / 1000}::float8)
+        ORDER BY id LIMIT ${limit}`,
+    ]);
+    return { pending: pending.map(toRow), overdue: overdue.map((r) => r.id) };
+  }
+
   async existing(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const rows = await this.prisma.order.findMany({ where: { id: { in: ids } }, select: { id: true } });

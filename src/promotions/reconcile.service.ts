@@ -3,6 +3,7 @@ import { GateService, type RebuildAnswer, type RebuildMode } from '../gate/gate.
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { expireJobId, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
+import { OrderRecovery } from '../orders/order-recovery.service.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { gateSettings } from './gate-settings.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
@@ -46,6 +47,7 @@ export class ReconcileService {
     @Inject(SalesRepository) private readonly sales: SalesRepository,
     @Inject(GateService) private readonly gate: GateService,
     @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(OrderRecovery) private readonly recovery: OrderRecovery,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
@@ -96,18 +98,23 @@ export class ReconcileService {
    * The periodic pass over the open sales (from Postgres, not from Redis,
    * which may have lost everything): a missing gate of a sale within its
    * preheat lead is rebuilt; drift is logged, and repaired with RECONCILE_REPAIR.
+   * Orders stuck in a non-final state are healed (OrderRecovery), also those
+   * of sales that ended within the last day.
    */
   async reconcileOpenSales(): Promise<ReconcileReport[]> {
     const now = Date.now();
     const reports: ReconcileReport[] = [];
-    for (const open of await this.sales.openSales(new Date(now), 1000)) {
-      if (open.startsAt.getTime() - this.config.PREHEAT_LEAD_SECONDS * 1000 > now) continue;
-      const report = await this.sales.withLockedSale(open.id, async (sale) => {
-        const check = await this.reconcileSale(sale, false);
+    const open = await this.sales.openSales(new Date(now), 1000);
+    const ended = await this.sales.endedBetween(new Date(now - 86_400_000), new Date(now), 1000);
+    for (const saleId of [...open.map((s) => s.id), ...ended]) await this.recovery.heal(saleId);
+    for (const sale of open) {
+      if (sale.startsAt.getTime() - this.config.PREHEAT_LEAD_SECONDS * 1000 > now) continue;
+      const report = await this.sales.withLockedSale(sale.id, async (locked) => {
+        const check = await this.reconcileSale(locked, false);
         // An inexact check (orders being persisted all along) is no evidence of drift.
         const drifted = !check.inSync && check.heldWhileMoving === 0;
         if (!check.gate.exists || (drifted && this.config.RECONCILE_REPAIR)) {
-          return this.reconcileSale(sale, true);
+          return this.reconcileSale(locked, true);
         }
         return check;
       });

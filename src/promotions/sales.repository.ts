@@ -77,6 +77,15 @@ export class SalesRepository {
     return rows.map(({ inventory, ...s }) => ({ ...s, available: inventory?.available ?? 0 }));
   }
 
+  /** Ids of sales that stopped selling between `since` and `now` (their orders may still be open). */
+  async endedBetween(since: Date, now: Date, limit = 100): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM sales
+      WHERE LEAST(ends_at, COALESCE(ended_at, ends_at)) BETWEEN ${since} AND ${now}
+      ORDER BY ends_at DESC LIMIT ${limit}`;
+    return rows.map((r) => r.id);
+  }
+
   update(tx: Tx, id: string, data: Prisma.SaleUpdateInput): Promise<Sale> {
     return tx.sale.update({ where: { id }, data });
   }

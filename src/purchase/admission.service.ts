@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { isStoreUnavailable } from '../infra/errors/unavailable.js';
 import { UUID, ulidFactory } from '../infra/ids/ids.js';
 import { JobName, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -49,6 +50,8 @@ export class AdmissionService {
       this.flags.count(saleId, 'SOLD_OUT');
       throw soldOut();
     }
+    // Redis out of reach: refuse at once (no pile-up of waiting requests); nothing was sent.
+    if (!this.gate.connected) throw unavailable(this.retryAfter());
     const batch = this.handoff.reserve();
     const ticket: Ticket = {
       orderId: this.nextOrderId(),
@@ -60,7 +63,14 @@ export class AdmissionService {
     };
     let admitted: Ticket | undefined;
     try {
-      const answer = await this.gate.admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey });
+      const answer = await this.gate
+        .admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey })
+        .catch((err: unknown) => {
+          // Sent, and its answer lost with the connection (or late): the admission may have
+          // happened. If it did, the ticket becomes an order through the sweeper; the answer names it.
+          if (isStoreUnavailable(err)) throw outcomeUnknown(ticket.orderId, this.retryAfter());
+          throw err;
+        });
       switch (answer.code) {
         case 'OK':
           admitted = ticket;
@@ -114,6 +124,25 @@ export class AdmissionService {
 
 function soldOut(): DomainError {
   return new DomainError('SOLD_OUT', 'The sale is sold out');
+}
+
+function unavailable(retryAfter: Record<string, string>): DomainError {
+  return new DomainError(
+    'UNAVAILABLE',
+    'Purchases are briefly unavailable; nothing was bought. Try again shortly',
+    undefined,
+    retryAfter,
+  );
+}
+
+function outcomeUnknown(orderId: string, retryAfter: Record<string, string>): DomainError {
+  return new DomainError(
+    'OUTCOME_UNKNOWN',
+    `The purchase could not be confirmed; it may still be placed as order ${orderId}: look it up at /orders/${orderId}`,
+    undefined,
+    retryAfter,
+    { orderId },
+  );
 }
 
 function notActive(): DomainError {

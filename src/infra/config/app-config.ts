@@ -51,6 +51,15 @@ export class AppConfig {
   @Matches(/^rediss?:\/\/\S*$/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL!: string;
 
+  /**
+   * Longest wait for Redis to answer one of the app's own commands (ms); the
+   * purchase then answers 503 OUTCOME_UNKNOWN (BullMQ's connections wait as they must).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  REDIS_COMMAND_TIMEOUT_MS = 2000;
+
   /** Namespace of this deployment's own Redis keys (`<prefix>:{<saleId>}:…`). */
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'must be letters, digits, _ or -' })
   REDIS_KEY_PREFIX = 'fs';
@@ -259,6 +268,26 @@ export class AppConfig {
   @Transform(toBool)
   @IsIn([true, false], { message: 'must be true or false' })
   RECONCILE_REPAIR = false;
+
+  /**
+   * When a consumer queue turns out to have lost its data (Redis restarted
+   * empty), the outbox rows relayed to it in this many seconds before are
+   * relayed again (consumers deduplicate them).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  OUTBOX_REPLAY_SECONDS = 86_400;
+
+  /**
+   * An order PENDING or past its payment deadline for this long (ms) is taken
+   * for stuck (an event lost with Redis): the reconcile pass asks inventory
+   * again, or expires it.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  ORDER_STUCK_AFTER_MS = 120_000;
 
   /** SMTP server of the email channel: smtp://[user:pass@]host:port or smtps:// (TLS from the start). */
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })

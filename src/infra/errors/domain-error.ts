@@ -18,6 +18,8 @@ export class DomainError extends Error {
     readonly details?: ErrorDetail[],
     /** Extra response headers, e.g. Retry-After. */
     readonly headers?: Record<string, string>,
+    /** Extra fields of the body, e.g. the order id an OUTCOME_UNKNOWN answer names. */
+    readonly fields?: Record<string, string>,
   ) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;

@@ -29,6 +29,10 @@ export const ERROR_STATUS = {
   LIMIT_EXCEEDED: HttpStatus.CONFLICT,
   SALE_NOT_ACTIVE: HttpStatus.CONFLICT,
   BUSY: HttpStatus.SERVICE_UNAVAILABLE,
+  /** A store (Redis, Postgres) is out of reach: nothing was done; try again shortly. */
+  UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  /** The admission was sent to Redis and its answer lost: the order named in the answer may exist; look it up. */
+  OUTCOME_UNKNOWN: HttpStatus.SERVICE_UNAVAILABLE,
   GATE_NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
   ORDER_NOT_FOUND: HttpStatus.NOT_FOUND,
   // order lifecycle

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type Exception
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorDetail } from '../errors/domain-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
+import { isStoreUnavailable } from '../errors/unavailable.js';
 
 const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.BAD_REQUEST]: 'VALIDATION_FAILED',
@@ -21,6 +22,8 @@ export interface ErrorBody {
   code: string;
   message: string;
   details?: ErrorDetail[];
+  /** Fields some codes add, e.g. orderId with OUTCOME_UNKNOWN. */
+  [field: string]: unknown;
 }
 
 interface Answer {
@@ -43,7 +46,7 @@ function isFastifyClientError(err: unknown): err is Error & { statusCode: number
 /** Turns anything thrown into the public error shape; internals never leave the process. */
 export function toErrorAnswer(err: unknown): Answer {
   if (err instanceof DomainError) {
-    const body: ErrorBody = { statusCode: err.status, code: err.code, message: err.message };
+    const body: ErrorBody = { ...err.fields, statusCode: err.status, code: err.code, message: err.message };
     if (err.details) body.details = err.details;
     return { body, headers: err.headers };
   }
@@ -63,6 +66,12 @@ export function toErrorAnswer(err: unknown): Answer {
     const message = code === 'MALFORMED_BODY' ? 'Request body could not be parsed' : err.message;
     return { body: { statusCode: status, code, message } };
   }
+  if (isStoreUnavailable(err)) {
+    return {
+      body: { statusCode: 503, code: 'UNAVAILABLE', message: 'The service is briefly unavailable; try again shortly' },
+      headers: { 'retry-after': '2' },
+    };
+  }
   return { body: { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal error' } };
 }
 
@@ -75,7 +84,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { body, headers } = toErrorAnswer(exception);
-    if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
+    if (body.statusCode === 500) {
       this.logger.error(
         `${request.method} ${request.url} failed [req ${request.id}]`,
         exception instanceof Error ? exception.stack : String(exception),

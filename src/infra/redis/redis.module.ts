@@ -27,6 +27,9 @@ export class RedisService implements OnApplicationShutdown {
       ...redisOptions(config.REDIS_URL),
       lazyConnect: false,
       maxRetriesPerRequest: 2,
+      // A command without an answer after this long fails (the purchase answers 503 at once
+      // instead of a crowd of requests waiting on a Redis that hangs).
+      commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
       // Commands issued in the same turn of the event loop (the admissions of many
       // requests at once) go out in one write and come back in one read: one system
       // call each way instead of one per purchase (measured: the EVALSHA's socket
