@@ -289,6 +289,26 @@ export class AppConfig {
   @IsString()
   @MinLength(8, { message: 'must be at least 8 characters' })
   ADMIN_PASSWORD?: string;
+
+  // --- operations (ops module) ---
+
+  /** Bearer token /metrics requires (API and worker); empty: /metrics is open. */
+  @ValidateIf((c: AppConfig) => c.METRICS_TOKEN !== '')
+  @MinLength(16, { message: 'must be at least 16 characters (or empty for no token)' })
+  METRICS_TOKEN = '';
+
+  /** Port of a worker's own HTTP listener (/metrics, /health/live, /health/ready); 0 = none. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_OPS_PORT = 9464;
+
+  /** On SIGTERM the API answers not-ready for this long (load balancers stop sending) before it stops accepting. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_DRAIN_MS = 2000;
 }
 
 export class ConfigError extends Error {
@@ -321,5 +341,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (errors.length) throw new ConfigError(describe(errors));
   if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD)
     throw new ConfigError(['ADMIN_PASSWORD is missing (needed with ADMIN_EMAIL)']);
+  if (config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_TIMEOUT_MS)
+    throw new ConfigError(['SHUTDOWN_DRAIN_MS must be below SHUTDOWN_TIMEOUT_MS (the drain is part of the shutdown)']);
   return config;
 }

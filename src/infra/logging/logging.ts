@@ -1,0 +1,66 @@
+import { RequestMethod, type DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+import type { AppConfig } from '../config/app-config.js';
+
+const LEVELS: Record<AppConfig['LOG_LEVEL'], LevelWithSilent> = {
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
+
+/** Credentials never reach a log line, wherever they sit in what is logged. */
+export const REDACTED_PATHS = [
+  'authorization',
+  'cookie',
+  'password',
+  'token',
+  'accessToken',
+  '*.authorization',
+  '*.cookie',
+  '*.password',
+  '*.token',
+  '*.accessToken',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+];
+
+const loggers = new WeakMap<AppConfig, Logger>();
+
+/**
+ * The process's one pino logger: JSON lines to stdout through an
+ * asynchronous buffer (one write per 4 KB instead of one per line, flushed
+ * every second and on exit). Fastify's request logger and the application's
+ * Nest logger (nestjs-pino) both write through it.
+ */
+export function rootLogger(config: AppConfig): Logger {
+  let logger = loggers.get(config);
+  if (!logger) {
+    const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    setInterval(() => destination.flush(), 1000).unref();
+    logger = pino(
+      { level: LEVELS[config.LOG_LEVEL], redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+      destination,
+    );
+    loggers.set(config, logger);
+  }
+  return logger;
+}
+
+/**
+ * nestjs-pino over the root logger. In the API it reuses Fastify's request
+ * logger (`useExisting`), so every line a request causes carries its `reqId`;
+ * `forRoutes` is needed on platform-fastify 12 (the default route pattern
+ * matches nothing there).
+ */
+export function loggingModule(config: AppConfig): DynamicModule {
+  return LoggerModule.forRoot({
+    pinoHttp: { logger: rootLogger(config) },
+    useExisting: true,
+    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+  });
+}
