@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { SaleStatsService } from '../orders/sale-stats.service.js';
@@ -18,7 +19,7 @@ import { OpsRepository } from './ops.repository.js';
  * The routes outside Nest (metrics, dashboards, docs) are set up by setupOps.
  */
 @Module({
-  imports: [AuthModule, OrdersModule, PromotionsModule],
+  imports: [AuthModule, DiscoveryModule, OrdersModule, PromotionsModule],
   controllers: [HealthController, AdminSessionController],
   providers: [OpsRepository, SaleStatsService, LiveSalesService, QueueMetrics, SystemMetrics, AdminAccess, StaticPages],
 })

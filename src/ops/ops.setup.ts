@@ -19,29 +19,32 @@ import { setupOpenApi } from './openapi/openapi.js';
 export async function setupOps(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsRegistry);
-  observeHttp(fastify, metrics.registry);
-  fastify.get('/metrics', async (request, reply) => {
-    void reply.header('cache-control', 'no-store');
-    if (!metrics.mayScrape(request.headers.authorization)) {
-      return reply.status(401).send({ statusCode: 401, code: 'UNAUTHORIZED', message: 'A bearer token is required' });
-    }
-    return reply.type(metrics.contentType).send(await metrics.metrics());
-  });
-
   const access = app.get(AdminAccess);
   const pages = app.get(StaticPages);
-  // Public: the sign-in page that admin-only pages answer 401 with needs them.
-  for (const asset of ['login.js', 'admin.css']) {
-    fastify.get(`/admin/${asset}`, (_request, reply) =>
-      reply.type(pages.type(asset)).header('cache-control', 'no-store').send(pages.get(asset)),
-    );
-  }
   const queues = app.get(QueueService);
-  await registerQueueBoard(
-    fastify,
-    ALL_QUEUES.map((name) => queues.queue(name)),
-    access.hook,
-  );
-  await registerLiveView(fastify, access.hook, pages, app.get(LiveSalesService));
+  const live = app.get(LiveSalesService);
+  observeHttp(fastify, metrics.registry);
+  // One plugin, loaded when the app starts (with Nest's routes).
+  void fastify.register(async (ops) => {
+    ops.get('/metrics', async (request, reply) => {
+      void reply.header('cache-control', 'no-store');
+      if (!metrics.mayScrape(request.headers.authorization)) {
+        return reply.status(401).send({ statusCode: 401, code: 'UNAUTHORIZED', message: 'A bearer token is required' });
+      }
+      return reply.type(metrics.contentType).send(await metrics.metrics());
+    });
+    // Public: the sign-in page that admin-only pages answer 401 with needs them.
+    for (const asset of ['login.js', 'admin.css']) {
+      ops.get(`/admin/${asset}`, (_request, reply) =>
+        reply.type(pages.type(asset)).header('cache-control', 'no-store').send(pages.get(asset)),
+      );
+    }
+    await registerQueueBoard(
+      ops,
+      ALL_QUEUES.map((name) => queues.queue(name)),
+      access.hook,
+    );
+    await registerLiveView(ops, access.hook, pages, live);
+  });
   await setupOpenApi(app);
 }

@@ -27,11 +27,17 @@ export class WorkerOpsServer implements OnApplicationBootstrap, OnApplicationShu
     const port = this.config.WORKER_OPS_PORT;
     if (port === 0) return;
     const server = createServer((req, res) => {
-      this.handle(req, res).catch(() => send(res, 500, { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal error' }));
+      this.handle(req, res).catch(() =>
+        send(res, 500, { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal error' }),
+      );
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(`WORKER_OPS_PORT ${port} cannot be used (${err.code ?? err.message}): give each worker on a host its own port, or 0 for none`)),
+        reject(
+          new Error(
+            `WORKER_OPS_PORT ${port} cannot be used (${err.code ?? err.message}): give each worker on a host its own port, or 0 for none`,
+          ),
+        ),
       );
       server.listen(port, this.config.HOST, () => resolve());
     });
@@ -48,7 +54,8 @@ export class WorkerOpsServer implements OnApplicationBootstrap, OnApplicationShu
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') return send(res, 405, { statusCode: 405, code: 'METHOD_NOT_ALLOWED', message: 'Only GET' });
+    if (req.method !== 'GET')
+      return send(res, 405, { statusCode: 405, code: 'METHOD_NOT_ALLOWED', message: 'Only GET' });
     if (path === '/metrics') {
       if (!this.metrics.mayScrape(req.headers.authorization)) {
         return send(res, 401, { statusCode: 401, code: 'UNAUTHORIZED', message: 'A bearer token is required' });

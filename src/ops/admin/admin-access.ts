@@ -9,6 +9,12 @@ import { StaticPages } from './static-pages.js';
 export const ADMIN_COOKIE = 'flash_admin';
 const COOKIE_PATH = '/admin';
 
+export interface AdminSession {
+  status: 'signed-in';
+  /** When the session (the token) expires. */
+  expiresAt: Date;
+}
+
 type Claims = TokenClaims & { exp?: number };
 type Verdict = { ok: true; claims: Claims } | { ok: false; body: ErrorBody };
 

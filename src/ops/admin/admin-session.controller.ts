@@ -1,13 +1,7 @@
 import { Controller, Delete, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public, Roles } from '../../auth/auth.decorators.js';
-import { AdminAccess } from './admin-access.js';
-
-export interface AdminSession {
-  status: 'signed-in';
-  /** When the session (the token) expires. */
-  expiresAt: Date;
-}
+import { AdminAccess, type AdminSession } from './admin-access.js';
 
 @Controller('admin/session')
 export class AdminSessionController {
@@ -26,7 +20,9 @@ export class AdminSessionController {
     const token = request.headers.authorization!.slice(7).trim(); // the guard has checked it
     const verdict = this.access.verify(token);
     const expiresAt = verdict.ok && typeof verdict.claims.exp === 'number' ? verdict.claims.exp : Date.now() / 1000;
-    void reply.header('set-cookie', this.access.sessionCookie(token, expiresAt, request)).header('cache-control', 'no-store');
+    void reply
+      .header('set-cookie', this.access.sessionCookie(token, expiresAt, request))
+      .header('cache-control', 'no-store');
     return { status: 'signed-in', expiresAt: new Date(expiresAt * 1000) };
   }
 

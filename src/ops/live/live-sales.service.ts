@@ -98,7 +98,10 @@ export class LiveSalesService {
     const perSecond = (current: number, old: number | undefined): number =>
       seconds > 0 && old !== undefined ? Math.max(0, (current - old) / seconds) : 0;
     const refusalsByCode = Object.fromEntries(
-      Object.entries(stats.refusals).map(([code, n]) => [code, perSecond(n, before?.refusals[code as keyof typeof stats.refusals])]),
+      Object.entries(stats.refusals).map(([code, n]) => [
+        code,
+        perSecond(n, before?.refusals[code as keyof typeof stats.refusals]),
+      ]),
     ) as SaleStats['refusals'];
     const done = persisted(stats);
     this.previous.set(sale.id, { at: now, admitted: stats.admitted, refusals: stats.refusals, persisted: done });

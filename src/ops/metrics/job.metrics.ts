@@ -52,7 +52,8 @@ export class JobMetrics implements OnApplicationBootstrap {
       this.failed.inc({ queue }, 0);
       worker.on('completed', (job: Job) => {
         this.completed.inc({ queue });
-        if (job.processedOn && job.finishedOn) this.duration.observe({ queue }, (job.finishedOn - job.processedOn) / 1000);
+        if (job.processedOn && job.finishedOn)
+          this.duration.observe({ queue }, (job.finishedOn - job.processedOn) / 1000);
       });
       worker.on('failed', () => this.failed.inc({ queue }));
     }

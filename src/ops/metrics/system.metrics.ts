@@ -15,7 +15,12 @@ const SALE_FIGURES: [name: string, help: string, labelNames: string[], figure: F
     ['sale'],
     (s) => [[{ sale: s.id }, s.admitted]],
   ],
-  ['flash_sale_backlog', 'Admitted tickets not yet persisted as orders', ['sale'], (s) => [[{ sale: s.id }, s.backlog]]],
+  [
+    'flash_sale_backlog',
+    'Admitted tickets not yet persisted as orders',
+    ['sale'],
+    (s) => [[{ sale: s.id }, s.backlog]],
+  ],
   [
     'flash_sale_refusals',
     'Purchase refusals by sale and code, all API copies (counters kept in Redis)',
