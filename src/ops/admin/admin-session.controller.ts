@@ -1,10 +1,12 @@
-import { Controller, Delete, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Inject, Logger, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public, Roles } from '../../auth/auth.decorators.js';
 import { AdminAccess, type AdminSession } from './admin-access.js';
 
 @Controller('admin/session')
 export class AdminSessionController {
+  private readonly logger = new Logger('AdminSession');
+
   constructor(@Inject(AdminAccess) private readonly access: AdminAccess) {}
 
   /**
@@ -20,6 +22,7 @@ export class AdminSessionController {
     const token = request.headers.authorization!.slice(7).trim(); // the guard has checked it
     const verdict = this.access.verify(token);
     const expiresAt = verdict.ok && typeof verdict.claims.exp === 'number' ? verdict.claims.exp : Date.now() / 1000;
+    if (verdict.ok) this.logger.log(`admin ${verdict.claims.sub} opened a browser session for the /admin pages`);
     void reply
       .header('set-cookie', this.access.sessionCookie(token, expiresAt, request))
       .header('cache-control', 'no-store');
