@@ -115,6 +115,22 @@ ensure_services() {
   say "PostgreSQL and Redis answer"
 }
 
+# The browser test (test/live-view.e2e-spec.ts) drives Debian's chromium,
+# never a browser a package would download.
+ensure_chromium() {
+  local bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [[ -x "$bin" ]] && return 0
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium for the browser test (apt-get install chromium)"
+    local sudo=()
+    [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium >/dev/null
+  fi
+  [[ -x "$bin" ]] || die "chromium is needed by the browser test and is not at $bin.
+  Install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary."
+}
+
 build_and_migrate() {
   say "building"
   npm run build --silent

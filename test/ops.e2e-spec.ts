@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MetricsRegistry } from '../src/ops/metrics/metrics.registry.js';
 import type { SaleView } from '../src/promotions/promotions.service.js';
@@ -8,6 +10,7 @@ import { request, startApi, type RunningApi } from './support/http.js';
 import { startSmtpServer, type TestSmtpServer } from './support/notify-servers.js';
 import { createUsers, type TestUser } from './support/users.js';
 import { startWorker } from './support/worker.js';
+import { ROOT } from './support/processes.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-ops-suite';
 
@@ -114,6 +117,22 @@ describe('ops: metrics and the admin pages', () => {
       expect(workerMetrics.get('flash_jobs_completed_total{queue="inventory"}')).toBeGreaterThanOrEqual(1);
       expect(workerMetrics.get('flash_jobs_failed_total{queue="orders"}')).toBe(0);
       expect(workerMetrics.has('process_resident_memory_bytes')).toBe(true);
+    });
+
+    it('exports every metric the provisioned Grafana dashboard queries', async () => {
+      const dashboard = readFileSync(path.join(ROOT, 'ops/grafana/dashboards/flash-sale.json'), 'utf8');
+      const queried = new Set(dashboard.match(/\b(?:flash|nodejs|process)_[a-z0-9_]+/g));
+      // Declared metrics (# TYPE) and their series (histograms add _bucket, _count, _sum).
+      const names = (text: string): string[] => [
+        ...[...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!),
+        ...[...samples(text).keys()].map((k) => k.split('{')[0]!),
+      ];
+      const fromApi = await request<string>(api.url, 'GET', '/metrics', {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
+      const exported = new Set([...names(fromApi.body), ...names(await worker.get(MetricsRegistry).metrics())]);
+      expect(queried.size).toBeGreaterThan(15);
+      expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
     });
   });
 

@@ -29,10 +29,14 @@ function sparkline(values) {
   svg.setAttribute('class', 'spark');
   const max = Math.max(...values, 1);
   const min = Math.min(...values, 0);
-  const step = width / Math.max(HISTORY - 1, 1);
+  // The last samples fill the width (at least 30 slots, so a young line is not stretched).
+  const step = width / Math.max(values.length - 1, 29);
   const offset = width - (values.length - 1) * step;
   const points = values
-    .map((v, i) => `${(offset + i * step).toFixed(1)},${(height - 2 - ((v - min) / (max - min || 1)) * (height - 4)).toFixed(1)}`)
+    .map(
+      (v, i) =>
+        `${(offset + i * step).toFixed(1)},${(height - 2 - ((v - min) / (max - min || 1)) * (height - 4)).toFixed(1)}`,
+    )
     .join(' ');
   const line = document.createElementNS(SVG, 'polyline');
   line.setAttribute('points', points);
@@ -84,7 +88,9 @@ function card(sale) {
   const refusals = document.createElement('div');
   refusals.className = 'figures small';
   for (const [code, total] of Object.entries(sale.refusals)) {
-    refusals.append(figure(sale.id, `refusals-${code}`, `${code} (total ${total})`, sale.rates.refusalsByCode[code] ?? 0, '/s'));
+    refusals.append(
+      figure(sale.id, `refusals-${code}`, `${code} (total ${total})`, sale.rates.refusalsByCode[code] ?? 0, '/s'),
+    );
   }
   const orders = document.createElement('div');
   orders.className = 'figures small';
