@@ -12,8 +12,9 @@ DATA="$ROOT/.data"
 say() { printf '\033[1m[flash-sale]\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31m[flash-sale]\033[0m %s\n' "$*" >&2; exit 1; }
 
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
-  die "Node.js 20 or newer is required (found $(node --version 2>/dev/null || echo none))"
+# 20.19: the first 20.x that loads ES modules with require() (content-disposition, cookie).
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+  die "Node.js 20.19 or newer is required (found $(node --version 2>/dev/null || echo none))"
 
 install_dependencies() {
   if [[ -n "${CI:-}" || ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then

@@ -41,8 +41,7 @@ const USER_ID = '7d2e4f60-1a3b-4c5d-8e9f-0a1b2c3d4e5f';
 const AT = '2026-11-21T12:00:00.000Z';
 const LATER = '2026-11-21T13:00:00.000Z';
 
-const SALE_EXAMPLE = {
-  id: SALE_ID,
+const NEW_SALE = {
   name: 'Phone X launch',
   sku: 'PHONE-X-128',
   price: 49900,
@@ -50,6 +49,10 @@ const SALE_EXAMPLE = {
   perUserLimit: 1,
   startsAt: AT,
   endsAt: LATER,
+};
+const SALE_EXAMPLE = {
+  id: SALE_ID,
+  ...NEW_SALE,
   endedAt: null,
   paused: false,
   paymentWindowSeconds: null,
@@ -151,15 +154,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       type: SaleViewDto,
       example: { ...SALE_EXAMPLE, status: 'UPCOMING', remaining: 1000, preheated: false },
     },
-    requestExample: {
-      name: 'Phone X launch',
-      sku: 'PHONE-X-128',
-      price: 49900,
-      stock: 1000,
-      perUserLimit: 1,
-      startsAt: AT,
-      endsAt: LATER,
-    },
+    requestExample: NEW_SALE,
   },
   'GET /admin/sales': {
     ok: { status: 200, type: SalePageDto, example: { items: [SALE_EXAMPLE], page: 1, pageSize: 20, total: 1 } },
