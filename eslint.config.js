@@ -35,6 +35,10 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ignores: ['static/**'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['process', 'console', 'URL', 'fetch', 'setTimeout'].map((name) => [name, 'readonly']),
+      ),
+    },
   },
 );
