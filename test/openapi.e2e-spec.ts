@@ -121,6 +121,8 @@ describe('OpenAPI document (GET /docs-json)', () => {
       default: 1,
     });
     expect(schema('PurchaseDto').required ?? []).not.toContain('quantity');
+    expect(op('POST /sales/{id}/orders').requestBody).toMatchObject({ required: false });
+    expect(op('POST /admin/sales').requestBody).toMatchObject({ required: true });
     expect(schema('CreateSaleDto').properties!.price).toMatchObject({
       type: 'integer',
       minimum: 1,

@@ -259,6 +259,15 @@ function describe(operation: OperationObject, path: string, doc: RouteDoc, acces
   }
 }
 
+/** A body whose fields are all optional (`{quantity?}`) may be left out. */
+function optionalBody(document: OpenAPIObject, operation: OperationObject | undefined): void {
+  const body = operation?.requestBody;
+  if (!body || !('content' in body)) return;
+  const ref = (body.content['application/json']?.schema as { $ref?: string } | undefined)?.$ref;
+  const schema = ref ? document.components?.schemas?.[ref.split('/').pop()!] : undefined;
+  if (schema && 'properties' in schema && !schema.required?.length) body.required = false;
+}
+
 /** The OpenAPI 3 document of the running app: Nest's routes from the controllers and DTOs, plus the ops routes. */
 export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -287,6 +296,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
       const operation = (item as PathItemObject)[method];
       const doc = ROUTE_DOCS[`${method.toUpperCase()} ${path}`];
       if (operation && doc) describe(operation, path, doc, access.get(operation.operationId ?? '') ?? 'customer');
+      optionalBody(document, operation);
     }
   }
   for (const [key, doc] of Object.entries(ROUTE_DOCS)) {
