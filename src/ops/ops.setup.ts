@@ -31,7 +31,11 @@ export async function setupOps(app: NestFastifyApplication): Promise<void> {
       if (!metrics.mayScrape(request.headers.authorization)) {
         return reply.status(401).send({ statusCode: 401, code: 'UNAUTHORIZED', message: 'A bearer token is required' });
       }
-      return reply.type(metrics.contentType).send(await metrics.metrics());
+      try {
+        return reply.type(metrics.contentType).send(await metrics.metrics());
+      } catch {
+        return reply.status(500).send({ statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal error' });
+      }
     });
     // Public: the sign-in page that admin-only pages answer 401 with needs them.
     for (const asset of ['login.js', 'admin.css']) {
