@@ -8,6 +8,7 @@
 // interleaved across builds; the median of --runs is printed.
 //
 //   node scripts/request-cost.mjs --build base=/tmp/base/dist --build ops=dist [--runs 3] [--rate 6000] [--seconds 5]
+//   (a build may add settings: --build quiet=dist,LOG_REQUEST_CONTEXT=false,LOG_REQUESTS=false)
 //
 // Needs Postgres and Redis at DATABASE_URL/REDIS_URL (own database request_cost, own key prefixes)
 // and `taskset` (util-linux). Do not run it while the machine is busy with other load tests.
@@ -28,8 +29,9 @@ const { values } = parseArgs({
   },
 });
 const builds = (values.build ?? []).map((b) => {
-  const [name, dist, ...env] = b.split('=');
-  return { name, dist: [dist, ...env].join('=') };
+  const [name, rest] = [b.slice(0, b.indexOf('=')), b.slice(b.indexOf('=') + 1)];
+  const [dist, ...settings] = rest.split(',');
+  return { name, dist, env: Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
 });
 if (builds.length === 0) throw new Error('--build name=path/to/dist at least once');
 const PORT = Number(values.port);
@@ -77,11 +79,11 @@ async function call(method, path, token, body, headers = {}) {
   return { status: res.status, body: await res.json().catch(() => ({})) };
 }
 
-async function startApi(dist, prefix) {
+async function startApi(dist, prefix, buildEnv) {
   const migrate = spawn(process.execPath, [`${dist}/migrate.js`, 'deploy'], { env: ENV, stdio: 'ignore' });
   await new Promise((r) => migrate.on('exit', r));
   const child = spawn('taskset', ['-c', '0', process.execPath, '--max-old-space-size=256', `${dist}/main.js`], {
-    env: { ...ENV, REDIS_KEY_PREFIX: prefix, QUEUE_PREFIX: `{${prefix}q}` },
+    env: { ...ENV, ...buildEnv, REDIS_KEY_PREFIX: prefix, QUEUE_PREFIX: `{${prefix}q}` },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; i < 100; i++) {
@@ -97,8 +99,8 @@ async function startApi(dist, prefix) {
   throw new Error('API did not start');
 }
 
-async function scenario(dist, prefix) {
-  const api = await startApi(dist, prefix);
+async function scenario(dist, prefix, buildEnv) {
+  const api = await startApi(dist, prefix, buildEnv);
   const admin = (await call('POST', '/auth/login', null, { email: ENV.ADMIN_EMAIL, password: ENV.ADMIN_PASSWORD })).body
     .accessToken;
   const email = `shopper-${Date.now()}@example.com`;
@@ -147,7 +149,7 @@ spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 const results = new Map(builds.map((b) => [b.name, { 'sold-out': [], full: [] }]));
 for (let run = 0; run < Number(values.runs); run++) {
   for (const build of builds) {
-    const state = await scenario(build.dist, `cost${run}${build.name.replace(/\W/g, '')}`);
+    const state = await scenario(build.dist, `cost${run}${build.name.replace(/\W/g, '')}`, build.env);
     try {
       results.get(build.name)['sold-out'].push(await load(state, 'sold-out', Number(values.rate)));
       results.get(build.name).full.push(await load(state, 'full', Number(values['full-rate'])));

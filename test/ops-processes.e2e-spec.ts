@@ -41,6 +41,7 @@ describe('ops in real processes: request logs, shutdown readiness, a worker’s 
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_REQUESTS: 'true',
+        LOG_REQUEST_CONTEXT: 'true',
         LOG_LEVEL: 'log',
         SHUTDOWN_DRAIN_MS: '1500',
       });

@@ -304,6 +304,18 @@ export class AppConfig {
   @Max(65535)
   WORKER_OPS_PORT = 9464;
 
+  /**
+   * Carry the request id on the application's own log lines inside a request
+   * (nestjs-pino's request context). Off by default: it needs
+   * AsyncLocalStorage, which on Node 20 taxes every promise of the process,
+   * measured at about 15-40 µs of CPU per sold-out refusal and 100 µs per full
+   * purchase (README, Operating it). Request lines, and the error line of a
+   * 500, carry the id either way.
+   */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  LOG_REQUEST_CONTEXT = false;
+
   /** On SIGTERM the API answers not-ready for this long (load balancers stop sending) before it stops accepting. */
   @Transform(toInt)
   @IsInt()

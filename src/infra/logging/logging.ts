@@ -57,12 +57,13 @@ export function rootLogger(config: AppConfig): Logger {
  * nestjs-pino over the root logger. In the API it reuses Fastify's request
  * logger (`useExisting`), so every line a request causes carries its `reqId`;
  * `forRoutes` is needed on platform-fastify 12 (the default route pattern
- * matches nothing there).
+ * matches nothing there). With LOG_REQUEST_CONTEXT=false no route gets the
+ * request context (no AsyncLocalStorage): app lines then go to the root logger.
  */
 export function loggingModule(config: AppConfig): DynamicModule {
   return LoggerModule.forRoot({
     pinoHttp: { logger: rootLogger(config) },
     useExisting: true,
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+    forRoutes: config.LOG_REQUEST_CONTEXT ? [{ path: '{*splat}', method: RequestMethod.ALL }] : [],
   });
 }
