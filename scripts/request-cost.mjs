@@ -31,7 +31,11 @@ const { values } = parseArgs({
 const builds = (values.build ?? []).map((b) => {
   const [name, rest] = [b.slice(0, b.indexOf('=')), b.slice(b.indexOf('=') + 1)];
   const [dist, ...settings] = rest.split(',');
-  return { name, dist, env: Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
+  return {
+    name,
+    dist,
+    env: Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  };
 });
 if (builds.length === 0) throw new Error('--build name=path/to/dist at least once');
 const PORT = Number(values.port);
