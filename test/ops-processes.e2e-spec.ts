@@ -103,11 +103,12 @@ describe('ops in real processes: request logs, shutdown readiness, a worker’s 
     const redis = new OwnRedis();
     let worker: INestApplicationContext;
     let url: string;
+    let port: number;
     const token = 'worker-metrics-token-0123456789';
 
     beforeAll(async () => {
       await redis.start();
-      const port = await freePort();
+      port = await freePort();
       url = `http://127.0.0.1:${port}`;
       worker = await startWorker(
         testConfig(db.url, {
@@ -132,6 +133,19 @@ describe('ops in real processes: request logs, shutdown readiness, a worker’s 
       expect(res.body).toMatch(/^flash_jobs_completed_total\{queue="orders"\} \d+$/m);
       expect(res.body).toContain('flash_pg_pool_connections{state="total"}');
       expect(res.body).toContain('nodejs_eventloop_lag_seconds');
+    });
+
+    it('a second worker whose WORKER_OPS_PORT is taken still starts and consumes (without a listener)', async () => {
+      const second = await startWorker(
+        testConfig(db.url, {
+          REDIS_URL: redis.url,
+          WORKER_QUEUES: 'ops',
+          WORKER_OPS_PORT: String(port),
+          HOST: '127.0.0.1',
+        }),
+      );
+      await second.close();
+      expect((await request(url, 'GET', '/health/live')).status).toBe(200);
     });
 
     it('is not ready while it has lost Redis, stays live, and is ready again when Redis is back', async () => {

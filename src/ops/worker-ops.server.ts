@@ -31,16 +31,18 @@ export class WorkerOpsServer implements OnApplicationBootstrap, OnApplicationShu
         send(res, 500, { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal error' }),
       );
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new Error(
-            `WORKER_OPS_PORT ${port} cannot be used (${err.code ?? err.message}): give each worker on a host its own port, or 0 for none`,
-          ),
-        ),
-      );
-      server.listen(port, this.config.HOST, () => resolve());
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        // Jobs matter more than probes: the worker goes on without its listener (and its probes fail visibly).
+        this.logger.error(
+          `WORKER_OPS_PORT ${port} cannot be used (${err.code ?? err.message}): no /metrics or health probes ` +
+            'for this worker; give each worker on a host its own port, or 0 for none',
+        );
+        resolve(false);
+      });
+      server.listen(port, this.config.HOST, () => resolve(true));
     });
+    if (!bound) return;
     this.server = server;
     this.logger.log(`ops listener on port ${port}: /metrics, /health/live, /health/ready`);
   }

@@ -11,7 +11,8 @@ export interface RunningApi {
 /** The API in this process, listening on a free loopback port. */
 export async function startApi(config: AppConfig): Promise<RunningApi> {
   const app = await createHttpApp(config);
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  // The accept backlog of main.ts: a volley of 2,000 connections must not overflow it.
+  await app.listen({ port: 0, host: '127.0.0.1', backlog: 4096 });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { app, url, close: () => app.close() };
 }
