@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino } from 'pino';
@@ -7,6 +6,7 @@ import { AppModule } from './app.module.js';
 import type { AppConfig } from './infra/config/app-config.js';
 import { logLevels } from './infra/config/log-levels.js';
 import { AllExceptionsFilter } from './infra/http/all-exceptions.filter.js';
+import { hardenedFastifyOptions, hardenHttp } from './infra/http/hardening.js';
 import { createValidationPipe } from './infra/http/validation.js';
 
 /** One log line per request, written when the answer is sent. */
@@ -31,17 +31,14 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
       : false,
     logController: new OneLineRequestLog(),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
-    trustProxy: true,
+    ...hardenedFastifyOptions(config),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: logLevels(config.LOG_LEVEL),
+    // Fastify's JSON parser only: Nest's would add a form parser (forms are 415 here).
+    bodyParser: false,
   });
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onSend', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
-  });
+  hardenHttp(app, config);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   return app;

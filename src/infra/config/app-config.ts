@@ -9,10 +9,12 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
   validateSync,
   type ValidationError,
 } from 'class-validator';
+import { parseTrustProxy } from '../http/trust-proxy.js';
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -280,6 +282,28 @@ export class AppConfig {
   @IsInt()
   @Min(100)
   NOTIFY_TIMEOUT_MS = 10_000;
+
+  // --- hardening: proxies, browsers, login throttles, event streams ---
+
+  /** Proxies whose X-Forwarded-* is believed: `false`, a hop count, or addresses/CIDRs (see parseTrustProxy). */
+  @ValidateBy({
+    name: 'trustProxy',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && parseTrustProxy(value) !== undefined,
+      defaultMessage: () =>
+        'must be false, a hop count 1-10, or a comma list of proxy addresses/CIDRs (true is not accepted)',
+    },
+  })
+  TRUST_PROXY = 'false';
+
+  /** Browser origins allowed to call the API (CORS), comma-separated, e.g. https://shop.example.com; empty = none. */
+  @Matches(
+    /^$|^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\s*,\s*https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?)*$/,
+    {
+      message: 'must be a comma list of origins such as https://shop.example.com (scheme, host, optional port)',
+    },
+  )
+  CORS_ORIGINS = '';
 
   @IsOptional()
   @IsEmail()
