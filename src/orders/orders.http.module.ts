@@ -5,6 +5,7 @@ import { SoldOutFlags } from '../gate/sold-out-flags.js';
 import { PromotionsHttpModule } from '../promotions/promotions.http.module.js';
 import { PromotionsModule } from '../promotions/promotions.module.js';
 import { AdminOrdersController } from './admin-orders.controller.js';
+import { OpenStreams } from './open-streams.js';
 import { OrderEventsHub } from './order-events.hub.js';
 import { OrderLifecycleController } from './order-lifecycle.controller.js';
 import { OrdersController } from './orders.controller.js';
@@ -18,6 +19,14 @@ import { SoldOutShortcut } from './sold-out-shortcut.js';
 @Module({
   imports: [OrdersModule, PromotionsModule, PromotionsHttpModule, AuthModule],
   controllers: [PurchaseController, OrdersController, OrderLifecycleController, AdminOrdersController],
-  providers: [AdmissionService, SoldOutFlags, SoldOutShortcut, OrdersService, OrderEventsHub, SaleStatsService],
+  providers: [
+    AdmissionService,
+    SoldOutFlags,
+    SoldOutShortcut,
+    OrdersService,
+    OrderEventsHub,
+    SaleStatsService,
+    OpenStreams,
+  ],
 })
 export class OrdersHttpModule {}

@@ -305,6 +305,18 @@ export class AppConfig {
   )
   CORS_ORIGINS = '';
 
+  /** Order status streams (SSE) one user may hold open at once on one API process (429 TOO_MANY_STREAMS beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SSE_MAX_STREAMS_PER_USER = 5;
+
+  /** Order status streams one API process holds open at once (503 STREAMS_BUSY beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SSE_MAX_STREAMS = 5000;
+
   @IsOptional()
   @IsEmail()
   ADMIN_EMAIL?: string;

@@ -18,6 +18,9 @@ export const ERROR_STATUS = {
   // the router's own refusals (hardening)
   MALFORMED_URL: HttpStatus.BAD_REQUEST,
   URI_TOO_LONG: HttpStatus.URI_TOO_LONG,
+  // order status streams (hardening)
+  TOO_MANY_STREAMS: HttpStatus.TOO_MANY_REQUESTS,
+  STREAMS_BUSY: HttpStatus.SERVICE_UNAVAILABLE,
   // accounts
   EMAIL_TAKEN: HttpStatus.CONFLICT,
   INVALID_CREDENTIALS: HttpStatus.UNAUTHORIZED,
