@@ -305,6 +305,49 @@ export class AppConfig {
   )
   CORS_ORIGINS = '';
 
+  /** Login attempts per account (email) per LOGIN_ACCOUNT_WINDOW_SECONDS, shared by all API copies; 0 = off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  LOGIN_LIMIT_PER_ACCOUNT = 10;
+
+  /** Window of LOGIN_LIMIT_PER_ACCOUNT (a successful login clears the account's count). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOGIN_ACCOUNT_WINDOW_SECONDS = 900;
+
+  /** Login attempts per client address per AUTH_IP_WINDOW_SECONDS; 0 = off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  LOGIN_LIMIT_PER_IP = 60;
+
+  /** Registrations per client address per AUTH_IP_WINDOW_SECONDS; 0 = off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  REGISTER_LIMIT_PER_IP = 10;
+
+  /** Window of the per-address login and registration limits. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  AUTH_IP_WINDOW_SECONDS = 60;
+
+  /** Password hashes (scrypt, ~40 ms of a core each) one API process runs at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  PASSWORD_HASH_CONCURRENCY = 1;
+
+  /** Logins/registrations waiting for a hash slot beyond which they get 503 BUSY at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PASSWORD_HASH_QUEUE = 32;
+
   /** Order status streams (SSE) one user may hold open at once on one API process (429 TOO_MANY_STREAMS beyond). */
   @Transform(toInt)
   @IsInt()
