@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { HSTS, SECURITY_HEADERS } from '../src/infra/http/hardening.js';
 import { buy, createActiveSale, query } from './support/buy.js';
@@ -185,6 +186,36 @@ describe('HTTP hardening: headers, request ids, router errors, body types, CORS,
         expect(await spoofedVolley(elsewhere, 0)).toBeLessThanOrEqual(4);
       } finally {
         await elsewhere.close();
+      }
+    });
+
+    it('the address the throttles count: the socket peer, or the right entry of X-Forwarded-For', async () => {
+      const redis = new Redis(config.REDIS_URL);
+      const counted = async (trust: string): Promise<string[]> => {
+        const target = await startApi({
+          ...config,
+          TRUST_PROXY: trust,
+          REDIS_KEY_PREFIX: `${config.REDIS_KEY_PREFIX}x`,
+        });
+        try {
+          await request(target.url, 'POST', '/auth/login', {
+            body: { email: 'who@example.test', password: 'whatever-1' },
+            headers: { 'x-forwarded-for': '198.51.100.9, 203.0.113.7' },
+          });
+          const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}x:auth:login:ip:*`);
+          await redis.del(...keys);
+          return keys.map((k) => k.split(':ip:')[1]!);
+        } finally {
+          await target.close();
+        }
+      };
+      try {
+        expect(await counted('false')).toEqual(['127.0.0.1']);
+        expect(await counted('1')).toEqual(['203.0.113.7']); // one proxy: the entry it added
+        expect(await counted('2')).toEqual(['198.51.100.9']);
+        expect(await counted('127.0.0.1, 203.0.113.7')).toEqual(['198.51.100.9']);
+      } finally {
+        redis.disconnect();
       }
     });
 
