@@ -205,6 +205,11 @@ export class AppConfig {
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL (required when PAYMENT_PROVIDER=http)' })
   PAYMENT_PROVIDER_URL = '';
 
+  /** Where the `http` provider POSTs refunds of charges whose order was cancelled meanwhile; empty: refunds are left for a person. */
+  @ValidateIf((c: AppConfig) => c.PAYMENT_REFUND_URL !== '')
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL' })
+  PAYMENT_REFUND_URL = '';
+
   /** Bearer token sent to the payment provider; empty sends none. */
   @IsString()
   PAYMENT_PROVIDER_TOKEN = '';
