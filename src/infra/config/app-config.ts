@@ -147,11 +147,21 @@ export class AppConfig {
   @Min(100)
   SWEEP_INTERVAL_MS = 10_000;
 
-  /** BullMQ job lock; a job of a dead worker is taken over after about this long. */
+  /**
+   * BullMQ job lock, renewed every half of it while the job runs. A job of a
+   * dead worker is taken over at most JOB_LOCK_MS + JOB_STALLED_INTERVAL_MS
+   * after the worker died (8 s with the defaults).
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1000)
-  JOB_LOCK_MS = 30_000;
+  JOB_LOCK_MS = 5000;
+
+  /** How often workers look for jobs whose lock ran out (a dead worker's) and put them back. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  JOB_STALLED_INTERVAL_MS = 3000;
 
   /** Attempts of a job before it stays in the failed set (the dead letters). */
   @Transform(toInt)
