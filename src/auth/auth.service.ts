@@ -44,6 +44,7 @@ export class AuthService implements OnApplicationBootstrap {
   /** `ip`: the client's address, for the per-address throttle. */
   async register(dto: RegisterDto, ip: string): Promise<PublicUser> {
     await this.throttle.register(ip);
+    this.passwords.ensureRoom();
     const user = await this.users.create({
       email: dto.email,
       phone: dto.phone,
@@ -60,6 +61,7 @@ export class AuthService implements OnApplicationBootstrap {
    */
   async login(dto: LoginDto, ip: string): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: string }> {
     await this.throttle.login(dto.email, ip);
+    this.passwords.ensureRoom();
     const user = await this.users.findByEmail(dto.email);
     const ok = await this.passwords.verify(dto.password, user?.passwordHash);
     if (!user || !ok) throw new DomainError('INVALID_CREDENTIALS', 'Email or password is wrong');

@@ -30,6 +30,15 @@ export class PasswordHasher {
     return this.slots.waiting;
   }
 
+  /**
+   * Refuses at once (503 BUSY) when a hash could not even wait for a slot, so
+   * a flood's attempts cost no database lookup either. `hash`/`verify` check
+   * again (this is only the early answer).
+   */
+  ensureRoom(): void {
+    if (this.slots.full) throw this.busy();
+  }
+
   hash(password: string): Promise<string> {
     return this.bounded(() => hashPassword(password));
   }
@@ -44,9 +53,13 @@ export class PasswordHasher {
       return await this.slots.run(work);
     } catch (err) {
       if (!(err instanceof SemaphoreFull)) throw err;
-      throw new DomainError('BUSY', 'Too many sign-ins at once; try again shortly', undefined, {
-        'retry-after': String(this.config.RETRY_AFTER_SECONDS),
-      });
+      throw this.busy();
     }
+  }
+
+  private busy(): DomainError {
+    return new DomainError('BUSY', 'Too many sign-ins at once; try again shortly', undefined, {
+      'retry-after': String(this.config.RETRY_AFTER_SECONDS),
+    });
   }
 }

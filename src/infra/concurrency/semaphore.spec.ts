@@ -23,7 +23,7 @@ describe('Semaphore', () => {
       }),
     );
     await Promise.resolve();
-    expect([sem.running, sem.waiting, started]).toEqual([2, 2, [0, 1]]);
+    expect([sem.running, sem.waiting, started, sem.full]).toEqual([2, 2, [0, 1], true]);
     await expect(sem.run(() => Promise.resolve(99))).rejects.toBeInstanceOf(SemaphoreFull);
 
     gates[1]!.open();
@@ -33,7 +33,7 @@ describe('Semaphore', () => {
     for (const g of gates) g.open();
     expect(await Promise.all(runs)).toEqual([0, 1, 2, 3]);
     expect(started).toEqual([0, 1, 2, 3]);
-    expect([peak, sem.running, sem.waiting]).toEqual([2, 0, 0]);
+    expect([peak, sem.running, sem.waiting, sem.full]).toEqual([2, 0, 0, false]);
   });
 
   it('a failing piece of work gives its slot back', async () => {

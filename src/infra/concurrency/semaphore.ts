@@ -28,11 +28,16 @@ export class Semaphore {
     return this.line.length;
   }
 
+  /** Every slot taken and the line full: `run` would refuse now. */
+  get full(): boolean {
+    return this.active >= this.slots && this.line.length >= this.maxWaiting;
+  }
+
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.active < this.slots) {
       this.active += 1;
     } else {
-      if (this.line.length >= this.maxWaiting) throw new SemaphoreFull();
+      if (this.full) throw new SemaphoreFull();
       // The slot is handed over by the one finishing (active stays the same).
       await new Promise<void>((resolve) => this.line.push(resolve));
     }
