@@ -148,6 +148,13 @@ describe('HTTP hardening: headers, request ids, router errors, body types, CORS,
 
       const other = await request(cors.url, 'GET', '/sales', { headers: { origin: 'https://evil.example.com' } });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      expect(other.headers.get('vary')).toMatch(/origin/i);
+      const otherPreflight = await request(cors.url, 'OPTIONS', '/sales/x/orders', {
+        headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
+      });
+      expect(otherPreflight.status).not.toBe(204);
+      expect(otherPreflight.headers.get('access-control-allow-origin')).toBeNull();
+      expect(otherPreflight.headers.get('access-control-allow-methods')).toBeNull();
       const off = await request(api.url, 'GET', '/sales', { headers: { origin: 'https://shop.example.com' } });
       expect(off.headers.get('access-control-allow-origin')).toBeNull();
     });
