@@ -14,7 +14,6 @@
  * bench/results/soak-<stamp>.json; exits 1 when a target is missed.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
@@ -33,6 +32,7 @@ import {
   sql,
   startNode,
   usersWithTokens,
+  writeResult,
   type BenchUser,
   type Proc,
 } from './support.js';
@@ -381,12 +381,7 @@ async function main(): Promise<void> {
     );
     for (const [name, ok] of Object.entries(targets)) console.log(`target ${ok ? 'met ' : 'MISS'} ${name}`);
 
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 16);
-    const dir = path.join(ROOT, 'bench/results');
-    mkdirSync(dir, { recursive: true });
-    const record = {
-      stamp,
-      command: `npm run bench:soak${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    const file = writeResult('soak', 'bench:soak', {
       minutes: MINUTES,
       rate,
       issued,
@@ -397,9 +392,8 @@ async function main(): Promise<void> {
       rss: { apiAfterWarmUp: apiRss, workerAfterWarmUp: workerRss, samples: rss },
       end: { queues: counts, outboxUnpublished: outbox, orders: statuses },
       targets,
-    };
-    writeFileSync(path.join(dir, `soak-${stamp}.json`), `${JSON.stringify(record, null, 2)}\n`);
-    log(`wrote bench/results/soak-${stamp}.json`);
+    });
+    log(`wrote ${file}`);
     if (Object.values(targets).some((ok) => !ok)) process.exitCode = 1;
   } finally {
     await Promise.all(queues.map((q) => q.close()));

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -191,3 +191,19 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/**
+ * Writes bench/results/<name>-<stamp>.json: the record with its stamp and the
+ * command that made it (`npm run <script> -- <args>`). Returns the file's path
+ * from the repo's root.
+ */
+export function writeResult(name: string, script: string, record: object): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 16);
+  const args = process.argv.slice(2);
+  const command = `npm run ${script}${args.length ? ` -- ${args.join(' ')}` : ''}`;
+  const dir = path.join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}-${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify({ stamp, command, ...record }, null, 2)}\n`);
+  return path.relative(ROOT, file);
+}
