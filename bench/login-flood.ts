@@ -21,7 +21,7 @@ import {
   freshDatabase,
   openSale,
   percentile,
-  REDIS_URL,
+  productionEnv,
   ROOT,
   round,
   startNode,
@@ -52,22 +52,16 @@ async function run(label: string, hashConcurrency: number, hashQueue: number) {
   const api = await startNode(
     'flood-api',
     [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')],
-    {
-      NODE_ENV: 'production',
-      DATABASE_URL: db,
-      REDIS_URL,
-      JWT_SECRET: secret,
-      REDIS_KEY_PREFIX: PREFIX,
-      QUEUE_PREFIX,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_REQUESTS: 'true',
-      LOGIN_LIMIT_PER_ACCOUNT: '0',
-      LOGIN_LIMIT_PER_IP: '0',
-      PASSWORD_HASH_CONCURRENCY: String(hashConcurrency),
-      PASSWORD_HASH_QUEUE: String(hashQueue),
-      RATE_LIMIT_USER_PER_SECOND: '1000',
-    },
+    productionEnv(
+      { db, secret, prefix: PREFIX, queuePrefix: QUEUE_PREFIX, port },
+      {
+        LOGIN_LIMIT_PER_ACCOUNT: '0',
+        LOGIN_LIMIT_PER_IP: '0',
+        PASSWORD_HASH_CONCURRENCY: String(hashConcurrency),
+        PASSWORD_HASH_QUEUE: String(hashQueue),
+        RATE_LIMIT_USER_PER_SECOND: '1000',
+      },
+    ),
     /API listening/,
   );
   const base = `http://127.0.0.1:${port}`;

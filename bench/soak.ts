@@ -26,6 +26,7 @@ import {
   freshDatabase,
   openSale,
   percentile,
+  productionEnv,
   REDIS_URL,
   ROOT,
   round,
@@ -276,19 +277,10 @@ async function main(): Promise<void> {
 
   const port = await freePort();
   const secret = randomBytes(32).toString('hex');
-  const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    DATABASE_URL: db,
-    REDIS_URL,
-    JWT_SECRET: secret,
-    REDIS_KEY_PREFIX: PREFIX,
-    QUEUE_PREFIX,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_REQUESTS: 'true',
-    SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    SMS_PROVIDER: 'log',
-  };
+  const env = productionEnv(
+    { db, secret, prefix: PREFIX, queuePrefix: QUEUE_PREFIX, port },
+    { SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SMS_PROVIDER: 'log' },
+  );
   const api = await startNode('soak-api', [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')], env, /API listening/);
   const worker = await startNode('soak-worker', [path.join(ROOT, 'dist/worker.js')], env, /worker ready/);
   const procs: Proc[] = [api, worker];

@@ -21,6 +21,29 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The API's V8 flags in `npm start`. */
 export const API_NODE_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=8'];
 
+/**
+ * The environment of the built API and worker in a bench: production
+ * settings, one request log line per request, listening on 127.0.0.1:`port`,
+ * the bench's own database, key prefix and queue prefix; `extra` on top.
+ */
+export function productionEnv(
+  bench: { db: string; secret: string; prefix: string; queuePrefix: string; port: number },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: bench.db,
+    REDIS_URL,
+    JWT_SECRET: bench.secret,
+    REDIS_KEY_PREFIX: bench.prefix,
+    QUEUE_PREFIX: bench.queuePrefix,
+    PORT: String(bench.port),
+    HOST: '127.0.0.1',
+    LOG_REQUESTS: 'true',
+    ...extra,
+  };
+}
+
 export function databaseUrl(name: string): string {
   const u = new URL(BASE_DB);
   u.pathname = `/${name}`;
