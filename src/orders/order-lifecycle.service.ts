@@ -70,7 +70,7 @@ export class OrderLifecycleService {
    * Pays an AWAITING_PAYMENT order (owner only), without holding a row lock
    * or a database connection while the provider answers:
    *
-   * 1. claim: one conditional UPDATE gives this attempt the order for the
+   * 1. claim: one conditional UPDATE gives this attempt the caller's order for the
    *    provider's timeout plus a margin (CLAIM_MARGIN_MS); while the
    *    claim lasts no other payment claims it and no cancel (the shopper's or
    *    the timeout's) touches it. A payment that claimed before the deadline
@@ -92,26 +92,26 @@ export class OrderLifecycleService {
     const leaseMs = this.config.PAYMENT_TIMEOUT_MS + CLAIM_MARGIN_MS;
     const giveUpAt = Date.now() + 2 * leaseMs;
     for (;;) {
+      // The common case first: the order is the caller's, payable and free.
+      const claim = this.nextId();
+      const claimed = await this.orders.claimPayment(orderId, caller.id, claim, leaseMs);
+      if (claimed) {
+        // Scoped to the order: the same client key on two orders must not replay
+        // the first order's approval at the provider.
+        const key = idempotencyKey ? `order-${orderId}-${idempotencyKey}` : `order-${orderId}`;
+        await this.chargeClaimed(claimed, claim, key);
+        return { id: orderId };
+      }
+      // Not claimed: say why, or wait for the payment under way.
       const order = await this.orders.findForPayment(orderId);
       if (!order) throw notFound();
       if (order.userId !== caller.id)
         throw new DomainError('FORBIDDEN', 'Only the shopper who placed the order can pay it');
       if (order.status === 'PAID') return { id: orderId };
       if (order.status !== 'AWAITING_PAYMENT' || !order.open) throw notPayable(order.status, order.open);
-      if (order.claimMsLeft > 0) {
-        // Another payment of this order is under way: wait for its outcome.
-        if (Date.now() > giveUpAt) throw new DomainError('ORDER_NOT_PAYABLE', 'A payment of this order is under way');
-        await sleep(Math.min(CLAIM_POLL_MS, order.claimMsLeft));
-        continue;
-      }
-      const claim = this.nextId();
-      const claimed = await this.orders.claimPayment(orderId, claim, leaseMs);
-      if (!claimed) continue; // taken or changed since the read: look again
-      // Scoped to the order: the same client key on two orders must not replay
-      // the first order's approval at the provider.
-      const key = idempotencyKey ? `order-${orderId}-${idempotencyKey}` : `order-${orderId}`;
-      await this.chargeClaimed(claimed, claim, key);
-      return { id: orderId };
+      if (Date.now() > giveUpAt) throw new DomainError('ORDER_NOT_PAYABLE', 'A payment of this order is under way');
+      // Another attempt holds the order: wait for its outcome (or its claim ended just now: try again).
+      if (order.claimMsLeft > 0) await sleep(Math.min(CLAIM_POLL_MS, order.claimMsLeft));
     }
   }
 

@@ -119,17 +119,17 @@ export class OrdersRepository {
   }
 
   /**
-   * Claims an AWAITING_PAYMENT order whose deadline is ahead for one payment
-   * attempt, for `leaseMs`: one statement, no lock held afterwards. While the
+   * Claims the user's AWAITING_PAYMENT order whose deadline is ahead for one
+   * payment attempt, for `leaseMs`: one statement, no lock held afterwards. While the
    * claim lasts, no other attempt claims the order and no cancel (the
    * shopper's or the timeout's) touches it. Null when the order is not
    * payable now or another attempt holds it.
    */
-  async claimPayment(id: string, claim: string, leaseMs: number): Promise<OrderRow | null> {
+  async claimPayment(id: string, userId: string, claim: string, leaseMs: number): Promise<OrderRow | null> {
     const rows = await this.prisma.$queryRaw<RawOrderRow[]>`
       UPDATE orders SET payment_claim = ${claim},
         payment_claimed_until = now() + make_interval(secs => ${leaseMs / 1000}::float8)
-      WHERE id = ${id} AND status = 'AWAITING_PAYMENT' AND payment_deadline > now()
+      WHERE id = ${id} AND user_id = ${userId}::uuid AND status = 'AWAITING_PAYMENT' AND payment_deadline > now()
         AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
     return rows[0] ? toRow(rows[0]) : null;
