@@ -110,6 +110,10 @@ describe('order status streams (SSE): nothing left behind, caps', () => {
     const a = await openStream(api, orders[1]!, users[1]!.token);
     const b = await openStream(api, orders[1]!, users[1]!.token);
     expect([a.res.status, b.res.status, hub.channelCount, await subscribedChannels()]).toEqual([200, 200, 1, 1]);
+    // A stream written straight to the socket carries the security headers and the request id too.
+    expect(a.res.headers.get('content-type')).toBe('text/event-stream');
+    expect(a.res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(a.res.headers.get('x-request-id')).toBeTruthy();
     a.close();
     await waitFor(
       'one stream left',
