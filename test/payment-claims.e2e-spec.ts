@@ -242,8 +242,8 @@ describe('payment: claimed in a short statement, charged outside any transaction
   });
 
   it.each([
-    [200, 'REFUNDED', /has been refunded/],
-    [500, 'REFUND_PENDING', /will be refunded/],
+    [200, 'REFUNDED', /was cancelled .*; this charge has been refunded/],
+    [500, 'REFUND_PENDING', /was cancelled .*; this charge will be refunded/],
   ])(
     'a charge approved after its claim ran out and the order was cancelled: refund answered %i → %s, 409',
     async (refundStatus, recorded, message) => {

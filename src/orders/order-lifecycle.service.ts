@@ -166,11 +166,14 @@ export class OrderLifecycleService {
     if ((await this.orders.paymentKeyOf(order.id)) === key) return; // the same charge, recorded by a twin attempt
     const refunded = await this.giveBack({ ...request, reference: result.reference });
     await this.releaseClaim(order.id, claim);
+    const now = await this.orders.findById(order.id);
+    const what =
+      now?.status === 'CANCELLED'
+        ? 'The order was cancelled while the payment was being made'
+        : 'Another payment of the order took over while this one was being made';
     throw new DomainError(
       'ORDER_NOT_PAYABLE',
-      refunded
-        ? 'The order was cancelled while the payment was being made; the charge has been refunded'
-        : 'The order was cancelled while the payment was being made; the charge will be refunded',
+      `${what}; this charge ${refunded ? 'has been refunded' : 'will be refunded'}`,
     );
   }
 
