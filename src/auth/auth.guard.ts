@@ -1,11 +1,9 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtService } from '@nestjs/jwt';
 import type { Role } from '../generated/prisma/client.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { IS_PUBLIC, ROLES, type AuthedRequest } from './auth.decorators.js';
-import type { AuthUser } from './auth.types.js';
-import { claimsFrom } from './token-claims.js';
+import { TokenVerifier } from './token-verifier.js';
 
 /**
  * Global guard: a valid bearer token on every route not marked @Public();
@@ -16,7 +14,7 @@ import { claimsFrom } from './token-claims.js';
 export class AuthGuard implements CanActivate {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
-    @Inject(JwtService) private readonly jwt: JwtService,
+    @Inject(TokenVerifier) private readonly tokens: TokenVerifier,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -24,14 +22,10 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    if (!token) throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
-    let user: AuthUser | null;
-    try {
-      user = claimsFrom(this.jwt.verify<object>(token));
-    } catch {
-      user = null;
+    if (!header?.startsWith('Bearer ') || !header.slice(7).trim()) {
+      throw new DomainError('UNAUTHORIZED', 'A bearer token is required');
     }
+    const user = this.tokens.userOf(header);
     if (!user) throw new DomainError('UNAUTHORIZED', 'The token is invalid or expired');
     request.user = user;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);

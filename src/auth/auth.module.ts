@@ -9,6 +9,7 @@ import { AuthGuard } from './auth.guard.js';
 import { AuthService } from './auth.service.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { PasswordHasher } from './password-hasher.js';
+import { TokenVerifier } from './token-verifier.js';
 
 /** Registration, login, and the global guard (HTTP process only). */
 @Module({
@@ -27,8 +28,8 @@ import { PasswordHasher } from './password-hasher.js';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, PasswordHasher, AuthThrottle, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [AuthService, JwtModule],
+  providers: [AuthService, PasswordHasher, AuthThrottle, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [AuthService, JwtModule, TokenVerifier],
 })
 export class AuthModule {}
 
