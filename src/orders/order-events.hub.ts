@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { orderChannel } from '../gate/gate.keys.js';
 import { AppConfig } from '../infra/config/app-config.js';
-import { RedisService } from '../infra/redis/redis.module.js';
+import { duplicateClient, RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import type { StatusChange } from './order-status.js';
 
 type Listener = (change: StatusChange) => void;
@@ -10,11 +9,14 @@ type Listener = (change: StatusChange) => void;
 /**
  * One Redis subscriber per API process for the status streams its clients
  * watch: a channel per order, subscribed while someone listens, so a status
- * change made by any worker reaches the SSE client on any API copy.
+ * change made by any worker reaches the SSE client on any API copy. On a
+ * Redis Cluster the channels are sharded (SSUBSCRIBE, one connection per
+ * master that owns a watched channel's slot): a status message then costs
+ * only its own master, not every node of the cluster.
  */
 @Injectable()
 export class OrderEventsHub implements OnModuleInit, OnApplicationShutdown {
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private readonly listeners = new Map<string, Set<Listener>>();
 
   constructor(
@@ -23,9 +25,9 @@ export class OrderEventsHub implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.subscriber = this.redis.client.duplicate();
+    this.subscriber = duplicateClient(this.redis.client, { shardedSubscribers: true });
     this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (channel: string, message: string) => {
+    this.subscriber.on(this.redis.isCluster ? 'smessage' : 'message', (channel: string, message: string) => {
       for (const listener of this.listeners.get(channel) ?? []) listener(JSON.parse(message) as StatusChange);
     });
   }
@@ -40,14 +42,15 @@ export class OrderEventsHub implements OnModuleInit, OnApplicationShutdown {
     let set = this.listeners.get(channel);
     if (!set) {
       this.listeners.set(channel, (set = new Set()));
-      await this.subscriber!.subscribe(channel);
+      await (this.redis.isCluster ? this.subscriber!.ssubscribe(channel) : this.subscriber!.subscribe(channel));
     }
     set.add(listener);
     return () => {
       set.delete(listener);
       if (set.size === 0 && this.listeners.get(channel) === set) {
         this.listeners.delete(channel);
-        void this.subscriber!.unsubscribe(channel).catch(() => undefined);
+        const sub = this.subscriber!;
+        void (this.redis.isCluster ? sub.sunsubscribe(channel) : sub.unsubscribe(channel)).catch(() => undefined);
       }
     };
   }
