@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig } from './infra/config/app-config.js';
@@ -19,6 +20,12 @@ async function bootstrap(): Promise<void> {
   applyPriority(config.PROCESS_PRIORITY, logger);
   await app.init();
   logger.log(`worker ready, consuming: ${parseWorkerQueues(config.WORKER_QUEUES).join(', ')}`);
+  const heartbeat = config.WORKER_HEARTBEAT_FILE;
+  if (heartbeat) {
+    const beat = (): void => writeFileSync(heartbeat, String(Date.now()));
+    beat();
+    setInterval(beat, 5000).unref();
+  }
 }
 
 bootstrap().catch((err: unknown) => {

@@ -281,6 +281,13 @@ export class AppConfig {
   @Max(5000)
   BATCH_SIZE = 500;
 
+  /**
+   * A file the worker touches every 5 s while its event loop runs (empty:
+   * none): a liveness probe checks its age (deploy/k8s/workers.yaml).
+   */
+  @IsString()
+  WORKER_HEARTBEAT_FILE = '';
+
   /** Run the outbox relay in this worker process. */
   @Transform(toBool)
   @IsIn([true, false], { message: 'must be true or false' })
