@@ -2,7 +2,9 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-bench/', 'src/generated/', 'node_modules/', 'coverage/', 'bench/results/'] },
+  {
+    ignores: ['dist/', 'dist-bench/', 'src/generated/', 'node_modules/', 'coverage/', 'bench/results/', 'test-output/'],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,7 +20,25 @@ export default tseslint.config(
     },
   },
   {
+    // The admin pages' scripts run in the browser (no build step).
+    files: ['static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['document', 'location', 'fetch', 'FormData', 'EventSource', 'Intl', 'console'].map((name) => [
+          name,
+          'readonly',
+        ]),
+      ),
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    ignores: ['static/**'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['process', 'console', 'URL', 'fetch', 'setTimeout'].map((name) => [name, 'readonly']),
+      ),
+    },
   },
 );

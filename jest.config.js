@@ -16,10 +16,20 @@ const swc = [
   },
 ];
 
+// ESM-only packages that CommonJS ones require: jest on Node 20 cannot
+// require() an ES module, so @swc/jest compiles these to CommonJS. cookie is
+// loaded by light-my-request (Fastify inject), content-disposition by
+// @fastify/static (Swagger UI, the queue dashboard).
+const ESM_ONLY = ['cookie', 'content-disposition'];
+
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': swc },
+  transform: {
+    '^.+\\.ts$': swc,
+    [`node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`]: ['@swc/jest', { module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   testTimeout: 60_000,

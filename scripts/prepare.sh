@@ -12,8 +12,9 @@ DATA="$ROOT/.data"
 say() { printf '\033[1m[flash-sale]\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31m[flash-sale]\033[0m %s\n' "$*" >&2; exit 1; }
 
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
-  die "Node.js 20 or newer is required (found $(node --version 2>/dev/null || echo none))"
+# 20.19: the first 20.x that loads ES modules with require() (content-disposition, cookie).
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+  die "Node.js 20.19 or newer is required (found $(node --version 2>/dev/null || echo none))"
 
 install_dependencies() {
   if [[ -n "${CI:-}" || ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
@@ -113,6 +114,22 @@ ensure_services() {
   or set REDIS_URL to a server you have."
   fi
   say "PostgreSQL and Redis answer"
+}
+
+# The browser test (test/live-view.e2e-spec.ts) drives Debian's chromium,
+# never a browser a package would download.
+ensure_chromium() {
+  local bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [[ -x "$bin" ]] && return 0
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium for the browser test (apt-get install chromium)"
+    local sudo=()
+    [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium >/dev/null
+  fi
+  [[ -x "$bin" ]] || die "chromium is needed by the browser test and is not at $bin.
+  Install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary."
 }
 
 build_and_migrate() {

@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/flash_sale_test}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 install_dependencies
+ensure_chromium
 ensure_services
 build_and_migrate
 say "type check and lint"

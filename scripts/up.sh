@@ -26,9 +26,18 @@ stop() { kill -TERM "$API" "$WORKER" 2>/dev/null || true; wait "$API" "$WORKER" 
 trap stop INT TERM
 URL="http://localhost:${PORT:-3000}"
 for _ in $(seq 1 60); do curl -fs "$URL/health" >/dev/null 2>&1 && break; sleep 0.5; done
+OPS_PORT="${WORKER_OPS_PORT:-9464}"
+MAIL="http://localhost:8025 (Mailpit, with docker compose)"
+curl -fs http://localhost:8025 >/dev/null 2>&1 && MAIL="http://localhost:8025"
 say "running (Ctrl-C stops both):
-    API      $URL
-    health   $URL/health
-    mail UI  http://localhost:8025 (docker compose only)"
+    API          $URL
+    API docs     $URL/docs  (OpenAPI document: $URL/docs-json)
+    live view    $URL/admin/live  (admins; sign in on the page)
+    queues       $URL/admin/queues  (admins)
+    metrics      $URL/metrics  (worker: http://localhost:$OPS_PORT/metrics)
+    health       $URL/health/live, $URL/health/ready  (worker: http://localhost:$OPS_PORT/health/ready)
+    mail UI      $MAIL
+    Prometheus   http://localhost:9090, Grafana http://localhost:3001  (docker compose --profile ops up -d)
+  Nothing to look at yet? In another terminal: npm run demo"
 wait -n "$API" "$WORKER" || true
 stop

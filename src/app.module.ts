@@ -1,9 +1,11 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import type { AppConfig } from './infra/config/app-config.js';
 import { ConfigModule } from './infra/config/config.module.js';
+import { loggingModule } from './infra/logging/logging.js';
 import { PrismaModule } from './infra/prisma/prisma.module.js';
 import { QueuesModule } from './infra/queues/queues.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
+import { OpsCoreModule } from './ops/ops-core.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { PromotionsHttpModule } from './promotions/promotions.http.module.js';
@@ -13,7 +15,7 @@ import { NotificationsHttpModule } from './notifications/notifications.http.modu
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
-  return [ConfigModule.forRoot(config), PrismaModule, RedisModule, QueuesModule];
+  return [ConfigModule.forRoot(config), loggingModule(config), PrismaModule, RedisModule, QueuesModule, OpsCoreModule];
 }
 
 /** The HTTP API: controllers and producers, no queue consumers. */

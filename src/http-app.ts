@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
-import { pino } from 'pino';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './infra/config/app-config.js';
-import { logLevels } from './infra/config/log-levels.js';
 import { AllExceptionsFilter } from './infra/http/all-exceptions.filter.js';
 import { createValidationPipe } from './infra/http/validation.js';
+import { rootLogger } from './infra/logging/logging.js';
+import { setupOps } from './ops/ops.setup.js';
 
 const PURCHASE_ROUTE = '/sales/:id/orders';
 const ROUTINE_PURCHASE_STATUS = new Set([202, 409, 429, 503]);
@@ -58,25 +59,28 @@ class RequestLog extends LogController {
 /** Builds the API application (not yet listening). Tests use it as main.ts does. */
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    // Request lines go to stdout through an asynchronous buffer: one write
-    // per 4 KB instead of one per request (flushed on exit).
-    logger: config.LOG_REQUESTS
-      ? { level: 'info', stream: pino.destination({ dest: 1, sync: false, minLength: 4096 }) }
-      : false,
-    logController: new RequestLog(config.LOG_PURCHASE_SAMPLE),
+    // JSON lines through the process's one pino logger (buffered, redacted;
+    // see infra/logging). It stays on with LOG_REQUESTS=false: the app's own
+    // lines inside a request are written through the request's logger.
+    loggerInstance: rootLogger(config),
+    logController: config.LOG_REQUESTS
+      ? new RequestLog(config.LOG_PURCHASE_SAMPLE)
+      : new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     trustProxy: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: logLevels(config.LOG_LEVEL),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
+  await setupOps(app);
   return app;
 }

@@ -4,13 +4,17 @@ import { ConfigError, loadConfig } from './infra/config/app-config.js';
 import { loadDotEnv } from './infra/config/dotenv.js';
 import { applyPriority, exitOnSignals } from './infra/lifecycle.js';
 import { createHttpApp } from './http-app.js';
+import { Readiness } from './ops/readiness.js';
 
 async function bootstrap(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
   const app = await createHttpApp(config);
   const logger = new Logger('API');
-  exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
+  // SIGTERM (an orchestrator): not ready first, for SHUTDOWN_DRAIN_MS; SIGINT (Ctrl-C): at once.
+  exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS, (signal) =>
+    app.get(Readiness).drain(signal === 'SIGTERM' ? config.SHUTDOWN_DRAIN_MS : 0),
+  );
   applyPriority(config.PROCESS_PRIORITY, logger);
   // A deep accept backlog: a crowd opens thousands of connections at once.
   await app.listen({ port: config.PORT, host: config.HOST, backlog: 4096 });

@@ -10,6 +10,7 @@ import { NotificationsModule } from './notifications/notifications.module.js';
 import { NotificationsProcessor } from './notifications/notifications.processor.js';
 import { EmailProcessor, SmsProcessor } from './notifications/send.processors.js';
 import { OpsProcessor } from './ops/ops.processor.js';
+import { WorkerOpsModule } from './ops/worker-ops.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { OrdersProcessor } from './orders/orders.processor.js';
 import { TimeoutsProcessor } from './orders/timeouts.processor.js';
@@ -82,7 +83,7 @@ export class WorkerModule {
     const chosen = queues.map((q) => CONSUMERS[q]);
     return {
       module: WorkerModule,
-      imports: [...infrastructure(config), ...new Set(chosen.flatMap((c) => c.imports))],
+      imports: [...infrastructure(config), WorkerOpsModule, ...new Set(chosen.flatMap((c) => c.imports))],
       providers: [...chosen.map((c) => c.processor), OutboxRelay],
     };
   }

@@ -1,31 +1,25 @@
 import 'reflect-metadata';
-import { writeFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from './infra/config/app-config.js';
 import { loadDotEnv } from './infra/config/dotenv.js';
 import { applyPriority, exitOnSignals } from './infra/lifecycle.js';
 import { parseWorkerQueues } from './infra/queues/queues.js';
-import { logLevels } from './infra/config/log-levels.js';
+import { Readiness } from './ops/readiness.js';
 import { WorkerModule } from './worker.module.js';
 
 async function bootstrap(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
-    logger: logLevels(config.LOG_LEVEL),
-  });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   const logger = new Logger('Worker');
-  exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
+  // Not ready from the signal on (its probe answers 503 while active jobs finish).
+  exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS, () => app.get(Readiness).drain(0));
   applyPriority(config.PROCESS_PRIORITY, logger);
   await app.init();
   logger.log(`worker ready, consuming: ${parseWorkerQueues(config.WORKER_QUEUES).join(', ')}`);
-  const heartbeat = config.WORKER_HEARTBEAT_FILE;
-  if (heartbeat) {
-    const beat = (): void => writeFileSync(heartbeat, String(Date.now()));
-    beat();
-    setInterval(beat, 5000).unref();
-  }
 }
 
 bootstrap().catch((err: unknown) => {

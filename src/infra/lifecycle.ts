@@ -7,8 +7,15 @@ import type { INestApplicationContext, LoggerService } from '@nestjs/common';
  * close through the modules' shutdown hooks) and exit 0. Nest's own
  * enableShutdownHooks() re-raises the signal after closing, which makes the
  * exit status 143 instead of 0, so the signals are handled here.
+ * `beforeClose` runs first (the API stops being ready and waits for load
+ * balancers to notice, see Readiness).
  */
-export function exitOnSignals(app: INestApplicationContext, logger: LoggerService, timeoutMs: number): void {
+export function exitOnSignals(
+  app: INestApplicationContext,
+  logger: LoggerService,
+  timeoutMs: number,
+  beforeClose: (signal: NodeJS.Signals) => Promise<void> = () => Promise.resolve(),
+): void {
   let closing = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (closing) return;
@@ -19,16 +26,18 @@ export function exitOnSignals(app: INestApplicationContext, logger: LoggerServic
       process.exit(1);
     }, timeoutMs);
     timer.unref();
-    app.close().then(
-      () => {
-        logger.log('shut down cleanly');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-      },
-    );
+    beforeClose(signal)
+      .then(() => app.close())
+      .then(
+        () => {
+          logger.log('shut down cleanly');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

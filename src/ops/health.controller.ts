@@ -1,63 +1,65 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
-import { PrismaService } from '../infra/prisma/prisma.service.js';
-import { RedisService } from '../infra/redis/redis.module.js';
-
-type State = 'up' | 'down';
+import { downStores, HealthProbes, type StoreState } from './health-probes.js';
+import { Readiness } from './readiness.js';
 
 export interface HealthBody {
   status: 'ok' | 'error';
-  postgres: State;
-  redis: State;
+  postgres: StoreState;
+  redis: StoreState;
 }
 
-const PROBE_TIMEOUT_MS = 1500;
-
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+export interface UnhealthyBody {
+  statusCode: 503;
+  code: 'UNHEALTHY';
+  message: string;
+  status: 'error' | 'draining';
+  postgres?: StoreState;
+  redis?: StoreState;
 }
 
 @Controller('health')
 @Public()
 export class HealthController {
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
-    @Inject(RedisService) private readonly redis: RedisService,
+    @Inject(HealthProbes) private readonly probes: HealthProbes,
+    @Inject(Readiness) private readonly readiness: Readiness,
   ) {}
 
   /** 200 when Postgres and Redis both answer; 503 naming the one(s) down. */
   @Get()
-  async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthBody | object> {
-    const [postgres, redis] = await Promise.all([this.postgres(), this.redisState()]);
+  async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthBody | UnhealthyBody> {
     void reply.header('cache-control', 'no-store');
+    return this.storesAnswer(reply);
+  }
+
+  /** Liveness: the process runs and its event loop answers (no store is asked). Restart it when this fails. */
+  @Get('live')
+  live(@Res({ passthrough: true }) reply: FastifyReply): { status: 'ok' } {
+    void reply.header('cache-control', 'no-store');
+    return { status: 'ok' };
+  }
+
+  /**
+   * Readiness: send this copy traffic. 503 once it is shutting down (before
+   * it stops accepting) or while Postgres or Redis does not answer.
+   */
+  @Get('ready')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthBody | UnhealthyBody> {
+    void reply.header('cache-control', 'no-store');
+    if (this.readiness.isDraining) {
+      void reply.status(503);
+      return { statusCode: 503, code: 'UNHEALTHY', message: 'shutting down', status: 'draining' };
+    }
+    return this.storesAnswer(reply);
+  }
+
+  private async storesAnswer(reply: FastifyReply): Promise<HealthBody | UnhealthyBody> {
+    const { postgres, redis } = await this.probes.stores();
     if (postgres === 'up' && redis === 'up') return { status: 'ok', postgres, redis };
-    const down = [postgres === 'down' && 'postgres', redis === 'down' && 'redis'].filter(Boolean).join(' and ');
     void reply.status(503);
-    return { statusCode: 503, code: 'UNHEALTHY', message: `${down} is down`, status: 'error', postgres, redis };
-  }
-
-  private async postgres(): Promise<State> {
-    try {
-      await within(PROBE_TIMEOUT_MS, this.prisma.$queryRaw`SELECT 1`);
-      return 'up';
-    } catch {
-      return 'down';
-    }
-  }
-
-  private async redisState(): Promise<State> {
-    // A client that is reconnecting queues the PING: the timeout bounds the wait.
-    if (this.redis.client.status === 'end') return 'down';
-    try {
-      await within(PROBE_TIMEOUT_MS, this.redis.client.ping());
-      return 'up';
-    } catch {
-      return 'down';
-    }
+    const message = `${downStores({ postgres, redis })} is down`;
+    return { statusCode: 503, code: 'UNHEALTHY', message, status: 'error', postgres, redis };
   }
 }

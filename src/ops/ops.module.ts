@@ -1,5 +1,26 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { AuthModule } from '../auth/auth.module.js';
+import { OrdersModule } from '../orders/orders.module.js';
+import { SaleStatsService } from '../orders/sale-stats.service.js';
+import { PromotionsModule } from '../promotions/promotions.module.js';
+import { AdminAccess } from './admin/admin-access.js';
+import { AdminSessionController } from './admin/admin-session.controller.js';
+import { StaticPages } from './admin/static-pages.js';
 import { HealthController } from './health.controller.js';
+import { LiveSalesService } from './live/live-sales.service.js';
+import { QueueMetrics } from './metrics/queue.metrics.js';
+import { SystemMetrics } from './metrics/system.metrics.js';
+import { OpsRepository } from './ops.repository.js';
 
-@Module({ controllers: [HealthController] })
+/**
+ * The API side of ops: health probes, the browser session of the admin pages,
+ * the live sale figures and the system-wide metrics read at scrape time.
+ * The routes outside Nest (metrics, dashboards, docs) are set up by setupOps.
+ */
+@Module({
+  imports: [AuthModule, DiscoveryModule, OrdersModule, PromotionsModule],
+  controllers: [HealthController, AdminSessionController],
+  providers: [OpsRepository, SaleStatsService, LiveSalesService, QueueMetrics, SystemMetrics, AdminAccess, StaticPages],
+})
 export class OpsModule {}

@@ -6,6 +6,7 @@ import { isStoreUnavailable } from '../infra/errors/unavailable.js';
 import { UUID, ulidFactory } from '../infra/ids/ids.js';
 import { JobName, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
+import { GateMetrics } from '../ops/metrics/gate.metrics.js';
 import { SaleLookup } from '../promotions/sale-lookup.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 import { TicketHandoff } from './ticket-handoff.js';
@@ -39,6 +40,7 @@ export class AdmissionService {
     @Inject(TicketHandoff) private readonly handoff: TicketHandoff,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(SaleLookup) private readonly sales: SaleLookup,
+    @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
@@ -48,6 +50,7 @@ export class AdmissionService {
     // A replay must find its first answer, so only key-less requests take the shortcut.
     if (!req.idempotencyKey && this.flags.isSoldOut(saleId)) {
       this.flags.count(saleId, 'SOLD_OUT');
+      this.gateMetrics.gateDecision(saleId, 'SOLD_OUT');
       throw soldOut();
     }
     // Redis out of reach: refuse at once (no pile-up of waiting requests); nothing was sent.
@@ -71,6 +74,7 @@ export class AdmissionService {
           if (isStoreUnavailable(err)) throw outcomeUnknown(ticket.orderId, this.retryAfter());
           throw err;
         });
+      this.gateMetrics.gateDecision(saleId, answer.code);
       switch (answer.code) {
         case 'OK':
           admitted = ticket;

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import type { FastifyInstance } from 'fastify';
+import { GateMetrics } from '../ops/metrics/gate.metrics.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 
 const BUY = /^\/sales\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/orders\/?(?:\?|$)/i;
@@ -21,6 +22,7 @@ export class SoldOutShortcut implements OnModuleInit {
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(SoldOutFlags) private readonly flags: SoldOutFlags,
     @Inject(JwtService) private readonly jwt: JwtService,
+    @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -37,6 +39,7 @@ export class SoldOutShortcut implements OnModuleInit {
         return; // the guard answers 401
       }
       this.flags.count(saleId, 'SOLD_OUT');
+      this.gateMetrics.gateDecision(saleId, 'SOLD_OUT');
       return reply
         .status(409)
         .header('content-type', 'application/json; charset=utf-8')

@@ -58,6 +58,9 @@ export function testEnv(databaseUrlValue: string, overrides: Record<string, stri
     QUEUE_PREFIX: `{fsq_${id}}`,
     LOG_LEVEL: 'error',
     LOG_REQUESTS: 'false',
+    // No worker listener (suites run many workers at once) and no shutdown drain.
+    WORKER_OPS_PORT: '0',
+    SHUTDOWN_DRAIN_MS: '0',
     ...overrides,
   };
 }

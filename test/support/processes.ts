@@ -27,8 +27,8 @@ export interface Child {
 }
 
 /** Runs a built entry point (dist/<name>.js) with exactly the env given (plus PATH). */
-export function runNode(script: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', script)], {
+export function runNode(script: string, env: Record<string, string>, args: string[] = []): Child {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', script), ...args], {
     // Not the repo root: a developer's .env there must not leak into the test.
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },

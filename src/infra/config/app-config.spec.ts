@@ -23,6 +23,23 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ NODE_ENV: 'development', PORT: 3000, WORKER_QUEUES: 'all', LOG_LEVEL: 'log' });
   });
 
+  it('has the ops settings of .env.example, and checks them', () => {
+    expect(loadConfig(valid)).toMatchObject({
+      METRICS_TOKEN: '',
+      WORKER_OPS_PORT: 9464,
+      SHUTDOWN_DRAIN_MS: 2000,
+      LOG_REQUEST_CONTEXT: false,
+    });
+    expect(() => loadConfig({ ...valid, METRICS_TOKEN: 'short' })).toThrow(
+      /METRICS_TOKEN must be at least 16 characters/,
+    );
+    expect(() => loadConfig({ ...valid, WORKER_OPS_PORT: '70000' })).toThrow(/WORKER_OPS_PORT/);
+    expect(() => loadConfig({ ...valid, SHUTDOWN_DRAIN_MS: '10000' })).toThrow(
+      /SHUTDOWN_DRAIN_MS must be below SHUTDOWN_TIMEOUT_MS/,
+    );
+    expect(loadConfig({ ...valid, LOG_REQUEST_CONTEXT: 'true' }).LOG_REQUEST_CONTEXT).toBe(true);
+  });
+
   it('converts numbers and booleans from strings', () => {
     const config = loadConfig({ ...valid, PORT: '8080', LOG_REQUESTS: 'false' });
     expect(config.PORT).toBe(8080);

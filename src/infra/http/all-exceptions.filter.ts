@@ -22,8 +22,8 @@ export interface ErrorBody {
   code: string;
   message: string;
   details?: ErrorDetail[];
-  /** Fields some codes add, e.g. orderId with OUTCOME_UNKNOWN. */
-  [field: string]: unknown;
+  /** OUTCOME_UNKNOWN: the order the purchase may have become. */
+  orderId?: string;
 }
 
 interface Answer {

@@ -1,13 +1,19 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from '../../generated/prisma/client.js';
 import { AppConfig } from '../config/app-config.js';
 
 /** The Prisma client over the pg driver adapter (no native engine needed). */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
+  /** The connection pool under the adapter (its sizes are exported as metrics). */
+  readonly pool: pg.Pool;
+
   constructor(@Inject(AppConfig) config: AppConfig) {
-    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, max: 20 }) });
+    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 20 });
+    super({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+    this.pool = pool;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,0 +1,330 @@
+import type { Type } from '@nestjs/common';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  DocumentBuilder,
+  getSchemaPath,
+  SwaggerModule,
+  type OpenAPIObject,
+  type OperationObject,
+  type ParameterObject,
+  type PathItemObject,
+  type ResponseObject,
+} from '@nestjs/swagger';
+import { getMetadataStorage } from 'class-validator';
+import { IS_PUBLIC, ROLES } from '../../auth/auth.decorators.js';
+import { ERROR_STATUS, type ErrorCode } from '../../infra/errors/error-codes.js';
+import { ULID } from '../../infra/ids/ids.js';
+import { ADMIN_COOKIE } from '../admin/admin-access.js';
+import { ROUTE_DOCS, type IdKind, type RouteDoc } from './route-docs.js';
+import * as views from './views.dto.js';
+
+export const DOCS_PATH = 'docs';
+
+/** A typical message for each code, shown in the error examples. */
+const MESSAGES: Record<ErrorCode, string> = {
+  VALIDATION_FAILED: 'quantity: must not be greater than 1000',
+  MALFORMED_BODY: 'Request body could not be parsed',
+  UNAUTHORIZED: 'A bearer token is required',
+  FORBIDDEN: 'This needs the admin role',
+  NOT_FOUND: 'Not found',
+  METHOD_NOT_ALLOWED: 'Method not allowed',
+  CONFLICT: 'The stock of this sale is changing right now; try again',
+  PAYLOAD_TOO_LARGE: 'Request body is too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported Media Type: text/plain',
+  RATE_LIMITED: 'Too many attempts; slow down',
+  EMAIL_TAKEN: 'An account with this email exists',
+  INVALID_CREDENTIALS: 'Email or password is wrong',
+  SALE_NOT_FOUND: 'No such sale',
+  SALE_ENDED: 'The sale has ended; it cannot change',
+  SALE_ALREADY_STARTED: 'The sale has begun; its start cannot move',
+  SALE_HAS_ORDERS: 'The sale has orders; end it instead of deleting it',
+  STOCK_BELOW_SOLD: 'Stock cannot go below the 588 unit(s) already sold',
+  SOLD_OUT: 'The sale is sold out',
+  LIMIT_EXCEEDED: 'This would exceed the per-shopper limit of the sale',
+  SALE_NOT_ACTIVE: 'The sale is not open (not started, paused or ended)',
+  BUSY: 'Too many orders are waiting; try again shortly',
+  UNAVAILABLE: 'Purchases are briefly unavailable; nothing was bought. Try again shortly',
+  OUTCOME_UNKNOWN:
+    'The purchase could not be confirmed; it may still be placed as order 01JD3N8V4Q9RZ6T5XW2K7M1C0B: look it up at /orders/01JD3N8V4Q9RZ6T5XW2K7M1C0B',
+  GATE_NOT_READY: 'The sale is being prepared; try again shortly',
+  ORDER_NOT_FOUND: 'No such order',
+  ORDER_NOT_PAYABLE: 'The order cannot be paid: it was cancelled',
+  ORDER_NOT_CANCELLABLE: 'The order cannot be cancelled: it is PAID',
+  PAYMENT_DECLINED: 'The payment was declined: insufficient funds',
+  PAYMENT_UNAVAILABLE: 'The payment could not be made; nothing was charged, try again',
+  NOTIFICATION_NOT_FOUND: 'No such notification',
+  NOTIFICATION_NOT_RETRYABLE: 'Only a FAILED notification can be retried',
+  UNHEALTHY: 'redis is down',
+  INTERNAL_ERROR: 'Internal error',
+};
+
+/** Errors whose answer carries Retry-After. */
+const RETRY_AFTER: ErrorCode[] = ['RATE_LIMITED', 'BUSY', 'GATE_NOT_READY', 'UNAVAILABLE', 'OUTCOME_UNKNOWN'];
+const BODY_ERRORS: ErrorCode[] = ['VALIDATION_FAILED', 'MALFORMED_BODY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+const DESCRIPTION = `A flash-sale backend: a small stock goes on sale at a set moment and a crowd buys it within seconds.
+
+Every error has the shape \`{statusCode, code, message}\` (validation errors add \`details\`); clients switch on \`code\`, listed per operation with its status. Any operation may also answer 503 \`UNAVAILABLE\` (with Retry-After) while Postgres or Redis is out of reach, 500 \`INTERNAL_ERROR\` (never expected) and an unknown route 404 \`NOT_FOUND\`. Every answer carries an \`x-request-id\` header, also found in the server's log lines.
+
+Send \`Authorization: Bearer <accessToken>\` (from POST /auth/login) to the operations marked with a lock. Admin pages outside this document: the queue dashboard at /admin/queues and the live view at /admin/live (sign in there, or POST /admin/session).`;
+
+type PluginProperty = { required?: boolean; type?: unknown; default?: unknown } & Partial<
+  Record<'minimum' | 'maximum' | 'minLength' | 'maxLength', number>
+>;
+/** class-validator's limits, by constraint name (the plugin drops those given as named constants). */
+const LIMITS: Record<string, 'minimum' | 'maximum' | 'minLength' | 'maxLength'> = {
+  min: 'minimum',
+  max: 'maximum',
+  minLength: 'minLength',
+  maxLength: 'maxLength',
+};
+type PluginMetadata = {
+  '@nestjs/swagger': { models: [Promise<Record<string, unknown>>, Record<string, Record<string, PluginProperty>>][] };
+};
+
+/**
+ * The plugin's metadata, with what it cannot see from the source: a property
+ * with an initializer (`page = 1`) is optional and has that default and its
+ * type, `@IsInt()` means an integer (the plugin says number), and limits
+ * given as constants (`@Max(MAX_STOCK)`) are read from class-validator.
+ */
+async function pluginMetadata(): Promise<PluginMetadata> {
+  // The generated module's own type is one literal per DTO: read it through the shape they share.
+  const metadata = (await (await import('../../generated/openapi/metadata.js')).default()) as unknown as PluginMetadata;
+  for (const [load, classes] of metadata['@nestjs/swagger'].models) {
+    const module = await load;
+    for (const [name, properties] of Object.entries(classes)) {
+      const dto = module[name] as Type | undefined;
+      if (dto) refine(dto, properties);
+    }
+  }
+  return metadata;
+}
+
+function refine(dto: Type, properties: Record<string, PluginProperty>): void {
+  let instance: Record<string, unknown> = {};
+  try {
+    instance = new dto() as Record<string, unknown>;
+  } catch {
+    // a class that needs arguments has no defaults to read
+  }
+  const rules = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
+  for (const [property, meta] of Object.entries(properties)) {
+    const initial = instance[property];
+    if (initial !== undefined) {
+      meta.required = false;
+      meta.default = initial;
+      if (['boolean', 'number', 'string'].includes(typeof initial)) meta.type = typeof initial;
+    }
+    for (const rule of rules.filter((r) => r.propertyName === property)) {
+      const limit: unknown = rule.constraints?.[0];
+      if (rule.name === 'isInt') meta.type = 'integer';
+      else if (typeof limit === 'number' && rule.name && rule.name in LIMITS) meta[LIMITS[rule.name]!] = limit;
+    }
+  }
+}
+
+type Access = 'public' | 'customer' | 'admin';
+
+/** operationId (`Controller_method`) → who may call it, from the handlers' @Public()/@Roles(). */
+function accessByOperation(app: NestFastifyApplication): Map<string, Access> {
+  const reflector = app.get(Reflector);
+  const access = new Map<string, Access>();
+  for (const { metatype } of app.get(DiscoveryService).getControllers()) {
+    if (typeof metatype !== 'function') continue;
+    const prototype = metatype.prototype as Record<string, unknown>;
+    for (const method of Object.getOwnPropertyNames(prototype)) {
+      const handler = prototype[method];
+      if (method === 'constructor' || typeof handler !== 'function') continue;
+      const targets = [handler, metatype];
+      const roles = reflector.getAllAndOverride<string[] | undefined>(ROLES, targets);
+      const open = reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets);
+      access.set(
+        `${metatype.name}_${method}`,
+        open ? 'public' : roles?.includes('ADMIN') && !roles.includes('CUSTOMER') ? 'admin' : 'customer',
+      );
+    }
+  }
+  return access;
+}
+
+function tagOf(path: string): string {
+  if (path.startsWith('/auth')) return 'auth';
+  if (
+    path.startsWith('/admin/live') ||
+    path.startsWith('/admin/session') ||
+    path.startsWith('/health') ||
+    path === '/metrics'
+  )
+    return 'ops';
+  if (path.startsWith('/admin')) return 'admin';
+  if (path.startsWith('/orders') || path.startsWith('/me') || path.endsWith('/orders')) return 'orders';
+  return 'storefront';
+}
+
+function errorResponses(codes: ErrorCode[]): Record<string, ResponseObject> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  const responses: Record<string, ResponseObject> = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const response: ResponseObject = {
+      description: list.join(', '),
+      content: {
+        'application/json': {
+          schema: {
+            allOf: [
+              { $ref: getSchemaPath(views.ErrorBodyDto) },
+              {
+                type: 'object',
+                properties: { statusCode: { type: 'integer', enum: [status] }, code: { type: 'string', enum: list } },
+              },
+            ],
+          },
+          examples: Object.fromEntries(
+            list.map((code) => [code, { summary: code, value: { statusCode: status, code, message: MESSAGES[code] } }]),
+          ),
+        },
+      },
+    };
+    if (list.some((code) => RETRY_AFTER.includes(code))) {
+      response.headers = {
+        'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },
+      };
+    }
+    responses[String(status)] = response;
+  }
+  return responses;
+}
+
+function okResponse(ok: RouteDoc['ok']): ResponseObject {
+  if (ok.status === 204) return { description: 'Done; no body' };
+  if (ok.media)
+    return { description: ok.media, content: { [ok.media]: { schema: { type: 'string' }, example: ok.example } } };
+  return {
+    description: ok.type?.name.replace(/Dto$/, '') ?? 'OK',
+    content: { 'application/json': { schema: { $ref: getSchemaPath(ok.type!) }, example: ok.example } },
+  };
+}
+
+function idParameter(kind: IdKind): ParameterObject {
+  return kind === 'sale'
+    ? {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: 'Sale id (UUID)',
+        schema: { type: 'string', format: 'uuid' },
+      }
+    : {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: `${kind === 'order' ? 'Order' : 'Notification'} id (ULID)`,
+        schema: { type: 'string', pattern: ULID.source, minLength: 26, maxLength: 26 },
+      };
+}
+
+/** Fills one operation from its RouteDoc: responses, errors, auth, parameters, examples. */
+function describe(operation: OperationObject, path: string, doc: RouteDoc, access: Access): void {
+  const codes = new Set<ErrorCode>(doc.errors ?? []);
+  if (operation.requestBody) for (const code of BODY_ERRORS) codes.add(code);
+  const parameters = (operation.parameters ?? []) as ParameterObject[];
+  if (parameters.some((p) => p.in === 'query')) codes.add('VALIDATION_FAILED');
+  if (doc.idempotencyKey) codes.add('VALIDATION_FAILED');
+  if (access !== 'public') {
+    codes.add('UNAUTHORIZED');
+    operation.security = doc.fastify?.auth === 'metrics-token' ? [{ metricsToken: [] }] : [{ bearer: [] }];
+    if (doc.fastify?.auth === 'admin-page') operation.security.push({ adminCookie: [] });
+  }
+  if (access === 'admin') {
+    codes.add('FORBIDDEN');
+    operation.description = `Admin only.${operation.description ? `\n\n${operation.description}` : ''}`;
+  }
+  operation.tags = [tagOf(path)];
+  operation.responses = { [String(doc.ok.status)]: okResponse(doc.ok), ...errorResponses([...codes]) };
+  operation.parameters = parameters.map((p) =>
+    p.in === 'path' && p.name === 'id' && doc.id ? idParameter(doc.id) : p,
+  );
+  if (doc.idempotencyKey) {
+    operation.parameters.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: doc.idempotencyKey,
+      schema: { type: 'string', pattern: /^[A-Za-z0-9_.:-]{1,128}$/.source },
+    });
+  }
+  const body = operation.requestBody;
+  if (doc.requestExample !== undefined && body && 'content' in body && body.content['application/json']) {
+    body.content['application/json'].example = doc.requestExample;
+  }
+}
+
+/** A body whose fields are all optional (`{quantity?}`) may be left out. */
+function optionalBody(document: OpenAPIObject, operation: OperationObject | undefined): void {
+  const body = operation?.requestBody;
+  if (!body || !('content' in body)) return;
+  const ref = (body.content['application/json']?.schema as { $ref?: string } | undefined)?.$ref;
+  const schema = ref ? document.components?.schemas?.[ref.split('/').pop()!] : undefined;
+  if (schema && 'properties' in schema && !schema.required?.length) body.required = false;
+}
+
+/** The OpenAPI 3 document of the running app: Nest's routes from the controllers and DTOs, plus the ops routes. */
+export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('flash-sale')
+    .setDescription(DESCRIPTION)
+    .setVersion('1')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken of POST /auth/login' },
+      'bearer',
+    )
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set' }, 'metricsToken')
+    .addCookieAuth(
+      ADMIN_COOKIE,
+      { type: 'apiKey', in: 'cookie', description: 'Set by POST /admin/session' },
+      'adminCookie',
+    )
+    .build();
+  const extraModels = Object.values(views).filter((v): v is Type => typeof v === 'function');
+  const document = SwaggerModule.createDocument(app, config, {
+    extraModels,
+    operationIdFactory: (controller, method) => `${controller}_${method}`,
+  });
+  const access = accessByOperation(app);
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of METHODS) {
+      const operation = (item as PathItemObject)[method];
+      const doc = ROUTE_DOCS[`${method.toUpperCase()} ${path}`];
+      if (operation && doc) describe(operation, path, doc, access.get(operation.operationId ?? '') ?? 'customer');
+      optionalBody(document, operation);
+    }
+  }
+  for (const [key, doc] of Object.entries(ROUTE_DOCS)) {
+    if (!doc.fastify) continue;
+    const [method, path] = key.split(' ') as [string, string];
+    const operation: OperationObject = {
+      operationId: `ops_${method.toLowerCase()}_${path.replace(/\W+/g, '_').replace(/^_|_$/g, '')}`,
+      summary: doc.fastify.summary,
+      description: doc.fastify.description,
+      parameters: [],
+      responses: {},
+    };
+    describe(operation, path, doc, doc.fastify.auth === 'admin-page' ? 'admin' : 'customer');
+    if (doc.fastify.auth === 'metrics-token') operation.security?.push({});
+    document.paths[path] = { ...document.paths[path], [method.toLowerCase()]: operation };
+  }
+  return document;
+}
+
+/** Swagger UI at /docs, the document at /docs-json (and /docs-yaml), built on first request. */
+export async function setupOpenApi(app: NestFastifyApplication): Promise<void> {
+  await SwaggerModule.loadPluginMetadata(pluginMetadata);
+  let document: OpenAPIObject | undefined;
+  SwaggerModule.setup(DOCS_PATH, app, () => (document ??= buildOpenApiDocument(app)), {
+    customSiteTitle: 'flash-sale API',
+    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
+  });
+}

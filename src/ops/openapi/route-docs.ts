@@ -1,0 +1,366 @@
+import type { Type } from '@nestjs/common';
+import type { ErrorCode } from '../../infra/errors/error-codes.js';
+import {
+  AdminSessionDto,
+  AdmittedDto,
+  HealthDto,
+  LivenessDto,
+  LoginAnswerDto,
+  NotificationPageDto,
+  NotificationViewDto,
+  OrderPageDto,
+  OrderViewDto,
+  PublicUserDto,
+  ReconcileReportDto,
+  SalePageDto,
+  SaleStatsDto,
+  SaleViewDto,
+  StorefrontListDto,
+  StorefrontSaleDetailDto,
+} from './views.dto.js';
+
+/** What the path parameter `{id}` names: decides its format in the document. */
+export type IdKind = 'sale' | 'order' | 'notification';
+
+export interface RouteDoc {
+  /** The success answer: status, body type (none for 204), media type when not JSON. */
+  ok: { status: number; type?: Type; media?: 'text/event-stream' | 'text/plain' | 'text/html'; example?: unknown };
+  /** Errors of this route beyond those its auth, body and query bring (see openapi.ts). */
+  errors?: ErrorCode[];
+  id?: IdKind;
+  /** The route reads an `Idempotency-Key` header. */
+  idempotencyKey?: string;
+  requestExample?: unknown;
+  /** A route served by Fastify outside Nest: no controller, so everything about it is said here. */
+  fastify?: { summary: string; description: string; tag: string; auth: 'admin-page' | 'metrics-token' };
+}
+
+const SALE_ID = '0f4c2a9e-5b8d-4e21-9a7c-3d6b1e8f2a40';
+const ORDER_ID = '01JD3Z6W5Q8K4N2M7P9R1T3V5X';
+const USER_ID = '7d2e4f60-1a3b-4c5d-8e9f-0a1b2c3d4e5f';
+const AT = '2026-11-21T12:00:00.000Z';
+const LATER = '2026-11-21T13:00:00.000Z';
+
+const NEW_SALE = {
+  name: 'Phone X launch',
+  sku: 'PHONE-X-128',
+  price: 49900,
+  stock: 1000,
+  perUserLimit: 1,
+  startsAt: AT,
+  endsAt: LATER,
+};
+const SALE_EXAMPLE = {
+  id: SALE_ID,
+  ...NEW_SALE,
+  endedAt: null,
+  paused: false,
+  paymentWindowSeconds: null,
+  status: 'ACTIVE',
+  remaining: 412,
+  preheated: true,
+  createdAt: '2026-11-20T09:00:00.000Z',
+  updatedAt: '2026-11-20T09:00:00.000Z',
+};
+const STOREFRONT_EXAMPLE = {
+  id: SALE_ID,
+  name: 'Phone X launch',
+  price: 49900,
+  stock: 1000,
+  remaining: 412,
+  perUserLimit: 1,
+  startsAt: AT,
+  endsAt: LATER,
+  status: 'ACTIVE',
+  paused: false,
+};
+const ORDER_EXAMPLE = {
+  id: ORDER_ID,
+  saleId: SALE_ID,
+  userId: USER_ID,
+  quantity: 1,
+  amount: 49900,
+  status: 'AWAITING_PAYMENT',
+  failureReason: null,
+  paymentDeadline: '2026-11-21T12:15:02.000Z',
+  admittedAt: '2026-11-21T12:00:01.250Z',
+  updatedAt: '2026-11-21T12:00:02.000Z',
+};
+const NOTIFICATION_EXAMPLE = {
+  id: '01JD3Z7A1B2C3D4E5F6G7H8J9K',
+  orderId: ORDER_ID,
+  kind: 'order.confirmed',
+  channel: 'EMAIL',
+  recipient: 'ana@example.com',
+  status: 'FAILED',
+  attempts: 5,
+  lastError: 'connect ECONNREFUSED 127.0.0.1:1025',
+  eventId: '01JD3Z6X0000000000000000AA',
+  sentAt: null,
+  createdAt: AT,
+  updatedAt: AT,
+};
+const SALE_CHANGE_ERRORS: ErrorCode[] = ['SALE_NOT_FOUND', 'SALE_ENDED'];
+
+/**
+ * The API's answers, route by route: the success body and the stable error
+ * codes (their statuses come from ERROR_STATUS), with examples. Request
+ * bodies and query parameters come from the DTOs themselves (the swagger
+ * plugin); auth comes from each handler's @Public()/@Roles(). The OpenAPI
+ * test fails when a route of the app is missing here or one here is gone.
+ */
+export const ROUTE_DOCS: Record<string, RouteDoc> = {
+  'POST /auth/register': {
+    ok: {
+      status: 201,
+      type: PublicUserDto,
+      example: {
+        id: USER_ID,
+        email: 'ana@example.com',
+        phone: '+14155550123',
+        name: 'Ana',
+        role: 'CUSTOMER',
+        createdAt: AT,
+      },
+    },
+    errors: ['EMAIL_TAKEN'],
+    requestExample: { email: 'ana@example.com', phone: '+14155550123', password: 'correct horse battery', name: 'Ana' },
+  },
+  'POST /auth/login': {
+    ok: {
+      status: 200,
+      type: LoginAnswerDto,
+      example: { accessToken: 'eyJhbGciOi…', tokenType: 'Bearer', expiresIn: '12h' },
+    },
+    errors: ['INVALID_CREDENTIALS'],
+    requestExample: { email: 'ana@example.com', password: 'correct horse battery' },
+  },
+  'POST /admin/session': {
+    ok: { status: 200, type: AdminSessionDto, example: { status: 'signed-in', expiresAt: LATER } },
+  },
+  'DELETE /admin/session': { ok: { status: 204 } },
+  'GET /health': {
+    ok: { status: 200, type: HealthDto, example: { status: 'ok', postgres: 'up', redis: 'up' } },
+    errors: ['UNHEALTHY'],
+  },
+  'GET /health/live': { ok: { status: 200, type: LivenessDto, example: { status: 'ok' } } },
+  'GET /health/ready': {
+    ok: { status: 200, type: HealthDto, example: { status: 'ok', postgres: 'up', redis: 'up' } },
+    errors: ['UNHEALTHY'],
+  },
+  'POST /admin/sales': {
+    ok: {
+      status: 201,
+      type: SaleViewDto,
+      example: { ...SALE_EXAMPLE, status: 'UPCOMING', remaining: 1000, preheated: false },
+    },
+    requestExample: NEW_SALE,
+  },
+  'GET /admin/sales': {
+    ok: { status: 200, type: SalePageDto, example: { items: [SALE_EXAMPLE], page: 1, pageSize: 20, total: 1 } },
+  },
+  'GET /admin/sales/{id}': {
+    ok: { status: 200, type: SaleViewDto, example: SALE_EXAMPLE },
+    errors: ['SALE_NOT_FOUND'],
+    id: 'sale',
+  },
+  'PATCH /admin/sales/{id}': {
+    ok: { status: 200, type: SaleViewDto, example: { ...SALE_EXAMPLE, stock: 1200, remaining: 612 } },
+    errors: ['SALE_NOT_FOUND', 'SALE_ENDED', 'SALE_ALREADY_STARTED', 'STOCK_BELOW_SOLD', 'CONFLICT'],
+    id: 'sale',
+    requestExample: { stock: 1200 },
+  },
+  'DELETE /admin/sales/{id}': { ok: { status: 204 }, errors: ['SALE_NOT_FOUND', 'SALE_HAS_ORDERS'], id: 'sale' },
+  'POST /admin/sales/{id}/preheat': {
+    ok: { status: 200, type: SaleViewDto, example: SALE_EXAMPLE },
+    errors: ['SALE_NOT_FOUND'],
+    id: 'sale',
+  },
+  'POST /admin/sales/{id}/pause': {
+    ok: { status: 200, type: SaleViewDto, example: { ...SALE_EXAMPLE, paused: true } },
+    errors: SALE_CHANGE_ERRORS,
+    id: 'sale',
+  },
+  'POST /admin/sales/{id}/resume': {
+    ok: { status: 200, type: SaleViewDto, example: SALE_EXAMPLE },
+    errors: SALE_CHANGE_ERRORS,
+    id: 'sale',
+  },
+  'POST /admin/sales/{id}/end': {
+    ok: {
+      status: 200,
+      type: SaleViewDto,
+      example: { ...SALE_EXAMPLE, status: 'ENDED', endedAt: '2026-11-21T12:30:00.000Z' },
+    },
+    errors: SALE_CHANGE_ERRORS,
+    id: 'sale',
+  },
+  'POST /admin/sales/{id}/reconcile': {
+    ok: {
+      status: 200,
+      type: ReconcileReportDto,
+      example: {
+        saleId: SALE_ID,
+        stock: 1000,
+        gate: { exists: true, remaining: 412 },
+        expected: { remaining: 412 },
+        drift: { remaining: 0, buyers: [] },
+        inSync: true,
+        repaired: false,
+        heldWhileMoving: 0,
+      },
+    },
+    errors: ['SALE_NOT_FOUND'],
+    id: 'sale',
+  },
+  'GET /admin/sales/{id}/stats': {
+    ok: {
+      status: 200,
+      type: SaleStatsDto,
+      example: {
+        saleId: SALE_ID,
+        stock: 1000,
+        remaining: 412,
+        admitted: 588,
+        refusals: { SOLD_OUT: 0, LIMIT_EXCEEDED: 31, SALE_NOT_ACTIVE: 120, BUSY: 0, RATE_LIMITED: 4 },
+        ordersByStatus: { QUEUED: 12, PENDING: 6, AWAITING_PAYMENT: 420, PAID: 140, CANCELLED: 10, FAILED: 0 },
+        backlog: { tickets: 12, queuedJobs: 12 },
+        stockOfRecord: 424,
+      },
+    },
+    errors: ['SALE_NOT_FOUND'],
+    id: 'sale',
+  },
+  'GET /sales': {
+    ok: {
+      status: 200,
+      type: StorefrontListDto,
+      example: { items: [STOREFRONT_EXAMPLE], serverTime: '2026-11-21T12:05:00.000Z' },
+    },
+  },
+  'GET /sales/{id}': {
+    ok: {
+      status: 200,
+      type: StorefrontSaleDetailDto,
+      example: { ...STOREFRONT_EXAMPLE, serverTime: '2026-11-21T12:05:00.000Z' },
+    },
+    errors: ['SALE_NOT_FOUND'],
+    id: 'sale',
+  },
+  'POST /sales/{id}/orders': {
+    ok: { status: 202, type: AdmittedDto, example: { orderId: ORDER_ID, status: 'QUEUED' } },
+    errors: [
+      'SOLD_OUT',
+      'LIMIT_EXCEEDED',
+      'SALE_NOT_ACTIVE',
+      'RATE_LIMITED',
+      'BUSY',
+      'GATE_NOT_READY',
+      'UNAVAILABLE',
+      'OUTCOME_UNKNOWN',
+      'SALE_NOT_FOUND',
+    ],
+    id: 'sale',
+    idempotencyKey:
+      'The same key from the same shopper returns the first admission (202, same order id), also for concurrent replays. Refusals are not stored.',
+    requestExample: { quantity: 1 },
+  },
+  'GET /orders/{id}': {
+    ok: { status: 200, type: OrderViewDto, example: ORDER_EXAMPLE },
+    errors: ['ORDER_NOT_FOUND'],
+    id: 'order',
+  },
+  'GET /me/orders': {
+    ok: { status: 200, type: OrderPageDto, example: { items: [ORDER_EXAMPLE], page: 1, pageSize: 20, total: 1 } },
+  },
+  'GET /orders/{id}/events': {
+    ok: {
+      status: 200,
+      media: 'text/event-stream',
+      example: `event: status\ndata: {"orderId":"${ORDER_ID}","status":"PENDING"}\n\nevent: status\ndata: {"orderId":"${ORDER_ID}","status":"AWAITING_PAYMENT"}\n\n`,
+    },
+    errors: ['ORDER_NOT_FOUND'],
+    id: 'order',
+  },
+  'POST /orders/{id}/pay': {
+    ok: { status: 200, type: OrderViewDto, example: { ...ORDER_EXAMPLE, status: 'PAID', paymentDeadline: null } },
+    errors: [
+      'ORDER_NOT_FOUND',
+      'FORBIDDEN',
+      'ORDER_NOT_PAYABLE',
+      'PAYMENT_DECLINED',
+      'PAYMENT_UNAVAILABLE',
+      'VALIDATION_FAILED',
+    ],
+    id: 'order',
+    idempotencyKey: 'Sent to the payment provider, so a retried payment charges once.',
+  },
+  'POST /orders/{id}/cancel': {
+    ok: {
+      status: 200,
+      type: OrderViewDto,
+      example: { ...ORDER_EXAMPLE, status: 'CANCELLED', failureReason: 'requested', paymentDeadline: null },
+    },
+    errors: ['ORDER_NOT_FOUND', 'ORDER_NOT_CANCELLABLE'],
+    id: 'order',
+  },
+  'GET /admin/notifications': {
+    ok: {
+      status: 200,
+      type: NotificationPageDto,
+      example: { items: [NOTIFICATION_EXAMPLE], page: 1, pageSize: 50, total: 1 },
+    },
+  },
+  'POST /admin/notifications/{id}/retry': {
+    ok: { status: 200, type: NotificationViewDto, example: { ...NOTIFICATION_EXAMPLE, status: 'QUEUED' } },
+    errors: ['NOTIFICATION_NOT_FOUND', 'NOTIFICATION_NOT_RETRYABLE'],
+    id: 'notification',
+  },
+  'GET /metrics': {
+    ok: {
+      status: 200,
+      media: 'text/plain',
+      example:
+        '# HELP flash_gate_decisions_total Purchase decisions of this API process by sale and code (OK = admitted)\n' +
+        '# TYPE flash_gate_decisions_total counter\n' +
+        `flash_gate_decisions_total{sale="${SALE_ID}",code="OK"} 588\n`,
+    },
+    fastify: {
+      summary: 'Prometheus metrics of this API process',
+      description:
+        'The Prometheus text format: process defaults, event-loop lag, the Postgres pool, HTTP latency by route ' +
+        'template, gate decisions by sale and code, and the system-wide figures read at scrape time (queue depth ' +
+        'and oldest waiting job, outbox lag, notifications, per-sale figures). With METRICS_TOKEN set it needs ' +
+        '`Authorization: Bearer <METRICS_TOKEN>`. Workers serve theirs on WORKER_OPS_PORT.',
+      tag: 'ops',
+      auth: 'metrics-token',
+    },
+  },
+  'GET /admin/live': {
+    ok: { status: 200, media: 'text/html' },
+    fastify: {
+      summary: 'The live sale view (a page for admins)',
+      description:
+        'Each watched sale (open, starting within 15 minutes, ended within 10) with stock left, admissions/s, ' +
+        'refusals by code, backlog, drain rate and orders by status, updated every second from /admin/live/stream. ' +
+        'Without a session a browser gets the sign-in page (status 401).',
+      tag: 'ops',
+      auth: 'admin-page',
+    },
+  },
+  'GET /admin/live/stream': {
+    ok: {
+      status: 200,
+      media: 'text/event-stream',
+      example: `event: sample\ndata: {"at":"${AT}","sales":[{"id":"${SALE_ID}","name":"Phone X launch","remaining":412,"admitted":588,"rates":{"admissions":95.2,"refusals":12,"drain":90.1}}]}\n\n`,
+    },
+    fastify: {
+      summary: 'The live view figures, one sample per second (server-sent events)',
+      description:
+        '`event: sample` every second with `{at, sales: [...]}`; each sale carries its counts and the rates since ' +
+        'the previous sample. `event: problem` when the stores cannot be read.',
+      tag: 'ops',
+      auth: 'admin-page',
+    },
+  },
+};

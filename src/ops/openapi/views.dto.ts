@@ -1,0 +1,269 @@
+/**
+ * The API's answers as classes, for the OpenAPI document only: the services
+ * return interfaces, which carry no runtime type. Each class `implements`
+ * its interface, so a field added there and not here fails the type check.
+ * The @nestjs/swagger plugin turns the types and comments into schemas.
+ */
+import type { PublicUser } from '../../auth/auth.service.js';
+import type { Admitted } from '../../purchase/admission.service.js';
+import type { ErrorDetail } from '../../infra/errors/domain-error.js';
+import type { ErrorBody } from '../../infra/http/all-exceptions.filter.js';
+import type { NotificationPage } from '../../notifications/admin-notifications.service.js';
+import type { NotificationView } from '../../notifications/notification.types.js';
+import type { OrderView } from '../../orders/orders.service.js';
+import type { SaleStats } from '../../orders/sale-stats.service.js';
+import type { SaleView } from '../../promotions/promotions.service.js';
+import type { ReconcileReport } from '../../promotions/reconcile.service.js';
+import type { StorefrontSale } from '../../promotions/storefront.service.js';
+import type { AdminSession } from '../admin/admin-access.js';
+import type { HealthBody } from '../health.controller.js';
+
+type OrderStatus = OrderView['status'];
+type SaleStatus = SaleView['status'];
+
+export class ErrorDetailDto implements ErrorDetail {
+  /** The field (or header) that is wrong. */
+  field!: string;
+  /** What is wrong with it. */
+  problem!: string;
+}
+
+/** Every refusal and error: a stable `code` to switch on, never a stack trace. */
+export class ErrorBodyDto implements ErrorBody {
+  /** The HTTP status, repeated. */
+  statusCode!: number;
+  /** Stable error code (see the list per operation). */
+  code!: string;
+  /** A message for people; may change. */
+  message!: string;
+  /** One entry per invalid field (VALIDATION_FAILED only). */
+  details?: ErrorDetailDto[];
+  /** OUTCOME_UNKNOWN only: the order the purchase may have become; look it up at /orders/{orderId}. */
+  orderId?: string;
+}
+
+export class PublicUserDto implements PublicUser {
+  id!: string;
+  email!: string;
+  /** E.164. */
+  phone!: string;
+  name!: string | null;
+  role!: 'CUSTOMER' | 'ADMIN';
+  createdAt!: Date;
+}
+
+export class LoginAnswerDto {
+  /** A JWT: send it as `Authorization: Bearer <token>`. */
+  accessToken!: string;
+  tokenType!: 'Bearer';
+  /** The token's lifetime, as configured (JWT_EXPIRES_IN). */
+  expiresIn!: string;
+}
+
+export class SaleViewDto implements SaleView {
+  id!: string;
+  name!: string;
+  sku!: string;
+  /** Minor units (cents) of one unit. */
+  price!: number;
+  stock!: number;
+  perUserLimit!: number;
+  startsAt!: Date;
+  endsAt!: Date;
+  /** Set when an admin ended the sale before endsAt. */
+  endedAt!: Date | null;
+  paused!: boolean;
+  /** Seconds to pay once reserved; null = the PAYMENT_WINDOW_SECONDS default. */
+  paymentWindowSeconds!: number | null;
+  status!: SaleStatus;
+  /** Units left to buy: the gate's count once preheated, else the stock of record. */
+  remaining!: number;
+  /** The sale's stock is loaded into the admission gate. */
+  preheated!: boolean;
+  createdAt!: Date;
+  updatedAt!: Date;
+}
+
+export class SalePageDto {
+  items!: SaleViewDto[];
+  page!: number;
+  pageSize!: number;
+  total!: number;
+}
+
+export class StorefrontSaleDto implements StorefrontSale {
+  id!: string;
+  name!: string;
+  /** Minor units (cents) of one unit. */
+  price!: number;
+  stock!: number;
+  /** Units left to buy, live from the gate. */
+  remaining!: number;
+  perUserLimit!: number;
+  startsAt!: Date;
+  endsAt!: Date;
+  status!: SaleStatus;
+  paused!: boolean;
+}
+
+export class StorefrontSaleDetailDto extends StorefrontSaleDto {
+  /** The server's clock, for the countdown. */
+  serverTime!: Date;
+}
+
+export class StorefrontListDto {
+  /** Upcoming and active sales. */
+  items!: StorefrontSaleDto[];
+  /** The server's clock, for the countdown. */
+  serverTime!: Date;
+}
+
+export class AdmittedDto implements Admitted {
+  /** The order's id (a ULID): follow it on GET /orders/{id} or /orders/{id}/events. */
+  orderId!: string;
+  status!: 'QUEUED';
+}
+
+export class OrderViewDto implements OrderView {
+  /** ULID made at admission. */
+  id!: string;
+  saleId!: string;
+  userId!: string;
+  quantity!: number;
+  /** Minor units; null while QUEUED (fixed when the order is persisted). */
+  amount!: number | null;
+  status!: OrderStatus;
+  /** Why the order FAILED or was CANCELLED. */
+  failureReason!: string | null;
+  /** Pay before this (AWAITING_PAYMENT), or the order is cancelled. */
+  paymentDeadline!: Date | null;
+  admittedAt!: Date;
+  updatedAt!: Date;
+}
+
+export class OrderPageDto {
+  /** Newest first. */
+  items!: OrderViewDto[];
+  page!: number;
+  pageSize!: number;
+  total!: number;
+}
+
+export class RefusalCountsDto implements Record<keyof SaleStats['refusals'], number> {
+  SOLD_OUT!: number;
+  LIMIT_EXCEEDED!: number;
+  SALE_NOT_ACTIVE!: number;
+  BUSY!: number;
+  RATE_LIMITED!: number;
+}
+
+export class OrdersByStatusDto implements Record<OrderStatus, number> {
+  /** Admitted tickets not yet persisted. */
+  QUEUED!: number;
+  PENDING!: number;
+  AWAITING_PAYMENT!: number;
+  PAID!: number;
+  CANCELLED!: number;
+  FAILED!: number;
+}
+
+export class BacklogDto implements Readonly<SaleStats['backlog']> {
+  /** Admitted tickets waiting to become orders. */
+  tickets!: number;
+  /** Jobs waiting in the orders queue. */
+  queuedJobs!: number;
+}
+
+export class SaleStatsDto implements SaleStats {
+  saleId!: string;
+  stock!: number;
+  /** Units the gate can still admit (null before preheat). */
+  remaining!: number | null;
+  /** Purchases admitted by the gate. */
+  admitted!: number;
+  refusals!: RefusalCountsDto;
+  /** QUEUED counts admitted tickets not yet persisted. */
+  ordersByStatus!: OrdersByStatusDto;
+  backlog!: BacklogDto;
+  /** Units not yet reserved by an order, per Postgres. */
+  stockOfRecord!: number;
+}
+
+export class GateFoundDto {
+  exists!: boolean;
+  remaining!: number | null;
+}
+
+export class ExpectedDto {
+  remaining!: number;
+}
+
+export class BuyerDriftDto {
+  userId!: string;
+  /** The buyer's units per the gate. */
+  gate!: number;
+  /** The buyer's units per the orders of record. */
+  expected!: number;
+}
+
+export class DriftDto {
+  /** gate − expected; null without a gate. */
+  remaining!: number | null;
+  buyers!: BuyerDriftDto[];
+}
+
+export class ReconcileReportDto implements ReconcileReport {
+  saleId!: string;
+  stock!: number;
+  /** The gate as found (null remaining: no gate, e.g. after Redis lost its data). */
+  gate!: GateFoundDto;
+  /** Remaining per the orders of record. */
+  expected!: ExpectedDto;
+  drift!: DriftDto;
+  inSync!: boolean;
+  /** The gate was rewritten from Postgres by this call. */
+  repaired!: boolean;
+  /** Units persisted during the read and counted as held to stay safe (0 on an exact pass). */
+  heldWhileMoving!: number;
+}
+
+export class NotificationViewDto implements NotificationView {
+  id!: string;
+  orderId!: string;
+  /** The event the message is about, e.g. `order.confirmed`. */
+  kind!: string;
+  channel!: NotificationView['channel'];
+  /** Email address or E.164 phone number. */
+  recipient!: string;
+  status!: NotificationView['status'];
+  /** Transport calls started for this message. */
+  attempts!: number;
+  lastError!: string | null;
+  eventId!: string;
+  sentAt!: Date | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+}
+
+export class NotificationPageDto implements NotificationPage {
+  items!: NotificationViewDto[];
+  page!: number;
+  pageSize!: number;
+  total!: number;
+}
+
+export class HealthDto implements HealthBody {
+  status!: 'ok' | 'error';
+  postgres!: 'up' | 'down';
+  redis!: 'up' | 'down';
+}
+
+export class LivenessDto {
+  status!: 'ok';
+}
+
+export class AdminSessionDto implements AdminSession {
+  status!: 'signed-in';
+  /** When the session (the token) expires. */
+  expiresAt!: Date;
+}
