@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ReconcileReport } from '../src/promotions/reconcile.service.js';
 import type { SaleView } from '../src/promotions/promotions.service.js';
-import { buy, query, statusCounts, waitFor } from './support/buy.js';
+import { buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
 import { createTestDatabase, testEnv, type TestDatabase } from './support/env.js';
 import { request } from './support/http.js';
 import { freePort, runNode, type Child } from './support/processes.js';
@@ -84,24 +84,12 @@ describe('Redis Cluster: two API copies and two workers', () => {
     await db?.drop();
   });
 
+  /** A sale open now, created on copy 0 and preheated through copy 1. */
   async function createSale(overrides: Record<string, unknown>): Promise<SaleView> {
-    const res = await request<SaleView>(apis[0]!.url, 'POST', '/admin/sales', {
-      token: admin.token,
-      body: {
-        name: 'cluster spike',
-        sku: 'CLUSTER-1',
-        price: 1000,
-        stock: 50,
-        perUserLimit: 1,
-        startsAt: new Date(Date.now() - 1000).toISOString(),
-        endsAt: new Date(Date.now() + 3600_000).toISOString(),
-        ...overrides,
-      },
-    });
-    expect(res.status).toBe(201);
-    const heated = await request(apis[1]!.url, 'POST', `/admin/sales/${res.body.id}/preheat`, { token: admin.token });
+    const sale = await createActiveSale(apis[0]!.url, admin, overrides, false);
+    const heated = await request(apis[1]!.url, 'POST', `/admin/sales/${sale.id}/preheat`, { token: admin.token });
     expect(heated.status).toBe(200);
-    return res.body;
+    return sale;
   }
 
   async function purchase(url: string, u: TestUser, saleId: string, headers: Record<string, string> = {}) {
