@@ -86,7 +86,7 @@ start_local_redis() {
   say "starting redis-server with data in .data/redis (port $port, AOF on)"
   mkdir -p "$DATA/redis"
   redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$DATA/redis" \
-    --appendonly yes --save "" --logfile "$DATA/redis/redis.log"
+    --appendonly yes --appendfsync always --save "" --logfile "$DATA/redis/redis.log"
   wait_for redis redis_answers
 }
 

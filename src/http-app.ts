@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './infra/config/app-config.js';
 import { AllExceptionsFilter } from './infra/http/all-exceptions.filter.js';
+import { hardenedFastifyOptions, hardenHttp } from './infra/http/hardening.js';
 import { createValidationPipe } from './infra/http/validation.js';
 import { rootLogger } from './infra/logging/logging.js';
 import { setupOps } from './ops/ops.setup.js';
@@ -67,18 +67,15 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
       ? new RequestLog(config.LOG_PURCHASE_SAMPLE)
       : new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
-    trustProxy: true,
+    ...hardenedFastifyOptions(config),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
+    // Fastify's JSON parser only: Nest's would add a form parser (forms are 415 here).
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onSend', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
-  });
+  hardenHttp(app, config);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   await setupOps(app);

@@ -76,7 +76,7 @@ export class WorkerModule {
       Processor(queue, {
         concurrency: batched ? config.WORKER_CONCURRENCY : (concurrency?.(config) ?? 1),
         lockDuration: config.JOB_LOCK_MS,
-        stalledInterval: config.JOB_LOCK_MS,
+        stalledInterval: config.JOB_STALLED_INTERVAL_MS,
         settings: { backoffStrategy: cappedBackoff(config.JOB_BACKOFF_MAX_MS) },
       })(processor);
     }

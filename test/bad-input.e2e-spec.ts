@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { JwtService } from '@nestjs/jwt';
+import { GateService } from '../src/gate/gate.service.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { buy, createActiveSale } from './support/buy.js';
-import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
+import { clearRedis, createTestDatabase, JWT_SECRET, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';
 import { createUsers, type TestUser } from './support/users.js';
 
@@ -23,6 +25,20 @@ const BODIES: unknown[] = [
   { email: 'a@b.c'.repeat(100), password: '\u0000\u0001', phone: '+1'.padEnd(100, '9') },
   { __proto__: { admin: true }, constructor: { prototype: { role: 'ADMIN' } } },
   { name: '𝓤𝓷𝓲𝓬𝓸𝓭𝓮 🛒', sku: '../../etc/passwd' },
+  // Lone UTF-16 surrogates (JSON "\ud800" escapes): validator.js threw a URIError on them.
+  { email: '\ud800@example.test', password: 'long-enough-1', phone: '+14155550123', name: '\udfff' },
+  { email: 'a\udc00b@example.test', password: '\ud83d', sku: '\ud800', quantity: 1 },
+];
+
+/** Tokens correctly signed with the API's secret whose claims it never issues. */
+const jwt = new JwtService({ secret: JWT_SECRET });
+const ODD_TOKENS: [string, string][] = [
+  ['sub not a UUID', jwt.sign({ sub: 'x', role: 'CUSTOMER' })],
+  ['sub a number', jwt.sign({ sub: 42, role: 'ADMIN' })],
+  ['sub with SQL after a UUID', jwt.sign({ sub: "00000000-0000-0000-0000-000000000000' OR '1'='1", role: 'ADMIN' })],
+  ['no sub', jwt.sign({ role: 'ADMIN' })],
+  ['unknown role', jwt.sign({ sub: '00000000-0000-0000-0000-000000000000', role: 'ROOT' })],
+  ['no role', jwt.sign({ sub: '00000000-0000-0000-0000-000000000000' })],
 ];
 
 /** Path segments where an id goes. */
@@ -79,7 +95,11 @@ describe('no input makes a 500 (invariant 6)', () => {
     ['GET', '/admin/notifications?status=NOPE&orderId=x&page=-1'],
     ['GET', '/admin/sales?page=abc&pageSize=1e9'],
     ['GET', '/me/orders?page=0'],
+    ['GET', '/me/orders?page=1e20'],
+    ['GET', '/admin/sales?page=1e20&pageSize=100'],
+    ['GET', '/admin/notifications?page=9007199254740993'],
   ];
+  const PUBLIC = /^\/auth\/|^\/sales\/[^/]+$/;
 
   it('answers every route with every body shape and odd ids without a 5xx, in the error shape', async () => {
     const failures: string[] = [];
@@ -114,4 +134,52 @@ describe('no input makes a 500 (invariant 6)', () => {
     expect(statuses.get(404)).toBeGreaterThan(100);
     expect(statuses.get(403)).toBeGreaterThan(10);
   });
+
+  it('a lone surrogate in email is 400 VALIDATION_FAILED on login and register', async () => {
+    const email = 'ann\ud800@example.test';
+    const bodies: [string, Record<string, string>][] = [
+      ['/auth/login', { email, password: 'long-enough-1' }],
+      ['/auth/register', { email, password: 'long-enough-1', phone: '+14155550123' }],
+    ];
+    for (const [path, body] of bodies) {
+      const res = await request(api.url, 'POST', path, { body });
+      expect([path, res.status, res.body]).toEqual([
+        path,
+        400,
+        expect.objectContaining({
+          code: 'VALIDATION_FAILED',
+          details: [{ field: 'email', problem: 'must be an email address' }],
+        }),
+      ]);
+    }
+  });
+
+  it('page=1e20 on the list routes is 400 VALIDATION_FAILED', async () => {
+    for (const path of ['/me/orders?page=1e20', '/admin/sales?page=1e20', '/admin/notifications?page=1e20']) {
+      const res = await request(api.url, 'GET', path, { token: admin!.token });
+      expect([path, res.status, res.body]).toEqual([path, 400, expect.objectContaining({ code: 'VALIDATION_FAILED' })]);
+    }
+  });
+
+  it.each(ODD_TOKENS)(
+    'a validly signed token with %s is 401 UNAUTHORIZED on every protected route',
+    async (_, token) => {
+      const gate = api.app.get(GateService);
+      const before = await gate.remaining(saleId);
+      const failures: string[] = [];
+      for (const [method, path] of routes(saleId, orderId)) {
+        const res = await request(api.url, method, path, {
+          token,
+          body: method === 'GET' || method === 'DELETE' ? undefined : {},
+        });
+        const expected = PUBLIC.test(path)
+          ? res.status < 500
+          : res.status === 401 && (res.body as { code?: string }).code === 'UNAUTHORIZED';
+        if (!expected) failures.push(`${method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
+      }
+      expect(failures).toEqual([]);
+      // The purchase among them took nothing from the gate (no ticket for a user that does not exist).
+      expect(await gate.remaining(saleId)).toBe(before);
+    },
+  );
 });

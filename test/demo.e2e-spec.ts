@@ -27,13 +27,11 @@ describe('npm run demo (dist/demo/demo.js against a running API and worker)', ()
   });
 
   it('creates an admin and a sale, runs a spike with payments and cancellations, and checks the invariants', async () => {
-    const child = runNode('demo/demo.js', { DATABASE_URL: db.url, JWT_SECRET }, [
-      `--url=${api.url}`,
-      '--shoppers=150',
-      '--stock=40',
-      '--start-in=2',
-      '--spike-seconds=2',
-    ]);
+    const child = runNode(
+      'demo/demo.js',
+      { DATABASE_URL: db.url, JWT_SECRET },
+      { args: [`--url=${api.url}`, '--shoppers=150', '--stock=40', '--start-in=2', '--spike-seconds=2'] },
+    );
     expect(await child.exited).toBe(0);
     const out = child.output();
     expect(out).toMatch(/admin: +admin-\w+@demo\.flash-sale\.local +password: \S+/);

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { appendFile, cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { applyMigrations, createMigration, diffSchemas, SCHEMA_FILE } from '../src/infra/prisma/migrator.js';
 import { createTestDatabase, type TestDatabase } from './support/env.js';
+import { ROOT, runNode } from './support/processes.js';
 
 /** Checks written by hand into migrations (the Prisma schema language has no CHECK). */
 const HAND_WRITTEN_CHECKS = [
@@ -137,4 +138,56 @@ describe('migrations', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  describe('node dist/migrate.js deploy, run from another folder', () => {
+    it('applies the migrations found beside the program, then finds nothing to do', async () => {
+      const scratch = await createTestDatabase('mig_cli', false);
+      try {
+        const first = runNode('migrate.js', { DATABASE_URL: scratch.url }, { args: ['deploy'] });
+        expect([await first.exited, first.output()]).toEqual([0, expect.stringMatching(/^applied: /m)]);
+        const folders = (await readdir(path.join(ROOT, 'prisma/migrations'), { withFileTypes: true }))
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name);
+        for (const folder of folders) expect(first.output()).toContain(folder);
+        const tables = await tableNames(scratch.url);
+        expect(tables).toEqual(expect.arrayContaining(['orders', 'sales', 'users', 'payments']));
+
+        const second = runNode('migrate.js', { DATABASE_URL: scratch.url }, { args: ['deploy'] });
+        expect([await second.exited, second.output().trim()]).toEqual([0, 'database is up to date']);
+      } finally {
+        await scratch.drop();
+      }
+    });
+
+    it('fails loudly (exit 1, naming the folder) when the program has no migrations beside it', async () => {
+      // A copy of the built program without prisma/ next to it.
+      const root = await mkdtemp(path.join(tmpdir(), 'fs-nomig-'));
+      const scratch = await createTestDatabase('mig_none', false);
+      try {
+        await cp(path.join(ROOT, 'dist'), path.join(root, 'dist'), { recursive: true });
+        await cp(path.join(ROOT, 'package.json'), path.join(root, 'package.json'));
+        await symlink(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
+        const child = runNode('migrate.js', { DATABASE_URL: scratch.url }, { args: ['deploy'], root });
+        expect(await child.exited).toBe(1);
+        expect(child.output()).toContain(`no migrations found in ${path.join(root, 'prisma', 'migrations')}`);
+        expect(child.output()).not.toMatch(/up to date/);
+      } finally {
+        await scratch.drop();
+        await rm(root, { recursive: true, force: true });
+      }
+    });
+  });
 });
+
+async function tableNames(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ t: string }>(
+      `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
+    return rows.map((r) => r.t);
+  } finally {
+    await client.end();
+  }
+}

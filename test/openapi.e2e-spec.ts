@@ -108,7 +108,15 @@ describe('OpenAPI document (GET /docs-json)', () => {
     );
     const patch = op('PATCH /admin/sales/{id}');
     expect(codes(patch, '409')).toEqual(['CONFLICT', 'SALE_ALREADY_STARTED', 'SALE_ENDED', 'STOCK_BELOW_SOLD']);
-    expect(Object.keys(op('POST /auth/login').responses).sort()).toEqual(['200', '400', '401', '413', '415']);
+    expect(Object.keys(op('POST /auth/login').responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '413',
+      '415',
+      '429',
+      '503',
+    ]);
   });
 
   it('carries the DTOs’ constraints and comments', () => {

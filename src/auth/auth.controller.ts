@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Ip, Post } from '@nestjs/common';
 import { Public } from './auth.decorators.js';
 import { AuthService, type PublicUser } from './auth.service.js';
 import { LoginDto, RegisterDto } from './dto/auth.dto.js';
@@ -9,13 +9,13 @@ export class AuthController {
   constructor(@Inject(AuthService) private readonly auth: AuthService) {}
 
   @Post('register')
-  register(@Body() dto: RegisterDto): Promise<PublicUser> {
-    return this.auth.register(dto);
+  register(@Body() dto: RegisterDto, @Ip() ip: string): Promise<PublicUser> {
+    return this.auth.register(dto, ip);
   }
 
   @Post('login')
   @HttpCode(200)
-  login(@Body() dto: LoginDto): Promise<{ accessToken: string }> {
-    return this.auth.login(dto);
+  login(@Body() dto: LoginDto, @Ip() ip: string): Promise<{ accessToken: string }> {
+    return this.auth.login(dto, ip);
   }
 }

@@ -7,6 +7,9 @@ import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService } from './auth.service.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { PasswordHasher } from './password-hasher.js';
+import { TokenVerifier } from './token-verifier.js';
 
 /** Registration, login, and the global guard (HTTP process only). */
 @Module({
@@ -25,8 +28,8 @@ import { AuthService } from './auth.service.js';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [AuthService, JwtModule],
+  providers: [AuthService, PasswordHasher, AuthThrottle, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [AuthService, JwtModule, TokenVerifier],
 })
 export class AuthModule {}
 

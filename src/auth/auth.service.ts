@@ -4,9 +4,10 @@ import type { User } from '../generated/prisma/client.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { UsersRepository } from '../users/users.repository.js';
+import { AuthThrottle } from './auth-throttle.js';
 import type { TokenClaims } from './auth.types.js';
 import type { LoginDto, RegisterDto } from './dto/auth.dto.js';
-import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
+import { PasswordHasher } from './password-hasher.js';
 
 export interface PublicUser {
   id: string;
@@ -36,24 +37,35 @@ export class AuthService implements OnApplicationBootstrap {
     @Inject(UsersRepository) private readonly users: UsersRepository,
     @Inject(JwtService) private readonly jwt: JwtService,
     @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(PasswordHasher) private readonly passwords: PasswordHasher,
+    @Inject(AuthThrottle) private readonly throttle: AuthThrottle,
   ) {}
 
-  async register(dto: RegisterDto): Promise<PublicUser> {
+  /** `ip`: the client's address, for the per-address throttle. */
+  async register(dto: RegisterDto, ip: string): Promise<PublicUser> {
+    await this.throttle.register(ip);
+    this.passwords.ensureRoom();
     const user = await this.users.create({
       email: dto.email,
       phone: dto.phone,
       name: dto.name,
-      passwordHash: await hashPassword(dto.password),
+      passwordHash: await this.passwords.hash(dto.password),
     });
     if (!user) throw new DomainError('EMAIL_TAKEN', 'An account with this email exists');
     return publicUser(user);
   }
 
-  /** Same answer and about the same time for an unknown email as for a wrong password. */
-  async login(dto: LoginDto): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: string }> {
+  /**
+   * Same answer and about the same time for an unknown email as for a wrong
+   * password. Throttled per address and per account before any hashing.
+   */
+  async login(dto: LoginDto, ip: string): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: string }> {
+    await this.throttle.login(dto.email, ip);
+    this.passwords.ensureRoom();
     const user = await this.users.findByEmail(dto.email);
-    const ok = await verifyPassword(dto.password, user?.passwordHash ?? (await DUMMY_HASH));
+    const ok = await this.passwords.verify(dto.password, user?.passwordHash);
     if (!user || !ok) throw new DomainError('INVALID_CREDENTIALS', 'Email or password is wrong');
+    await this.throttle.loginSucceeded(dto.email);
     return { accessToken: this.sign(user), tokenType: 'Bearer', expiresIn: this.config.JWT_EXPIRES_IN };
   }
 
@@ -71,7 +83,7 @@ export class AuthService implements OnApplicationBootstrap {
       email: email.toLowerCase(),
       phone: '+10000000000',
       name: 'Administrator',
-      passwordHash: await hashPassword(password),
+      passwordHash: await this.passwords.hash(password),
       role: 'ADMIN',
     });
     if (created) this.logger.log(`created admin account ${created.email}`);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { PromotionsModule } from '../promotions/promotions.module.js';
 import { AdminOrdersController } from './admin-orders.controller.js';
+import { OpenStreams } from './open-streams.js';
 import { OrderEventsHub } from './order-events.hub.js';
 import { OrderLifecycleController } from './order-lifecycle.controller.js';
 import { OrdersController } from './orders.controller.js';
@@ -13,6 +14,6 @@ import { SaleStatsService } from './sale-stats.service.js';
 @Module({
   imports: [OrdersModule, PromotionsModule, AuthModule],
   controllers: [OrdersController, OrderLifecycleController, AdminOrdersController],
-  providers: [OrdersService, OrderEventsHub, SaleStatsService],
+  providers: [OrdersService, OrderEventsHub, SaleStatsService, OpenStreams],
 })
 export class OrdersHttpModule {}

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Order, OrderStatus, Prisma } from '../generated/prisma/client.js';
+import type { Order, OrderStatus, Prisma, RefundStatus } from '../generated/prisma/client.js';
 import { PrismaService } from '../infra/prisma/prisma.service.js';
 import type { Ticket } from '../infra/queues/queues.js';
 
@@ -21,6 +21,13 @@ interface RawOrderRow {
   quantity: number;
   amount: number;
   payment_deadline: Date | null;
+}
+
+/** An order as a payment attempt sees it (see findForPayment). */
+export interface PaymentView extends OrderRow {
+  status: OrderStatus;
+  open: boolean;
+  claimMsLeft: number;
 }
 
 const toRow = (r: RawOrderRow): OrderRow => ({
@@ -89,24 +96,74 @@ export class OrdersRepository {
     return rows.map(toRow);
   }
 
-  /** Locks one order's row for a payment; `open` is whether its deadline is still ahead. */
-  async lockForPayment(tx: Tx, id: string): Promise<(OrderRow & { status: OrderStatus; open: boolean }) | null> {
-    const rows = await tx.$queryRaw<(RawOrderRow & { status: OrderStatus; open: boolean | null })[]>`
-      SELECT id, sale_id, user_id, quantity, amount, payment_deadline, status, payment_deadline > now() AS open
-      FROM orders WHERE id = ${id} FOR UPDATE`;
+  /**
+   * One order as a payment sees it: `open` is whether its deadline is still
+   * ahead, `claimMsLeft` how long another payment attempt still holds it
+   * (0: nobody), both by Postgres's clock.
+   */
+  async findForPayment(id: string): Promise<PaymentView | null> {
+    const rows = await this.prisma.$queryRaw<
+      (RawOrderRow & { status: OrderStatus; open: boolean | null; claim_ms_left: number })[]
+    >`
+      SELECT id, sale_id, user_id, quantity, amount, payment_deadline, status, payment_deadline > now() AS open,
+             GREATEST(0, COALESCE(extract(epoch FROM payment_claimed_until - now()) * 1000, 0))::float8 AS claim_ms_left
+      FROM orders WHERE id = ${id}`;
     const row = rows[0];
-    return row ? { ...toRow(row), status: row.status, open: row.open === true } : null;
+    return row
+      ? {
+          ...toRow(row),
+          status: row.status,
+          open: row.open === true,
+          claimMsLeft: Math.ceil(Number(row.claim_ms_left)),
+        }
+      : null;
   }
 
-  /** AWAITING_PAYMENT → PAID with its payment record; null when the order was not AWAITING_PAYMENT. */
+  /**
+   * Claims the user's AWAITING_PAYMENT order whose deadline is ahead for one
+   * payment attempt, for `leaseMs`: one statement, no lock held afterwards. While the
+   * claim lasts, no other attempt claims the order and no cancel (the
+   * shopper's or the timeout's) touches it. Null when the order is not
+   * payable now or another attempt holds it.
+   */
+  async claimPayment(id: string, userId: string, claim: string, leaseMs: number): Promise<OrderRow | null> {
+    const rows = await this.prisma.$queryRaw<RawOrderRow[]>`
+      UPDATE orders SET payment_claim = ${claim},
+        payment_claimed_until = now() + make_interval(secs => ${leaseMs / 1000}::float8)
+      WHERE id = ${id} AND user_id = ${userId}::uuid AND status = 'AWAITING_PAYMENT' AND payment_deadline > now()
+        AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
+      RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
+    return rows[0] ? toRow(rows[0]) : null;
+  }
+
+  /**
+   * Gives the claim back (the charge was declined, failed, or was refunded);
+   * nothing if another attempt holds the order by now. `due`: the order is
+   * still AWAITING_PAYMENT and its deadline has passed (the timeout waited for
+   * this attempt).
+   */
+  async releasePaymentClaim(id: string, claim: string): Promise<{ due: boolean } | null> {
+    const rows = await this.prisma.$queryRaw<{ due: boolean | null }[]>`
+      UPDATE orders SET payment_claim = NULL, payment_claimed_until = NULL
+      WHERE id = ${id} AND payment_claim = ${claim}
+      RETURNING status = 'AWAITING_PAYMENT' AND payment_deadline <= now() AS due`;
+    return rows[0] ? { due: rows[0].due === true } : null;
+  }
+
+  /**
+   * AWAITING_PAYMENT → PAID with its payment record, for the attempt holding
+   * the claim; null when the order was cancelled or claimed by another
+   * attempt meanwhile (its charge must then be given back).
+   */
   async markPaid(
     tx: Tx,
     id: string,
+    claim: string,
     payment: { id: string; provider: string; idempotencyKey: string; reference: string | null },
   ): Promise<{ order: OrderRow; paidAt: Date } | null> {
     const rows = await tx.$queryRaw<(RawOrderRow & { updated_at: Date })[]>`
-      UPDATE orders SET status = 'PAID', updated_at = now()
-      WHERE id = ${id} AND status = 'AWAITING_PAYMENT'
+      UPDATE orders SET status = 'PAID', updated_at = now(), payment_claim = NULL, payment_claimed_until = NULL
+      WHERE id = ${id} AND status = 'AWAITING_PAYMENT' AND payment_claim = ${claim}
       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline, updated_at`;
     const row = rows[0];
     if (!row) return null;
@@ -116,10 +173,35 @@ export class OrdersRepository {
     return { order: toRow(row), paidAt: row.updated_at };
   }
 
+  /** The provider key of the order's recorded payment, if it has one. */
+  async paymentKeyOf(orderId: string): Promise<string | null> {
+    const payment = await this.prisma.payment.findUnique({ where: { orderId }, select: { idempotencyKey: true } });
+    return payment?.idempotencyKey ?? null;
+  }
+
+  /** Records a charge given back (or to give back by hand); a second record of the same charge changes nothing. */
+  async recordRefund(refund: {
+    id: string;
+    orderId: string;
+    provider: string;
+    amount: number;
+    idempotencyKey: string;
+    reference: string | null;
+    status: RefundStatus;
+    lastError: string | null;
+  }): Promise<void> {
+    await this.prisma.paymentRefund.upsert({
+      where: { idempotencyKey: refund.idempotencyKey },
+      create: refund,
+      update: {},
+    });
+  }
+
   /**
    * → CANCELLED for the ids still in one of `from` (and, for a timeout, past
-   * their deadline): one conditional update, so a payment racing it either
-   * committed first (nothing changes here) or finds CANCELLED.
+   * their deadline) that no payment attempt holds: one conditional update, so
+   * a payment racing it either claimed first (nothing changes here until its
+   * claim ends) or finds CANCELLED.
    */
   async cancel(
     tx: Tx,
@@ -133,16 +215,21 @@ export class OrdersRepository {
       UPDATE orders SET status = 'CANCELLED', failure_reason = ${reason}, updated_at = now()
       WHERE id = ANY(${ids}::text[]) AND status::text = ANY(${from}::text[])
         AND (NOT ${onlyPastDeadline} OR payment_deadline <= now())
+        AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
     return rows.map(toRow);
   }
 
-  /** Orders still AWAITING_PAYMENT whose deadline is ahead (an expiry job that fired early). */
-  /** Orders of these still AWAITING_PAYMENT, with the ms left to their deadline by Postgres's clock (≤ 0: due). */
+  /**
+   * Orders of these still AWAITING_PAYMENT, with the ms left by Postgres's
+   * clock until they can be cancelled: their deadline, or the end of a
+   * payment attempt's claim when later (≤ 0: due).
+   */
   async stillAwaiting(ids: string[]): Promise<{ id: string; waitMs: number }[]> {
     if (ids.length === 0) return [];
     const rows = await this.prisma.$queryRaw<{ id: string; wait_ms: number }[]>`
-      SELECT id, (extract(epoch FROM payment_deadline - now()) * 1000)::float8 AS wait_ms FROM orders
+      SELECT id, (extract(epoch FROM GREATEST(payment_deadline, payment_claimed_until) - now()) * 1000)::float8 AS wait_ms
+      FROM orders
       WHERE id = ANY(${ids}::text[]) AND status = 'AWAITING_PAYMENT'`;
     return rows.map((r) => ({ id: r.id, waitMs: Math.round(Number(r.wait_ms)) }));
   }

@@ -26,9 +26,17 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs a built entry point (dist/<name>.js) with exactly the env given (plus PATH). */
-export function runNode(script: string, env: Record<string, string>, args: string[] = []): Child {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', script), ...args], {
+/**
+ * Runs a built entry point (dist/<name>.js) with exactly the env given (plus
+ * PATH), from a folder other than the repo's; `args` follow the script,
+ * `root` is the installation whose dist/ runs (default: this repo).
+ */
+export function runNode(
+  script: string,
+  env: Record<string, string>,
+  { args = [], root = ROOT }: { args?: string[]; root?: string } = {},
+): Child {
+  const child = spawn(process.execPath, [path.join(root, 'dist', script), ...args], {
     // Not the repo root: a developer's .env there must not leak into the test.
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },

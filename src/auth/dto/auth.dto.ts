@@ -1,13 +1,30 @@
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { isEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
 
 const trimLower = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
+/** A UTF-16 surrogate that is not half of a pair (the `u` flag reads pairs as one code point). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * class-validator's IsEmail, except that a string with a lone surrogate is
+ * refused: validator.js passes the address to encodeURI, which throws a
+ * URIError on one (a 500 instead of a 400).
+ */
+function IsEmailAddress(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isEmail',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && !LONE_SURROGATE.test(value) && isEmail(value),
+      defaultMessage: () => 'must be an email address',
+    },
+  });
+}
 
 export class RegisterDto {
   @Transform(trimLower)
-  @IsEmail({}, { message: 'must be an email address' })
+  @IsEmailAddress()
   @MaxLength(254)
   email!: string;
 
@@ -30,7 +47,7 @@ export class RegisterDto {
 
 export class LoginDto {
   @Transform(trimLower)
-  @IsEmail({}, { message: 'must be an email address' })
+  @IsEmailAddress()
   @MaxLength(254)
   email!: string;
 

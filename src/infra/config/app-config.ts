@@ -9,10 +9,12 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
   validateSync,
   type ValidationError,
 } from 'class-validator';
+import { parseTrustProxy } from '../http/trust-proxy.js';
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -243,11 +245,21 @@ export class AppConfig {
   @Min(100)
   SWEEP_INTERVAL_MS = 10_000;
 
-  /** BullMQ job lock; a job of a dead worker is taken over after about this long. */
+  /**
+   * BullMQ job lock, renewed every half of it while the job runs. A job of a
+   * dead worker is taken over at most JOB_LOCK_MS + JOB_STALLED_INTERVAL_MS
+   * after the worker died (8 s with the defaults).
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1000)
-  JOB_LOCK_MS = 30_000;
+  JOB_LOCK_MS = 5000;
+
+  /** How often workers look for jobs whose lock ran out (a dead worker's) and put them back. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  JOB_STALLED_INTERVAL_MS = 3000;
 
   /** Attempts of a job before it stays in the failed set (the dead letters). */
   @Transform(toInt)
@@ -300,6 +312,11 @@ export class AppConfig {
   @ValidateIf((c: AppConfig) => c.PAYMENT_PROVIDER === 'http' || c.PAYMENT_PROVIDER_URL !== '')
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL (required when PAYMENT_PROVIDER=http)' })
   PAYMENT_PROVIDER_URL = '';
+
+  /** Where the `http` provider POSTs refunds of charges whose order was cancelled meanwhile; empty: refunds are left for a person. */
+  @ValidateIf((c: AppConfig) => c.PAYMENT_REFUND_URL !== '')
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL' })
+  PAYMENT_REFUND_URL = '';
 
   /** Bearer token sent to the payment provider; empty sends none. */
   @IsString()
@@ -398,6 +415,83 @@ export class AppConfig {
   @IsInt()
   @Min(100)
   NOTIFY_TIMEOUT_MS = 10_000;
+
+  // --- hardening: proxies, browsers, login throttles, event streams ---
+
+  /** Proxies whose X-Forwarded-* is believed: `false`, a hop count, or addresses/CIDRs (see parseTrustProxy). */
+  @ValidateBy({
+    name: 'trustProxy',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && parseTrustProxy(value) !== undefined,
+      defaultMessage: () =>
+        'must be false, a hop count 1-10, or a comma list of proxy addresses/CIDRs (true is not accepted)',
+    },
+  })
+  TRUST_PROXY = 'false';
+
+  /** Browser origins allowed to call the API (CORS), comma-separated, e.g. https://shop.example.com; empty = none. */
+  @Matches(
+    /^$|^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\s*,\s*https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?)*$/,
+    {
+      message: 'must be a comma list of origins such as https://shop.example.com (scheme, host, optional port)',
+    },
+  )
+  CORS_ORIGINS = '';
+
+  /** Login attempts per account (email) per LOGIN_ACCOUNT_WINDOW_SECONDS, shared by all API copies; 0 = off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  LOGIN_LIMIT_PER_ACCOUNT = 10;
+
+  /** Window of LOGIN_LIMIT_PER_ACCOUNT (a successful login clears the account's count). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOGIN_ACCOUNT_WINDOW_SECONDS = 900;
+
+  /** Login attempts per client address per AUTH_IP_WINDOW_SECONDS; 0 = off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  LOGIN_LIMIT_PER_IP = 60;
+
+  /** Registrations per client address per AUTH_IP_WINDOW_SECONDS; 0 = off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  REGISTER_LIMIT_PER_IP = 10;
+
+  /** Window of the per-address login and registration limits. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  AUTH_IP_WINDOW_SECONDS = 60;
+
+  /** Password hashes (scrypt, ~40 ms of a core each) one API process runs at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  PASSWORD_HASH_CONCURRENCY = 1;
+
+  /** Logins/registrations waiting for a hash slot beyond which they get 503 BUSY at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  PASSWORD_HASH_QUEUE = 32;
+
+  /** Order status streams (SSE) one user may hold open at once on one API process (429 TOO_MANY_STREAMS beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SSE_MAX_STREAMS_PER_USER = 5;
+
+  /** Order status streams one API process holds open at once (503 STREAMS_BUSY beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SSE_MAX_STREAMS = 5000;
 
   @IsOptional()
   @IsEmail()

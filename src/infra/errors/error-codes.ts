@@ -15,6 +15,12 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  // the router's own refusals (hardening)
+  MALFORMED_URL: HttpStatus.BAD_REQUEST,
+  URI_TOO_LONG: HttpStatus.URI_TOO_LONG,
+  // order status streams (hardening)
+  TOO_MANY_STREAMS: HttpStatus.TOO_MANY_REQUESTS,
+  STREAMS_BUSY: HttpStatus.SERVICE_UNAVAILABLE,
   // accounts
   EMAIL_TAKEN: HttpStatus.CONFLICT,
   INVALID_CREDENTIALS: HttpStatus.UNAUTHORIZED,

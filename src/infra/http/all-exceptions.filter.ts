@@ -63,7 +63,13 @@ export function toErrorAnswer(err: unknown): Answer {
       status === 400 && /^FST_ERR_CTP_(INVALID|EMPTY)_JSON/.test(err.code)
         ? 'MALFORMED_BODY'
         : (CODE_BY_STATUS[status] ?? 'VALIDATION_FAILED');
-    const message = code === 'MALFORMED_BODY' ? 'Request body could not be parsed' : err.message;
+    // Fixed wording where Fastify's message would echo the request (its content type).
+    const message =
+      code === 'MALFORMED_BODY'
+        ? 'Request body could not be parsed'
+        : code === 'UNSUPPORTED_MEDIA_TYPE'
+          ? 'Send the body as JSON (Content-Type: application/json)'
+          : err.message;
     return { body: { statusCode: status, code, message } };
   }
   if (isStoreUnavailable(err)) {

@@ -1,12 +1,16 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
+/** Far beyond any real list; keeps `(page - 1) * pageSize` a small integer (`page=1e20` is an integer too). */
+export const MAX_PAGE = 100_000;
+
 /** `?page=&pageSize=` of every paged list. */
 export class PageQueryDto {
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(MAX_PAGE)
   page = 1;
 
   @IsOptional()

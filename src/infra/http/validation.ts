@@ -1,4 +1,5 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 import { DomainError, type ErrorDetail } from '../errors/domain-error.js';
 
 const TYPE_CHECKS = ['isString', 'isInt', 'isNumber', 'isBoolean', 'isDate', 'isEmail', 'matches'];
@@ -10,13 +11,22 @@ function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
     const constraints = e.constraints ?? {};
     if (Object.keys(constraints).length === 0) return flatten(e.children ?? [], field);
     if (constraints.whitelistValidation) return [{ field, problem: 'is not an allowed field' }];
-    if (e.value === undefined || e.value === null) return [{ field, problem: 'is required' }];
+    if (e.value === undefined) return [{ field, problem: 'is required' }];
+    if (e.value === null) return [{ field, problem: 'must not be null' }];
     // The type check says the most; then the first constraint class-validator reports.
     const key = TYPE_CHECKS.find((k) => k in constraints) ?? Object.keys(constraints)[0]!;
     const problem = constraints[key] ?? 'is invalid';
     return [{ field, problem: problem.startsWith(`${e.property} `) ? problem.slice(e.property.length + 1) : problem }];
   });
 }
+
+/**
+ * Like @IsOptional(), but only a missing field skips the checks: `null` is
+ * checked like any other value (and refused by a type check). For fields that
+ * may be left out of an update but can never be null.
+ */
+export const IsOmittable = (): PropertyDecorator =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined);
 
 /**
  * A DTO class may offer a fast path for its common, obviously valid shapes

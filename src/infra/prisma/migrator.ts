@@ -15,13 +15,20 @@ import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DiffTarget, SchemaEngine as WasmSchemaEngine } from '@prisma/schema-engine-wasm';
 import type * as WasmBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 
-export const PRISMA_DIR = path.resolve(process.cwd(), 'prisma');
+/**
+ * `prisma/` of the installation this file belongs to, found from the file's own
+ * location (src/infra/prisma/ or dist/infra/prisma/, three levels below the
+ * root), not from the working directory: `node dist/migrate.js deploy` run
+ * from any folder applies this program's migrations.
+ */
+export const PRISMA_DIR = fileURLToPath(new URL('../../../prisma', import.meta.url));
 export const SCHEMA_FILE = path.join(PRISMA_DIR, 'schema.prisma');
 export const MIGRATIONS_DIR = path.join(PRISMA_DIR, 'migrations');
 /** Copy of schema.prisma as it stood after a migration, kept in its folder. */
@@ -106,9 +113,16 @@ export async function ensureDatabase(connectionString: string): Promise<boolean>
   }
 }
 
-/** Applies the pending migrations; returns the names of those applied now. */
+/**
+ * Applies the pending migrations; returns the names of those applied now.
+ * Throws when `dir` holds no migration at all: a wrong folder must not look
+ * like an up-to-date database.
+ */
 export async function applyMigrations(connectionString: string, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await listMigrations(dir);
+  if (migrations.length === 0) {
+    throw new Error(`no migrations found in ${dir} (expected <stamp>_<name>/migration.sql folders)`);
+  }
   const lockPath = path.join(dir, 'migration_lock.toml');
   const schemaFile = path.join(dir, '..', 'schema.prisma');
   const schemaText = existsSync(schemaFile) ? await readFile(schemaFile, 'utf8') : '';

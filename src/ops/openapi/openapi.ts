@@ -31,7 +31,11 @@ const MESSAGES: Record<ErrorCode, string> = {
   METHOD_NOT_ALLOWED: 'Method not allowed',
   CONFLICT: 'The stock of this sale is changing right now; try again',
   PAYLOAD_TOO_LARGE: 'Request body is too large',
-  UNSUPPORTED_MEDIA_TYPE: 'Unsupported Media Type: text/plain',
+  UNSUPPORTED_MEDIA_TYPE: 'Send the body as JSON (Content-Type: application/json)',
+  MALFORMED_URL: 'The URL could not be decoded',
+  URI_TOO_LONG: 'The URL is too long',
+  TOO_MANY_STREAMS: 'Too many open status streams for this shopper; close one first',
+  STREAMS_BUSY: 'Too many open status streams; try again shortly',
   RATE_LIMITED: 'Too many attempts; slow down',
   EMAIL_TAKEN: 'An account with this email exists',
   INVALID_CREDENTIALS: 'Email or password is wrong',
@@ -60,13 +64,20 @@ const MESSAGES: Record<ErrorCode, string> = {
 };
 
 /** Errors whose answer carries Retry-After. */
-const RETRY_AFTER: ErrorCode[] = ['RATE_LIMITED', 'BUSY', 'GATE_NOT_READY', 'UNAVAILABLE', 'OUTCOME_UNKNOWN'];
+const RETRY_AFTER: ErrorCode[] = [
+  'RATE_LIMITED',
+  'BUSY',
+  'GATE_NOT_READY',
+  'UNAVAILABLE',
+  'OUTCOME_UNKNOWN',
+  'STREAMS_BUSY',
+];
 const BODY_ERRORS: ErrorCode[] = ['VALIDATION_FAILED', 'MALFORMED_BODY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 const DESCRIPTION = `A flash-sale backend: a small stock goes on sale at a set moment and a crowd buys it within seconds.
 
-Every error has the shape \`{statusCode, code, message}\` (validation errors add \`details\`); clients switch on \`code\`, listed per operation with its status. Any operation may also answer 503 \`UNAVAILABLE\` (with Retry-After) while Postgres or Redis is out of reach, 500 \`INTERNAL_ERROR\` (never expected) and an unknown route 404 \`NOT_FOUND\`. Every answer carries an \`x-request-id\` header, also found in the server's log lines.
+Every error has the shape \`{statusCode, code, message}\` (validation errors add \`details\`); clients switch on \`code\`, listed per operation with its status. Any operation may also answer 503 \`UNAVAILABLE\` (with Retry-After) while Postgres or Redis is out of reach, 500 \`INTERNAL_ERROR\` (never expected) and an unknown route 404 \`NOT_FOUND\`, an over-long URL 414 \`URI_TOO_LONG\`, an undecodable one 400 \`MALFORMED_URL\`. Every answer carries an \`x-request-id\` header, also found in the server's log lines.
 
 Send \`Authorization: Bearer <accessToken>\` (from POST /auth/login) to the operations marked with a lock. Admin pages outside this document: the queue dashboard at /admin/queues and the live view at /admin/live (sign in there, or POST /admin/session).`;
 

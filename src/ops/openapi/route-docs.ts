@@ -123,7 +123,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         createdAt: AT,
       },
     },
-    errors: ['EMAIL_TAKEN'],
+    errors: ['EMAIL_TAKEN', 'RATE_LIMITED', 'BUSY'],
     requestExample: { email: 'ana@example.com', phone: '+14155550123', password: 'correct horse battery', name: 'Ana' },
   },
   'POST /auth/login': {
@@ -132,7 +132,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       type: LoginAnswerDto,
       example: { accessToken: 'eyJhbGciOi…', tokenType: 'Bearer', expiresIn: '12h' },
     },
-    errors: ['INVALID_CREDENTIALS'],
+    errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED', 'BUSY'],
     requestExample: { email: 'ana@example.com', password: 'correct horse battery' },
   },
   'POST /admin/session': {
@@ -279,7 +279,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       media: 'text/event-stream',
       example: `event: status\ndata: {"orderId":"${ORDER_ID}","status":"PENDING"}\n\nevent: status\ndata: {"orderId":"${ORDER_ID}","status":"AWAITING_PAYMENT"}\n\n`,
     },
-    errors: ['ORDER_NOT_FOUND'],
+    errors: ['ORDER_NOT_FOUND', 'TOO_MANY_STREAMS', 'STREAMS_BUSY'],
     id: 'order',
   },
   'POST /orders/{id}/pay': {

@@ -70,6 +70,23 @@ describe('payment providers', () => {
     await expect(down.charge(request)).rejects.toBeInstanceOf(PaymentUnavailable);
   });
 
+  it('http: a refund goes to PAYMENT_REFUND_URL with its own key; without one it fails', async () => {
+    answer = 200;
+    const provider = new HttpPaymentProvider({
+      ...config(),
+      PAYMENT_REFUND_URL: url.replace('charges', 'refunds'),
+    } as never);
+    await provider.refund({ ...request, reference: 'ch_1' });
+    const last = seen.at(-1)!;
+    expect(last.body).toEqual({ ...request, reference: 'ch_1' });
+    expect(last.headers['idempotency-key']).toBe('refund-k-1');
+    answer = 500;
+    await expect(provider.refund({ ...request, reference: 'ch_1' })).rejects.toBeInstanceOf(PaymentUnavailable);
+    await expect(new HttpPaymentProvider(config()).refund({ ...request, reference: null })).rejects.toThrow(
+      /PAYMENT_REFUND_URL/,
+    );
+  });
+
   it('config: PAYMENT_PROVIDER=http needs a URL', () => {
     expect(() =>
       loadConfig({

@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsDate, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsOmittable } from '../../infra/http/validation.js';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 /** Only ISO 8601 strings become dates; anything else stays and fails @IsDate. */
@@ -65,42 +66,42 @@ export class CreateSaleDto {
 }
 
 export class UpdateSaleDto {
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @Length(1, 200)
   name?: string;
 
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
   sku?: string;
 
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(MAX_PRICE)
   price?: number;
 
   /** Raised at any time; lowered only down to what is already sold. */
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(0)
   @Max(MAX_STOCK)
   stock?: number;
 
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(1000)
   perUserLimit?: number;
 
-  @IsOptional()
+  @IsOmittable()
   @Transform(isoDate)
   @IsDate({ message: 'must be an ISO 8601 date-time' })
   startsAt?: Date;
 
-  @IsOptional()
+  @IsOmittable()
   @Transform(isoDate)
   @IsDate({ message: 'must be an ISO 8601 date-time' })
   endsAt?: Date;

@@ -1,0 +1,400 @@
+/**
+ * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15]`
+ *
+ * Soak: the built API and one worker (every queue) as separate processes with
+ * production settings, then mixed traffic for N minutes — browse the sales,
+ * buy, read orders, pay, cancel, and status streams (SSE, some dropped before
+ * they open) — at about half of the capacity measured first (closed loop, same
+ * mix), or at --rate requests a second. Reports the API's and the worker's RSS
+ * after warm-up (the first 20 % of the run): the target is flat within 10 %
+ * (mean of the last quarter of the samples against the first quarter); then
+ * stops the traffic and waits until every queue has drained (nothing waiting,
+ * active or delayed but the job schedulers), the outbox is relayed and no
+ * order is left PENDING or AWAITING_PAYMENT (payment window 30 s). Writes
+ * bench/results/soak-<stamp>.json; exits 1 when a target is missed.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { SMTPServer } from 'smtp-server';
+import { ALL_QUEUES } from '../src/infra/queues/queues.js';
+import {
+  API_NODE_FLAGS,
+  clearRedis,
+  freePort,
+  freshDatabase,
+  openSale,
+  percentile,
+  productionEnv,
+  REDIS_URL,
+  ROOT,
+  round,
+  sql,
+  startNode,
+  usersWithTokens,
+  writeResult,
+  type BenchUser,
+  type Proc,
+} from './support.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    rate: { type: 'string' },
+    users: { type: 'string', default: '2000' },
+    'calibrate-seconds': { type: 'string', default: '15' },
+  },
+});
+const MINUTES = Number(flags.minutes);
+const USERS = Number(flags.users);
+const CALIBRATE_SECONDS = Number(flags['calibrate-seconds']);
+const PREFIX = 'fssoak';
+const QUEUE_PREFIX = '{fssoakq}';
+const SAMPLE_MS = 5000;
+const MAX_IN_FLIGHT = 1000;
+
+type Op = 'browse' | 'detail' | 'buy' | 'order' | 'pay' | 'cancel' | 'sse';
+/** Share of each operation in the mix (sums to 100). */
+const MIX: [Op, number][] = [
+  ['browse', 25],
+  ['detail', 20],
+  ['buy', 20],
+  ['order', 15],
+  ['pay', 10],
+  ['cancel', 5],
+  ['sse', 5],
+];
+
+function log(message: string): void {
+  console.log(`[soak] ${message}`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+class Traffic {
+  readonly answers = new Map<string, number>();
+  readonly latencies = new Map<Op, number[]>();
+  /** Orders bought so far (the newest 20,000), to pay, cancel, read and watch. */
+  private readonly bank: { user: BenchUser; id: string }[] = [];
+  private next = 0;
+
+  constructor(
+    private readonly base: string,
+    private readonly saleId: string,
+    private readonly users: BenchUser[],
+  ) {}
+
+  pick(): Op {
+    let roll = Math.random() * 100;
+    for (const [op, share] of MIX) {
+      roll -= share;
+      if (roll < 0) return op;
+    }
+    return 'browse';
+  }
+
+  async run(op: Op): Promise<void> {
+    const started = performance.now();
+    let outcome: string;
+    try {
+      outcome = await this.perform(op);
+    } catch (err) {
+      outcome = `error ${err instanceof Error ? err.name : 'unknown'}`;
+    }
+    const key = `${op} ${outcome}`;
+    this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
+    let list = this.latencies.get(op);
+    if (!list) this.latencies.set(op, (list = []));
+    if (list.length < 200_000) list.push(performance.now() - started);
+  }
+
+  private user(): BenchUser {
+    return this.users[this.next++ % this.users.length]!;
+  }
+
+  private order(): { user: BenchUser; id: string } | undefined {
+    return this.bank[Math.floor(Math.random() * this.bank.length)];
+  }
+
+  private async call(method: string, url: string, token?: string): Promise<string> {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (method === 'POST') headers['content-type'] = 'application/json';
+    const res = await fetch(`${this.base}${url}`, { method, headers, body: method === 'POST' ? '{}' : undefined });
+    const text = await res.text();
+    return `${res.status} ${/"code":"([A-Z_]+)"/.exec(text)?.[1] ?? ''}`.trim();
+  }
+
+  private async perform(op: Op): Promise<string> {
+    const order = this.order();
+    switch (op) {
+      case 'browse':
+        return this.call('GET', '/sales');
+      case 'detail':
+        return this.call('GET', `/sales/${this.saleId}`);
+      case 'buy': {
+        const user = this.user();
+        const res = await fetch(`${this.base}/sales/${this.saleId}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
+          body: '{}',
+        });
+        const body = (await res.json()) as { orderId?: string; code?: string };
+        if (res.status === 202 && body.orderId) {
+          this.bank.push({ user, id: body.orderId });
+          if (this.bank.length > 20_000) this.bank.splice(0, 1000);
+        }
+        return `${res.status} ${body.code ?? ''}`.trim();
+      }
+      case 'order':
+        return order ? this.call('GET', `/orders/${order.id}`, order.user.token) : this.call('GET', '/sales');
+      case 'pay':
+        return order ? this.call('POST', `/orders/${order.id}/pay`, order.user.token) : this.call('GET', '/sales');
+      case 'cancel':
+        return order ? this.call('POST', `/orders/${order.id}/cancel`, order.user.token) : this.call('GET', '/sales');
+      case 'sse':
+        return order ? this.stream(order) : this.call('GET', '/sales');
+    }
+  }
+
+  /** Watches an order's status for up to a second; a third of the clients leave before the stream opens. */
+  private async stream(order: { user: BenchUser; id: string }): Promise<string> {
+    const abort = new AbortController();
+    const early = Math.random() < 1 / 3;
+    if (early) setTimeout(() => abort.abort(), Math.random() * 5);
+    try {
+      const res = await fetch(`${this.base}/orders/${order.id}/events`, {
+        headers: { authorization: `Bearer ${order.user.token}` },
+        signal: abort.signal,
+      });
+      if (res.status !== 200) return `${res.status} ${/"code":"([A-Z_]+)"/.exec(await res.text())?.[1] ?? ''}`.trim();
+      const reader = res.body!.getReader();
+      const hold = setTimeout(() => abort.abort(), 200 + Math.random() * 800);
+      try {
+        while (!(await reader.read()).done) {
+          // status events until a final status or the hold ends
+        }
+      } catch {
+        // aborted: the client leaves
+      } finally {
+        clearTimeout(hold);
+      }
+      return '200';
+    } catch {
+      return early ? 'left early' : 'error';
+    }
+  }
+}
+
+/** Closed loop: `loops` clients back to back for `seconds`; the mix's completed operations a second. */
+async function calibrate(traffic: Traffic, seconds: number, loops: number): Promise<number> {
+  const until = Date.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: loops }, async () => {
+      while (Date.now() < until) {
+        await traffic.run(traffic.pick());
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+/** Open loop: `rate` operations a second for `seconds`, whatever the answers' pace (shed beyond MAX_IN_FLIGHT). */
+async function drive(traffic: Traffic, rate: number, seconds: number): Promise<{ issued: number; shed: number }> {
+  const started = Date.now();
+  let issued = 0;
+  let shed = 0;
+  let inFlight = 0;
+  const pending = new Set<Promise<void>>();
+  while (Date.now() - started < seconds * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * rate) - issued;
+    for (let i = 0; i < due; i++) {
+      issued++;
+      if (inFlight >= MAX_IN_FLIGHT) {
+        shed++;
+        continue;
+      }
+      inFlight++;
+      const p: Promise<void> = traffic.run(traffic.pick()).finally(() => {
+        inFlight--;
+        pending.delete(p);
+      });
+      pending.add(p);
+    }
+    await sleep(10);
+  }
+  await Promise.all(pending);
+  return { issued, shed };
+}
+
+interface RssSeries {
+  at: number[];
+  api: number[];
+  worker: number[];
+}
+
+function flatness(values: number[]): { firstMb: number; lastMb: number; minMb: number; maxMb: number; change: number } {
+  const quarter = Math.max(1, Math.floor(values.length / 4));
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(values.slice(0, quarter));
+  const last = mean(values.slice(-quarter));
+  const mb = (b: number): number => round(b / 1048576);
+  return {
+    firstMb: mb(first),
+    lastMb: mb(last),
+    minMb: mb(Math.min(...values)),
+    maxMb: mb(Math.max(...values)),
+    change: round((last - first) / first, 3),
+  };
+}
+
+async function queueCounts(queues: Queue[]): Promise<Record<string, Record<string, number>>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const queue of queues) {
+    const counts = await queue.getJobCounts('wait', 'active', 'prioritized', 'waiting-children', 'failed');
+    // Job schedulers (sweeper, reconcile) always have their next run delayed: not backlog.
+    const delayed = (await queue.getDelayed()).filter((job) => !job.repeatJobKey).length;
+    out[queue.name] = { ...counts, delayed };
+  }
+  return out;
+}
+
+const drained = (counts: Record<string, Record<string, number>>): boolean =>
+  Object.values(counts).every(
+    (c) => c.wait === 0 && c.active === 0 && c.prioritized === 0 && c['waiting-children'] === 0 && c.delayed === 0,
+  );
+
+async function main(): Promise<void> {
+  log(`${MINUTES} min, ${USERS} users${flags.rate ? `, ${flags.rate} req/s` : ', half of the measured capacity'}`);
+  const db = await freshDatabase('flash_sale_soak');
+  await clearRedis([PREFIX, QUEUE_PREFIX]);
+  const smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  const smtpPort = (smtp.server.address() as { port: number }).port;
+
+  const port = await freePort();
+  const secret = randomBytes(32).toString('hex');
+  const env = productionEnv(
+    { db, secret, prefix: PREFIX, queuePrefix: QUEUE_PREFIX, port },
+    { SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SMS_PROVIDER: 'log' },
+  );
+  const api = await startNode('soak-api', [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')], env, /API listening/);
+  const worker = await startNode('soak-worker', [path.join(ROOT, 'dist/worker.js')], env, /worker ready/);
+  const procs: Proc[] = [api, worker];
+  const queues = ALL_QUEUES.map((name) => new Queue(name, { connection: { url: REDIS_URL }, prefix: QUEUE_PREFIX }));
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    const [admin] = await usersWithTokens(db, 1, secret, 'ADMIN');
+    const users = await usersWithTokens(db, USERS, secret);
+    const saleId = await openSale(base, admin!, { stock: 10_000_000, perUserLimit: 1000, paymentWindowSeconds: 30 });
+    const traffic = new Traffic(base, saleId, users);
+
+    let rate = Number(flags.rate ?? 0);
+    if (!rate) {
+      const capacity = await calibrate(traffic, CALIBRATE_SECONDS, 64);
+      rate = Math.max(10, Math.round(capacity / 2));
+      log(`capacity of the mix (64 clients back to back): ${Math.round(capacity)} req/s; soaking at ${rate} req/s`);
+    }
+    traffic.answers.clear();
+    traffic.latencies.clear();
+
+    const rss: RssSeries = { at: [], api: [], worker: [] };
+    const started = Date.now();
+    const sampler = setInterval(() => {
+      rss.at.push(Math.round((Date.now() - started) / 1000));
+      rss.api.push(api.rss());
+      rss.worker.push(worker.rss());
+    }, SAMPLE_MS);
+    const cpuBefore = procs.map((p) => p.cpuSeconds());
+    const { issued, shed } = await drive(traffic, rate, MINUTES * 60);
+    clearInterval(sampler);
+    const seconds = (Date.now() - started) / 1000;
+    const cores = procs.map((p, i) => round((p.cpuSeconds() - cpuBefore[i]!) / seconds, 2));
+
+    log('traffic stopped; waiting for every queue to drain');
+    const drainDeadline = Date.now() + 120_000;
+    let counts = await queueCounts(queues);
+    let outbox = 0;
+    let open: Record<string, number> = {};
+    for (;;) {
+      counts = await queueCounts(queues);
+      outbox = Number(
+        (await sql<{ n: string }>(db, 'SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL'))[0]!.n,
+      );
+      open = Object.fromEntries(
+        (
+          await sql<{ status: string; n: string }>(
+            db,
+            `SELECT status, count(*) AS n FROM orders WHERE status IN ('PENDING', 'AWAITING_PAYMENT') GROUP BY status`,
+          )
+        ).map((r) => [r.status, Number(r.n)]),
+      );
+      if ((drained(counts) && outbox === 0 && Object.keys(open).length === 0) || Date.now() > drainDeadline) break;
+      await sleep(1000);
+    }
+    const statuses = Object.fromEntries(
+      (await sql<{ status: string; n: string }>(db, 'SELECT status, count(*) AS n FROM orders GROUP BY status')).map(
+        (r) => [r.status, Number(r.n)],
+      ),
+    );
+
+    const warm = rss.at.findIndex((t) => t >= MINUTES * 60 * 0.2);
+    const apiRss = flatness(rss.api.slice(Math.max(0, warm)));
+    const workerRss = flatness(rss.worker.slice(Math.max(0, warm)));
+    const latency = Object.fromEntries(
+      [...traffic.latencies].map(([op, ms]) => [
+        op,
+        { n: ms.length, p50: round(percentile(ms, 50)), p99: round(percentile(ms, 99)) },
+      ]),
+    );
+    const targets = {
+      'API RSS flat within 10 % after warm-up': Math.abs(apiRss.change) <= 0.1,
+      'worker RSS flat within 10 % after warm-up': Math.abs(workerRss.change) <= 0.1,
+      'every queue drained, outbox relayed, no order left open':
+        drained(counts) && outbox === 0 && Object.keys(open).length === 0,
+      'no 5xx but 503 BUSY-like refusals, no failed request': ![...traffic.answers.keys()].some(
+        (k) => (/ 5\d\d\b/.test(k) && !/ 503 (BUSY|STREAMS_BUSY|GATE_NOT_READY)$/.test(k)) || / error/.test(k),
+      ),
+    };
+
+    console.log(
+      `\nrequests: ${issued} issued at ${rate}/s over ${round(seconds)} s, ${shed} shed (over ${MAX_IN_FLIGHT} in flight)`,
+    );
+    console.log(`CPU (cores): api ${cores[0]}, worker ${cores[1]}`);
+    console.log('latency ms by operation:', JSON.stringify(latency));
+    console.log('answers:', JSON.stringify(Object.fromEntries([...traffic.answers].sort((a, b) => b[1] - a[1]))));
+    console.log(`API RSS after warm-up: ${JSON.stringify(apiRss)}`);
+    console.log(`worker RSS after warm-up: ${JSON.stringify(workerRss)}`);
+    console.log(
+      `queues at the end: ${JSON.stringify(counts)}; outbox unpublished ${outbox}; orders ${JSON.stringify(statuses)}`,
+    );
+    for (const [name, ok] of Object.entries(targets)) console.log(`target ${ok ? 'met ' : 'MISS'} ${name}`);
+
+    const file = writeResult('soak', 'bench:soak', {
+      minutes: MINUTES,
+      rate,
+      issued,
+      shed,
+      cores: { api: cores[0], worker: cores[1] },
+      latency,
+      answers: Object.fromEntries(traffic.answers),
+      rss: { apiAfterWarmUp: apiRss, workerAfterWarmUp: workerRss, samples: rss },
+      end: { queues: counts, outboxUnpublished: outbox, orders: statuses },
+      targets,
+    });
+    log(`wrote ${file}`);
+    if (Object.values(targets).some((ok) => !ok)) process.exitCode = 1;
+  } finally {
+    await Promise.all(queues.map((q) => q.close()));
+    for (const p of procs) await p.stop();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
