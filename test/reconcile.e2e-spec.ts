@@ -126,7 +126,7 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
     // A ticket (2 units) whose order commits after the read and is cleared before the call.
     const ticket = { orderId: ulid(), saleId: sale.id, userId: shopper().id, quantity: 2, admittedAt: Date.now() };
     expect((await gate.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
-    const mark = await gate.persistedMark(sale.id);
+    const mark = await gate.persistedMark(sale.id, 1);
     const orders = await sales.ordersOfRecord(sale.id);
     await gate.clearTickets([ticket]);
     const settings = gateSettings(record);

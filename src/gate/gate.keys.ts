@@ -1,6 +1,9 @@
+import { partOf, slotOf, tagInPart } from '../infra/redis/slots.js';
+
 /**
- * Redis keys of one sale's gate. All share the hash tag `{<saleId>}` so that one
- * Lua script can touch them all, unchanged, on Redis Cluster.
+ * Redis keys of one bucket of a sale's gate. All share one hash tag (`{<saleId>}`
+ * for the first bucket, which is the whole gate of a sale with one bucket) so
+ * that one Lua script can touch them all, unchanged, on Redis Cluster.
  */
 export interface GateKeys {
   /** hash: stock, remaining, startsAt, endsAt (ms), limit, paused (0|1), price */
@@ -28,10 +31,15 @@ export interface GateKeys {
   ipRate(ip: string, second: number): string;
   /** the first admission answered under a user's Idempotency-Key */
   idempotency(userId: string, key: string): string;
+  /** hash: transfers of units out of this bucket, transferId -> "toBucket units epoch ms" */
+  transfersOut: string;
+  /** sorted set: transfers received, transferId scored by ms (a re-sent one is applied once) */
+  transfersIn: string;
 }
 
-export function gateKeys(prefix: string, saleId: string): GateKeys {
-  const base = `${prefix}:{${saleId}}`;
+/** The keys of one bucket, under hash tag `tag` (see bucketTag). */
+export function gateKeys(prefix: string, tag: string): GateKeys {
+  const base = `${prefix}:{${tag}}`;
   return {
     state: `${base}:state`,
     buyers: `${base}:buyers`,
@@ -43,7 +51,38 @@ export function gateKeys(prefix: string, saleId: string): GateKeys {
     userRate: (userId, second) => `${base}:rl:u:${userId}:${second}`,
     ipRate: (ip, second) => `${base}:rl:ip:${ip}:${second}`,
     idempotency: (userId, key) => `${base}:idem:${userId}:${key}`,
+    transfersOut: `${base}:xfer-out`,
+    transfersIn: `${base}:xfer-in`,
   };
+}
+
+/**
+ * The hash tag of bucket `bucket` of a sale split into `buckets`: the sale id
+ * for bucket 0 (so a sale of one bucket keeps the keys it always had), and for
+ * the others a tag whose slot lies in another part of the slot space than
+ * bucket 0's, one part each: with an even slot split over as many masters as
+ * buckets, every bucket sits on a master of its own.
+ */
+export function bucketTag(saleId: string, bucket: number, buckets: number): string {
+  if (bucket === 0 || buckets <= 1) return saleId;
+  const first = partOf(slotOf(`{${saleId}}`), buckets);
+  return tagInPart(`${saleId}-b${bucket}`, (first + bucket) % buckets, buckets);
+}
+
+/**
+ * The bucket that holds a shopper's count (and so every admission of theirs):
+ * one bucket per shopper keeps the per-user limit exact under any concurrency.
+ */
+export function homeBucket(userId: string, buckets: number): number {
+  if (buckets <= 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % buckets;
+}
+
+/** Hash of the bucket count of sales split into more than one bucket (saleId -> count; absent: 1). */
+export function gateBucketsKey(prefix: string): string {
+  return `${prefix}:gate-buckets`;
 }
 
 /** Set of sale ids with a gate, for the sweeper and order lookups (not hash-tagged). */
@@ -62,5 +101,15 @@ export function orderChannel(prefix: string, orderId: string): string {
 }
 
 export function allGateKeys(keys: GateKeys): string[] {
-  return [keys.state, keys.buyers, keys.pending, keys.pendingAt, keys.stats, keys.released, keys.persisted];
+  return [
+    keys.state,
+    keys.buyers,
+    keys.pending,
+    keys.pendingAt,
+    keys.stats,
+    keys.released,
+    keys.persisted,
+    keys.transfersOut,
+    keys.transfersIn,
+  ];
 }

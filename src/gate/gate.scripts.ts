@@ -40,21 +40,44 @@ if delta > 0 then redis.call('PUBLISH', ARGV[3], 'restock:' .. ARGV[4]) end
 return {1, remaining}
 `;
 /**
- * Admission: one atomic decision per purchase request.
- * KEYS: state, buyers, pending, pendingAt, stats, userRate, ipRate, idempotency.
+ * Units moved into a bucket by a transfer (see TAKE_LUA), applied once per
+ * transfer id, and only while the bucket is in the epoch the units left their
+ * donor in (a rebuild since has counted them where they were). Returns 1 when applied.
+ */
+const GIVE_FN = `
+local function give(state, received, id, units, epoch, now)
+  if redis.call('HGET', state, 'epoch') ~= epoch or redis.call('ZSCORE', received, id) then return 0 end
+  redis.call('ZADD', received, now, id)
+  redis.call('ZREMRANGEBYSCORE', received, '-inf', now - 3600000)
+  redis.call('HINCRBY', state, 'stock', units)
+  redis.call('HINCRBY', state, 'remaining', units)
+  return 1
+end
+`;
+
+/**
+ * Admission: one atomic decision per purchase request, in the shopper's home
+ * bucket (the whole gate when the sale has one bucket).
+ * KEYS: state, buyers, pending, pendingAt, stats, userRate, ipRate, idempotency, transfersIn.
  * ARGV: userId, quantity, orderId, nowMs, backlogCap, ticket, userRateMax,
- *       ipRateMax (0 = off), useIdempotency (0|1), idempotencyTtlSec, channel, saleId.
+ *       ipRateMax (0 = off), useIdempotency (0|1), idempotencyTtlSec, channel, saleId,
+ *       buckets (as the caller believes), transferId ('' = none), units, epoch.
+ * A transfer named first adds units taken from another bucket (once per transfer id).
  * The same call sent twice (a client library re-sends a command whose answer
  * it lost with the connection) is applied once: a ticket already pending under
  * this orderId is answered OK again and nothing else changes.
  * Returns {code, remaining, orderId}. code: OK, REPLAY (orderId of the first
- * admission under that idempotency key), NOT_READY (no gate), RATE_LIMITED,
- * SALE_NOT_ACTIVE, LIMIT_EXCEEDED, SOLD_OUT, BUSY.
+ * admission under that idempotency key), NOT_READY (no gate), LAYOUT (the sale
+ * has another bucket count: the second field), RATE_LIMITED, SALE_NOT_ACTIVE,
+ * LIMIT_EXCEEDED, SOLD_OUT, DRY (this bucket has too few units; only with
+ * several buckets, where the caller draws on the others), BUSY.
  * Checks in order: rate limits, window and pause, the buyer's limit, stock,
- * backlog. Sold out (remaining 0) is published so every API copy raises its
- * local flag; publishing here orders it with restock news.
+ * backlog. Sold out (remaining 0, one bucket) is published so every API copy
+ * raises its local flag; publishing here orders it with restock news.
  */
-export const ADMIT_LUA = `
+export const ADMIT_LUA = `${GIVE_FN}
+local now = tonumber(ARGV[4])
+if ARGV[14] ~= '' then give(KEYS[1], KEYS[9], ARGV[14], tonumber(ARGV[15]), ARGV[16], now) end
 if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then
   return {'OK', tostring(redis.call('HGET', KEYS[1], 'remaining') or '-1'), ARGV[3]}
 end
@@ -63,6 +86,9 @@ if useIdem then
   local prior = redis.call('GET', KEYS[8])
   if prior then return {'REPLAY', '-1', prior} end
 end
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets')
+local buckets = tonumber(ARGV[13])
+if s[1] and tonumber(s[6] or '1') ~= buckets then return {'LAYOUT', s[6] or '1', ''} end
 local function refuse(code, remaining)
   redis.call('HINCRBY', KEYS[5], code, 1)
   return {code, tostring(remaining), ''}
@@ -75,15 +101,14 @@ if tonumber(ARGV[8]) > 0 then
   if ipRate == 1 then redis.call('PEXPIRE', KEYS[7], 2000) end
   if ipRate > tonumber(ARGV[8]) then return refuse('RATE_LIMITED', -1) end
 end
-local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused')
 if not s[1] then return {'NOT_READY', '-1', ''} end
 local remaining = tonumber(s[1])
-local now = tonumber(ARGV[4])
 if s[5] == '1' or now < tonumber(s[2]) or now >= tonumber(s[3]) then return refuse('SALE_NOT_ACTIVE', remaining) end
 local qty = tonumber(ARGV[2])
 local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if held + qty > tonumber(s[4]) then return refuse('LIMIT_EXCEEDED', remaining) end
 if remaining < qty then
+  if buckets > 1 then return {'DRY', tostring(remaining), ''} end
   if remaining == 0 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
   return refuse('SOLD_OUT', remaining)
 end
@@ -95,8 +120,41 @@ redis.call('ZADD', KEYS[4], now, ARGV[3])
 redis.call('HINCRBY', KEYS[5], 'admitted', 1)
 redis.call('HINCRBY', KEYS[5], 'admittedUnits', qty)
 if useIdem then redis.call('SET', KEYS[8], ARGV[3], 'EX', tonumber(ARGV[10])) end
-if remaining == 0 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
+if remaining == 0 and buckets == 1 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
 return {'OK', tostring(remaining), ARGV[3]}
+`;
+
+/**
+ * Takes units out of a bucket for another one that ran dry (a sale split into
+ * buckets): at least `want` and up to half of what it has, never more than it
+ * has. Recorded under the transfer id (a re-sent call takes nothing twice);
+ * the receiving bucket applies them with give() (ADMIT_LUA or GIVE_LUA), and
+ * the sweeper completes a transfer whose API copy died in between.
+ * KEYS: state, transfersOut. ARGV: transferId, want, toBucket, nowMs.
+ * Returns {units taken, remaining after, epoch}; remaining -1: no gate.
+ */
+export const TAKE_LUA = `
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'epoch')
+if not s[1] then return {0, -1, ''} end
+local epoch = s[2] or '0'
+local remaining = tonumber(s[1])
+local prior = redis.call('HGET', KEYS[2], ARGV[1])
+if prior then return {tonumber(string.match(prior, '^%d+ (%d+)')), remaining, epoch} end
+local n = math.max(tonumber(ARGV[2]), math.ceil(remaining / 2))
+if n > remaining then n = remaining end
+if n <= 0 then return {0, remaining, epoch} end
+redis.call('HINCRBY', KEYS[1], 'stock', -n)
+remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -n)
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. ' ' .. n .. ' ' .. epoch .. ' ' .. ARGV[4])
+return {n, remaining, epoch}
+`;
+
+/**
+ * Applies a transfer to the receiving bucket (see TAKE_LUA); once per transfer id.
+ * KEYS: state, transfersIn. ARGV: transferId, units, epoch, nowMs. Returns 1 when applied now.
+ */
+export const GIVE_LUA = `${GIVE_FN}
+return give(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]))
 `;
 
 /**
@@ -156,29 +214,34 @@ return 1
  * Modes: `create` builds only a missing gate (a gate that exists just gets
  * its settings, like SYNC); `check` computes and answers, writing nothing;
  * `repair` rewrites remaining, buyers and the released set.
- * KEYS: state, buyers, pending, released, persisted.
+ * With several buckets, each bucket is one such call with `stock` = the units
+ * it owns (its share): the caller adds up the buckets' held units first.
+ * Writing also sets the layout (bucket count, index, epoch) and forgets the
+ * bucket's transfers out (a transfer of an older epoch is void where it lands).
+ * KEYS: state, buyers, pending, released, persisted, transfersOut.
  * ARGV: mode, mark, stock, startsAt, endsAt, limit, paused, price, live, dead,
- *       safe (0|1), channel, saleId.
+ *       safe (0|1), channel, saleId, buckets, bucket, epoch.
  * Returns {status, current remaining (-1: no gate), expected remaining,
- * moved units, buyer drift "userId:gate:expected,..."}; status EXISTS, MOVED or DONE.
+ * moved units, buyer drift "userId:gate:expected,...", held units}; status EXISTS, MOVED or DONE.
  */
 export const REBUILD_LUA = `
 local mode = ARGV[1]
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 local function settings()
   redis.call('HSET', KEYS[1], 'stock', ARGV[3], 'startsAt', ARGV[4], 'endsAt', ARGV[5],
-    'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8])
+    'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8], 'buckets', ARGV[14], 'bucket', ARGV[15], 'epoch', ARGV[16])
+  redis.call('DEL', KEYS[6])
 end
 if mode == 'create' and exists then
   -- stock stays: it moves only with the units (ADJUST_STOCK) or a full rebuild
   redis.call('HSET', KEYS[1], 'startsAt', ARGV[4], 'endsAt', ARGV[5],
     'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8])
-  return {'EXISTS', tonumber(redis.call('HGET', KEYS[1], 'remaining')), -1, 0, ''}
+  return {'EXISTS', tonumber(redis.call('HGET', KEYS[1], 'remaining')), -1, 0, '', 0}
 end
 local counter = tonumber(redis.call('GET', KEYS[5]) or '0')
 local moved = counter - tonumber(ARGV[2])
 if moved < 0 then moved = counter end
-if moved ~= 0 and ARGV[11] ~= '1' then return {'MOVED', -1, -1, moved, ''} end
+if moved ~= 0 and ARGV[11] ~= '1' then return {'MOVED', -1, -1, moved, '', 0} end
 local held = moved
 local expected = {}
 local live = {}
@@ -214,7 +277,7 @@ end
 for user, e in pairs(expected) do
   if not seen[user] and e ~= 0 then table.insert(drift, user .. ':0:' .. e) end
 end
-if mode == 'check' then return {'DONE', current, target, moved, table.concat(drift, ',')} end
+if mode == 'check' then return {'DONE', current, target, moved, table.concat(drift, ','), held} end
 settings()
 redis.call('HSET', KEYS[1], 'remaining', target)
 if moved > 0 then
@@ -229,5 +292,5 @@ else
 end
 for id in pairs(dead) do redis.call('SADD', KEYS[4], id) end
 if target > 0 then redis.call('PUBLISH', ARGV[12], 'restock:' .. ARGV[13]) end
-return {'DONE', current, target, moved, table.concat(drift, ',')}
+return {'DONE', current, target, moved, table.concat(drift, ','), held}
 `;

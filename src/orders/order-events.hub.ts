@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { orderChannel } from '../gate/gate.keys.js';
 import { AppConfig } from '../infra/config/app-config.js';
-import { RedisService } from '../infra/redis/redis.module.js';
+import { duplicateClient, RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import type { StatusChange } from './order-status.js';
 
 type Listener = (change: StatusChange) => void;
@@ -16,7 +15,10 @@ interface Channel {
 /**
  * One Redis subscriber per API process for the status streams its clients
  * watch: a channel per order, subscribed while someone listens, so a status
- * change made by any worker reaches the SSE client on any API copy.
+ * change made by any worker reaches the SSE client on any API copy. On a
+ * Redis Cluster the channels are sharded (SSUBSCRIBE, one connection per
+ * master that owns a watched channel's slot): a status message then costs
+ * only its own master, not every node of the cluster.
  *
  * Bookkeeping: the first listener of a channel sends SUBSCRIBE and every later
  * one waits for that same reply, so nobody reads the order's current status
@@ -29,7 +31,7 @@ interface Channel {
 @Injectable()
 export class OrderEventsHub implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('OrderEvents');
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private readonly channels = new Map<string, Channel>();
 
   constructor(
@@ -38,9 +40,10 @@ export class OrderEventsHub implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.subscriber = this.redis.client.duplicate();
+    this.subscriber = duplicateClient(this.redis.client, { shardedSubscribers: true });
     this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (name: string, message: string) => this.deliver(name, message));
+    const event = this.redis.isCluster ? 'smessage' : 'message';
+    this.subscriber.on(event, (name: string, message: string) => this.deliver(name, message));
   }
 
   onApplicationShutdown(): void {
@@ -57,7 +60,8 @@ export class OrderEventsHub implements OnModuleInit, OnApplicationShutdown {
     const name = orderChannel(this.config.REDIS_KEY_PREFIX, orderId);
     let channel = this.channels.get(name);
     if (!channel) {
-      channel = { listeners: new Set(), subscribed: this.subscriber!.subscribe(name) };
+      const sub = this.subscriber!;
+      channel = { listeners: new Set(), subscribed: this.redis.isCluster ? sub.ssubscribe(name) : sub.subscribe(name) };
       this.channels.set(name, channel);
     }
     const joined = channel;
@@ -69,7 +73,8 @@ export class OrderEventsHub implements OnModuleInit, OnApplicationShutdown {
       joined.listeners.delete(listener);
       if (joined.listeners.size === 0 && this.channels.get(name) === joined) {
         this.channels.delete(name);
-        void this.subscriber!.unsubscribe(name).catch(() => undefined);
+        const sub = this.subscriber!;
+        void (this.redis.isCluster ? sub.sunsubscribe(name) : sub.unsubscribe(name)).catch(() => undefined);
       }
     };
     try {

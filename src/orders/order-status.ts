@@ -39,11 +39,18 @@ export class OrderStatusPublisher {
    */
   async publish(changes: StatusChange[]): Promise<void> {
     if (changes.length === 0) return;
-    const pipeline = this.redis.client.pipeline();
-    for (const change of changes) {
-      pipeline.publish(orderChannel(this.config.REDIS_KEY_PREFIX, change.orderId), JSON.stringify(change));
+    const channel = (change: StatusChange): string => orderChannel(this.config.REDIS_KEY_PREFIX, change.orderId);
+    let sent: Promise<unknown>;
+    if (this.redis.isCluster) {
+      // Sharded: each message goes to its channel's master only (one auto-pipeline per master).
+      const client = this.redis.client;
+      sent = Promise.all(changes.map((change) => client.spublish(channel(change), JSON.stringify(change))));
+    } else {
+      const pipeline = this.redis.client.pipeline();
+      for (const change of changes) pipeline.publish(channel(change), JSON.stringify(change));
+      sent = pipeline.exec();
     }
-    await pipeline.exec().catch((err: unknown) => {
+    await sent.catch((err: unknown) => {
       this.logger.warn(`status of ${changes.length} order(s) not published: ${String(err)}`);
     });
   }

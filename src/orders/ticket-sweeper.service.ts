@@ -7,6 +7,8 @@ import { OrderPipelineService } from './order-pipeline.service.js';
 import { OrdersRepository } from './orders.repository.js';
 
 const FAILED_REASON = 'the order could not be saved';
+/** A transfer between buckets older than this lost its API copy (it takes milliseconds). */
+const TRANSFER_STALE_MS = 5000;
 
 /**
  * No lost admission: an API copy can die between the gate's admission and
@@ -39,6 +41,8 @@ export class TicketSweeperService {
     const olderThan = Date.now() - this.config.SWEEP_AFTER_MS;
     let requeued = 0;
     for (const saleId of await this.gate.gatedSales()) {
+      // Units between two buckets of a sale whose API copy died mid-transfer reach their bucket.
+      await this.gate.completeTransfers(saleId, Date.now() - TRANSFER_STALE_MS);
       const tickets = await this.gate.staleTickets(saleId, olderThan, 1000);
       if (tickets.length === 0) continue;
       const persisted = await this.orders.existing(tickets.map((t) => t.orderId));

@@ -10,5 +10,6 @@ export function gateSettings(sale: SaleWithStock): GateSettings {
     perUserLimit: sale.perUserLimit,
     paused: sale.paused,
     price: sale.price,
+    buckets: sale.gateBuckets,
   };
 }

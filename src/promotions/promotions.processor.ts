@@ -4,6 +4,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { AppConfig } from '../infra/config/app-config.js';
 import { JobName, QueueName, type JobData } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
+import { RedisService } from '../infra/redis/redis.module.js';
 import { PromotionsService } from './promotions.service.js';
 import { ReconcileService } from './reconcile.service.js';
 
@@ -14,14 +15,36 @@ export class PromotionsProcessor extends WorkerHost implements OnApplicationBoot
   static readonly handles = [JobName.PreheatSale, JobName.ReconcileSales] as const;
   private readonly logger = new Logger('Promotions');
   private timer?: NodeJS.Timeout;
+  private healTimer?: NodeJS.Timeout;
+  private stopWatching?: () => void;
 
   constructor(
     @Inject(PromotionsService) private readonly promotions: PromotionsService,
     @Inject(ReconcileService) private readonly reconciler: ReconcileService,
     @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(RedisService) private readonly redis: RedisService,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {
     super();
+  }
+
+  /**
+   * A Redis Cluster failover loses the writes its master had not passed to
+   * the promoted replica (replication is asynchronous): admissions whose
+   * tickets vanished, units counted twice, buyers' counts gone. Right after
+   * the cluster's masters change, every open sale's gate is compared with the
+   * orders of record and repaired (whatever RECONCILE_REPAIR says), so the
+   * gate stops admitting on units that Postgres has already sold.
+   */
+  private healAfterFailover(): void {
+    clearTimeout(this.healTimer);
+    this.healTimer = setTimeout(() => {
+      this.logger.warn('Redis Cluster masters changed: repairing every open sale from the orders of record');
+      this.reconciler
+        .reconcileOpenSales(true)
+        .catch((err: unknown) => this.logger.warn(`repair after failover failed: ${String(err)}`));
+    }, 1000);
+    this.healTimer.unref();
   }
 
   /**
@@ -30,6 +53,7 @@ export class PromotionsProcessor extends WorkerHost implements OnApplicationBoot
    * each interval puts it back when missing.
    */
   async onApplicationBootstrap(): Promise<void> {
+    this.stopWatching = this.redis.onMastersChanged(() => this.healAfterFailover());
     await this.schedule();
     this.timer = setInterval(() => {
       const queue = this.queues.queue(QueueName.Promotions);
@@ -42,6 +66,8 @@ export class PromotionsProcessor extends WorkerHost implements OnApplicationBoot
   }
 
   onModuleDestroy(): void {
+    this.stopWatching?.();
+    clearTimeout(this.healTimer);
     clearInterval(this.timer);
   }
 

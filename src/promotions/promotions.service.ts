@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { GateService } from '../gate/gate.service.js';
+import { GateService, type AdjustResult } from '../gate/gate.service.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
 import { JobName } from '../infra/queues/queues.js';
@@ -75,6 +75,7 @@ export class PromotionsService {
 
   async update(id: string, dto: UpdateSaleDto): Promise<SaleView> {
     let added = 0;
+    let relayout = false;
     let rescheduledFrom: number | null = null;
     const result = await this.locked(id, async (sale, tx) => {
       const now = new Date();
@@ -91,10 +92,25 @@ export class PromotionsService {
       assertAmountFits(dto.price ?? sale.price, dto.perUserLimit ?? sale.perUserLimit);
 
       const delta = dto.stock === undefined ? 0 : dto.stock - sale.stock;
+      if (dto.gateBuckets !== undefined && dto.gateBuckets !== sale.gateBuckets) {
+        if (now >= sale.startsAt)
+          throw new DomainError('SALE_ALREADY_STARTED', 'The sale has begun; its buckets cannot change');
+        // Nothing can be admitted before the start: the gate is laid out anew.
+        if ((await this.gate.remaining(id)) !== null) {
+          await this.gate.remove(id);
+          relayout = true;
+        }
+      }
       // A decrease takes the units out of the gate first, so a unit that is being
       // sold right now can never be removed; an increase adds them after Postgres.
+      // A gate split into buckets changes stock by a rebuild from the orders of record.
+      const buckets = sale.gateBuckets > 1 && !relayout;
       const gateTook =
-        delta < 0 ? await this.gate.adjustStock(id, sale.stock, sale.stock + delta) : { status: 'absent' as const };
+        delta >= 0
+          ? { status: 'absent' as const }
+          : buckets
+            ? await this.restockBuckets(sale, sale.stock + delta)
+            : await this.gate.adjustStock(id, sale.stock, sale.stock + delta);
       if (gateTook.status === 'refused') throw belowSold(sale.stock - gateTook.remaining);
       if (gateTook.status === 'conflict') {
         throw new DomainError('CONFLICT', 'The stock of this sale is changing right now; try again');
@@ -102,6 +118,7 @@ export class PromotionsService {
       try {
         if (delta !== 0 && !(await this.sales.changeStock(tx, id, delta))) throw belowSold(sale.stock - sale.available);
         const updated = await this.sales.update(tx, id, {
+          gateBuckets: dto.gateBuckets,
           name: dto.name,
           sku: dto.sku,
           price: dto.price,
@@ -115,12 +132,20 @@ export class PromotionsService {
         added = Math.max(0, delta);
         return next;
       } catch (err) {
-        if (gateTook.status === 'done') await this.gate.adjustStock(id, sale.stock + delta, sale.stock);
+        if (gateTook.status === 'done') {
+          if (buckets) await this.restockBuckets(sale, sale.stock);
+          else await this.gate.adjustStock(id, sale.stock + delta, sale.stock);
+        }
         throw err;
       }
     });
-    // Units are added to the gate only once Postgres has committed them.
-    if (added > 0) {
+    if (relayout) {
+      await this.preheat(id);
+    } else if (added > 0 && result.gateBuckets > 1) {
+      if ((await this.gate.remaining(id)) !== null) await this.reconcile.reconcile(id, true);
+      this.logger.log(`sale ${id}: stock raised by ${added} to ${result.stock}`);
+    } else if (added > 0) {
+      // Units are added to the gate only once Postgres has committed them.
       const raised = await this.gate.adjustStock(id, result.stock - added, result.stock);
       if (raised.status === 'conflict') {
         // Another change moved the gate meanwhile: rebuild it from Postgres.
@@ -134,6 +159,15 @@ export class PromotionsService {
       await this.schedulePreheat(result);
     }
     return this.view(result, await this.gate.remaining(id));
+  }
+
+  /** A preheated gate split into buckets moved to a new stock (a rebuild); absent when not preheated. */
+  private async restockBuckets(sale: SaleWithStock, stock: number): Promise<AdjustResult> {
+    if ((await this.gate.remaining(sale.id)) === null) return { status: 'absent' };
+    const answer = await this.reconcile.restock(sale, stock);
+    // SHORT: expected = stock − held, so held = stock − expected.
+    if (answer.status === 'SHORT') return { status: 'refused', remaining: sale.stock - (stock - answer.expected) };
+    return { status: 'done', remaining: answer.expected };
   }
 
   async remove(id: string): Promise<void> {

@@ -59,9 +59,9 @@ export class ReconcileService {
    * included: the payment-deadline jobs of the sale's unpaid orders are put
    * back (same job ids, so one that still exists is left as it is).
    */
-  async run(sale: SaleWithStock, mode: RebuildMode): Promise<RebuildAnswer> {
+  async run(sale: SaleWithStock, mode: RebuildMode, guard = false): Promise<RebuildAnswer> {
     for (let attempt = 1; ; attempt++) {
-      const mark = await this.gate.persistedMark(sale.id);
+      const mark = await this.gate.persistedMark(sale.id, sale.gateBuckets);
       const orders = await this.sales.ordersOfRecord(sale.id);
       const answer = await this.gate.rebuild(
         sale.id,
@@ -70,6 +70,7 @@ export class ReconcileService {
         orders,
         mark,
         attempt >= EXACT_ATTEMPTS,
+        guard,
       );
       if (answer.status === 'MOVED') continue;
       if (mode !== 'check' && answer.status === 'DONE' && answer.current === null && orders.awaiting.length > 0) {
@@ -84,6 +85,16 @@ export class ReconcileService {
       }
       return answer;
     }
+  }
+
+  /**
+   * A stock change of a preheated sale split into buckets: the gate is
+   * rebuilt from the orders of record with the new stock (a decrease below
+   * the units held is refused: SHORT, nothing written). A sale of one bucket
+   * moves its stock by compare-and-set instead (GateService.adjustStock).
+   */
+  async restock(sale: SaleWithStock, stock: number): Promise<RebuildAnswer> {
+    return this.run({ ...sale, stock }, 'repair', true);
   }
 
   /** POST /admin/sales/:id/reconcile: the drift report; with repair, the gate rewritten from Postgres. */
@@ -101,7 +112,7 @@ export class ReconcileService {
    * Orders stuck in a non-final state are healed (OrderRecovery), also those
    * of sales that ended within the last day.
    */
-  async reconcileOpenSales(): Promise<ReconcileReport[]> {
+  async reconcileOpenSales(repair = this.config.RECONCILE_REPAIR): Promise<ReconcileReport[]> {
     const now = Date.now();
     const reports: ReconcileReport[] = [];
     const open = await this.sales.openSales(new Date(now), 1000);
@@ -113,7 +124,7 @@ export class ReconcileService {
         const check = await this.reconcileSale(locked, false);
         // An inexact check (orders being persisted all along) is no evidence of drift.
         const drifted = !check.inSync && check.heldWhileMoving === 0;
-        if (!check.gate.exists || (drifted && this.config.RECONCILE_REPAIR)) {
+        if (!check.gate.exists || (drifted && repair)) {
           return this.reconcileSale(locked, true);
         }
         return check;

@@ -15,6 +15,7 @@ export interface NewSale {
   startsAt: Date;
   endsAt: Date;
   paymentWindowSeconds?: number | null;
+  gateBuckets?: number;
 }
 
 @Injectable()

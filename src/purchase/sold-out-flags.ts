@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { AppConfig } from '../infra/config/app-config.js';
-import { RedisService } from '../infra/redis/redis.module.js';
+import { duplicateClient, RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import { gateChannel } from '../gate/gate.keys.js';
 import { GateService } from '../gate/gate.service.js';
 
@@ -14,23 +13,38 @@ import { GateService } from '../gate/gate.service.js';
  * `restock:<id>` from the call that gives units back, so every API copy sees
  * the two in the order they happened. Refusals answered here are counted
  * locally and added to the sale's stats once a second.
+ *
+ * On a Redis Cluster a flag lasts FLAG_TTL_MS, then the next request asks the
+ * gate again (which announces sold out again): news missed while the
+ * subscriber moved (a cluster's failover emits no `ready`), or a restock
+ * racing the sold-out news of a sale split into buckets (published from
+ * different nodes), cost a wrong refusal for at most that long. On a single
+ * node a flag lasts until restock news or a reconnect (`ready`), as the
+ * connection tells of every gap; measured: expiring flags there cost the
+ * sold-out shortcut 10–15 % (a refusal for the limit re-announces nothing).
  */
+const FLAG_TTL_MS = 2000;
+
 @Injectable()
 export class SoldOutFlags implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SoldOutFlags');
-  private readonly soldOut = new Set<string>();
+  /** saleId -> when the news raised the flag (ms). */
+  private readonly soldOut = new Map<string, number>();
   private counts = new Map<string, Map<string, number>>();
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private flushTimer?: NodeJS.Timeout;
+  private readonly expires: boolean;
 
   constructor(
     @Inject(RedisService) private readonly redis: RedisService,
     @Inject(GateService) private readonly gate: GateService,
     @Inject(AppConfig) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.expires = redis.isCluster;
+  }
 
   async onModuleInit(): Promise<void> {
-    this.subscriber = this.redis.client.duplicate();
+    this.subscriber = duplicateClient(this.redis.client);
     this.subscriber.on('error', () => undefined);
     // After a reconnect the news missed meanwhile is unknown: forget every flag.
     this.subscriber.on('ready', () => this.soldOut.clear());
@@ -51,7 +65,11 @@ export class SoldOutFlags implements OnModuleInit, OnApplicationShutdown {
   }
 
   isSoldOut(saleId: string): boolean {
-    return this.soldOut.has(saleId);
+    const raised = this.soldOut.get(saleId);
+    if (raised === undefined) return false;
+    if (!this.expires || Date.now() - raised < FLAG_TTL_MS) return true;
+    this.soldOut.delete(saleId);
+    return false;
   }
 
   /** Counts a refusal answered without Redis. */
@@ -64,7 +82,7 @@ export class SoldOutFlags implements OnModuleInit, OnApplicationShutdown {
   private onNews(message: string): void {
     const [kind, saleId] = message.split(':');
     if (!saleId) return;
-    if (kind === 'soldout') this.soldOut.add(saleId);
+    if (kind === 'soldout') this.soldOut.set(saleId, Date.now());
     else if (kind === 'restock') this.soldOut.delete(saleId);
   }
 

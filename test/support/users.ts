@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
 import pg from 'pg';
 import { AuthService } from '../../src/auth/auth.service.js';
+import { JWT_SECRET } from './env.js';
 import type { RunningApi } from './http.js';
+
+type Role = 'CUSTOMER' | 'ADMIN';
 
 export interface TestUser {
   id: string;
@@ -17,9 +21,24 @@ export async function createUsers(
   api: RunningApi,
   databaseUrl: string,
   count: number,
-  role: 'CUSTOMER' | 'ADMIN' = 'CUSTOMER',
+  role: Role = 'CUSTOMER',
 ): Promise<TestUser[]> {
   const auth = api.app.get(AuthService);
+  return insertUsers(databaseUrl, count, role, (id) => auth.sign({ id, role }));
+}
+
+/** The same for APIs running as child processes: tokens signed with the tests' JWT_SECRET, as AuthService signs them. */
+export function createUsersSigned(databaseUrl: string, count: number, role: Role = 'CUSTOMER'): Promise<TestUser[]> {
+  const jwt = new JwtService({ secret: JWT_SECRET, signOptions: { algorithm: 'HS256', expiresIn: 3600 } });
+  return insertUsers(databaseUrl, count, role, (id) => jwt.sign({ sub: id, role }));
+}
+
+async function insertUsers(
+  databaseUrl: string,
+  count: number,
+  role: Role,
+  sign: (id: string) => string,
+): Promise<TestUser[]> {
   const users = Array.from({ length: count }, () => {
     const id = randomUUID();
     return { id, email: `${id}@example.test` };
@@ -38,5 +57,5 @@ export async function createUsers(
   } finally {
     await client.end();
   }
-  return users.map((u) => ({ ...u, token: auth.sign({ id: u.id, role }) }));
+  return users.map((u) => ({ ...u, token: sign(u.id) }));
 }

@@ -50,8 +50,62 @@ export class AppConfig {
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgresql:// URL' })
   DATABASE_URL!: string;
 
+  /** A single Redis node (`redis://` or `rediss://`); required unless REDIS_CLUSTER_NODES is set. */
+  @ValidateIf((c: AppConfig) => !c.REDIS_CLUSTER_NODES || c.REDIS_URL !== '')
   @Matches(/^rediss?:\/\/\S*$/, { message: 'must be a redis:// or rediss:// URL' })
-  REDIS_URL!: string;
+  REDIS_URL = '';
+
+  // --- Redis Cluster (see README "Redis Cluster") ---
+
+  /**
+   * Seed nodes of a Redis Cluster (`host:port,host:port,…`). When set, every
+   * Redis use (gate, queues, pub/sub) goes to the cluster and REDIS_URL is not used.
+   */
+  @Matches(/^$|^[A-Za-z0-9._\-[\]:]+:\d{1,5}(\s*,\s*[A-Za-z0-9._\-[\]:]+:\d{1,5})*$/, {
+    message: 'must be a comma list of host:port seed nodes',
+  })
+  REDIS_CLUSTER_NODES = '';
+
+  /** Redis ACL user and password, for a single node and for every cluster node (win over REDIS_URL's). */
+  @IsString()
+  REDIS_USERNAME = '';
+
+  @IsString()
+  REDIS_PASSWORD = '';
+
+  /** TLS to Redis (a single node and every cluster node); `rediss://` in REDIS_URL turns it on too. */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  REDIS_TLS = false;
+
+  /**
+   * Replicas that must hold an admission before its 202 is sent (Redis WAIT,
+   * one per Redis node and turn of the event loop for all admissions answered
+   * in it); 0 = off. With 1 and a replica per master, an admission survives
+   * the failover of its master (see README "Failover and replication").
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  REDIS_WAIT_REPLICAS = 0;
+
+  /** Longest WAIT for the replicas (ms); an admission not acknowledged in time is still answered 202 (and counted). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  REDIS_WAIT_TIMEOUT_MS = 100;
+
+  /**
+   * Where BullMQ's queues keep their keys: `shared` puts every queue under the
+   * one hash tag QUEUE_PREFIX (one slot: today's layout), `per-queue` gives
+   * each queue a tag of its own so queues spread over a cluster's masters;
+   * `auto` = per-queue on a cluster, shared on a single node. Changing it
+   * renames every queue's keys: drain first (README "Moving queues").
+   */
+  @IsIn(['auto', 'shared', 'per-queue'])
+  QUEUE_LAYOUT: 'auto' | 'shared' | 'per-queue' = 'auto';
 
   /**
    * Longest wait for Redis to answer one of the app's own commands (ms); the
@@ -502,7 +556,7 @@ function describe(errors: ValidationError[]): string[] {
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const raw: Record<string, string> = {};
-  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
+  for (const key of [...known, 'DATABASE_URL', 'JWT_SECRET', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }

@@ -3,7 +3,63 @@ import { Global, Inject, Injectable, Logger, Module, type OnModuleInit } from '@
 import { ModuleRef } from '@nestjs/core';
 import type { Job, JobsOptions, Queue, QueueOptions } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
-import { ALL_QUEUES, defaultJobOptions, JOB_QUEUE, type JobData, type JobName, type QueueName } from './queues.js';
+import { createRedisClient, redisOptions } from '../redis/redis.module.js';
+import { tagInPart } from '../redis/slots.js';
+import { ALL_QUEUES, defaultJobOptions, JOB_QUEUE, QueueName, type JobData, type JobName } from './queues.js';
+
+/**
+ * With QUEUE_LAYOUT per-queue, the part of a 3-master cluster's slot space
+ * each queue's tag is chosen in: the buy path's busy queues (orders,
+ * inventory, notifications) on three different masters.
+ */
+const QUEUE_PART: { readonly [Q in QueueName]: number } = {
+  [QueueName.Orders]: 0,
+  [QueueName.Inventory]: 1,
+  [QueueName.Notifications]: 2,
+  [QueueName.Timeouts]: 1,
+  [QueueName.Promotions]: 0,
+  [QueueName.Email]: 2,
+  [QueueName.Sms]: 0,
+  [QueueName.Ops]: 1,
+};
+
+/** Whether each queue has a hash tag of its own (QUEUE_LAYOUT; `auto`: on a cluster). */
+export function perQueueTags(config: Pick<AppConfig, 'QUEUE_LAYOUT' | 'REDIS_CLUSTER_NODES'>): boolean {
+  return config.QUEUE_LAYOUT === 'per-queue' || (config.QUEUE_LAYOUT === 'auto' && config.REDIS_CLUSTER_NODES !== '');
+}
+
+/**
+ * The BullMQ prefix of a queue. Shared layout: QUEUE_PREFIX for all (one hash
+ * tag: every queue in one slot). Per-queue: `{<inner>-<queue>}` (plus `-<n>`
+ * when needed to land in the queue's part of the slot space), e.g.
+ * `{fsq-orders}:orders:wait`, so a queue's keys share a slot (BullMQ's
+ * scripts need that) while the queues spread over the masters.
+ */
+export function queuePrefix(
+  config: Pick<AppConfig, 'QUEUE_PREFIX' | 'QUEUE_LAYOUT' | 'REDIS_CLUSTER_NODES'>,
+  queue: QueueName,
+): string {
+  if (!perQueueTags(config)) return config.QUEUE_PREFIX;
+  return `{${tagInPart(`${config.QUEUE_PREFIX.slice(1, -1)}-${queue}`, QUEUE_PART[queue], 3)}}`;
+}
+
+/**
+ * BullMQ's connection: a single node's options (BullMQ opens its own
+ * connections per queue and worker), or one Cluster client that queues share
+ * (workers duplicate it for their blocking reads). The process exits after
+ * closing its app, which ends that client.
+ */
+export function bullConnection(config: AppConfig): QueueOptions['connection'] {
+  // BullMQ needs maxRetriesPerRequest: null on worker connections.
+  if (!config.REDIS_CLUSTER_NODES) {
+    const { host, port, db, username, password, tls } = redisOptions(config);
+    const retryStrategy = (times: number): number => Math.min(times * 100, 2000);
+    return { host, port, db, username, password, tls, retryStrategy, maxRetriesPerRequest: null };
+  }
+  const cluster = createRedisClient(config, { maxRetriesPerRequest: null });
+  cluster.on('error', () => undefined);
+  return cluster;
+}
 
 /** The one way code puts work on a queue: typed by job name, routed by JOB_QUEUE. */
 @Injectable()
@@ -50,17 +106,18 @@ export class QueueService implements OnModuleInit {
     BullModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig): QueueOptions => ({
-        // BullMQ needs maxRetriesPerRequest: null on worker connections.
-        connection: {
-          url: config.REDIS_URL,
-          maxRetriesPerRequest: null,
-          retryStrategy: (times: number) => Math.min(times * 100, 2000),
-        },
+        connection: bullConnection(config),
         prefix: config.QUEUE_PREFIX,
         defaultJobOptions: defaultJobOptions(config.JOB_ATTEMPTS, config.JOB_BACKOFF_MS),
       }),
     }),
-    BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
+    BullModule.registerQueueAsync(
+      ...ALL_QUEUES.map((name) => ({
+        name,
+        inject: [AppConfig],
+        useFactory: (config: AppConfig) => ({ prefix: queuePrefix(config, name) }),
+      })),
+    ),
   ],
   providers: [QueueService],
   exports: [BullModule, QueueService],

@@ -1,43 +1,131 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
 
-/** Connection options shared by our own clients and BullMQ's. */
-export function redisOptions(url: string): RedisOptions {
-  const u = new URL(url);
+/** The app's Redis: one node or a Redis Cluster (REDIS_CLUSTER_NODES). Both take the same commands. */
+export type RedisClient = Redis | Cluster;
+
+type ConnectionConfig = Pick<
+  AppConfig,
+  'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'REDIS_TLS'
+>;
+
+/** Credentials and TLS: the same for a single node and for every node of a cluster. */
+function credentials(config: ConnectionConfig): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  const u = config.REDIS_URL ? new URL(config.REDIS_URL) : undefined;
+  const username = config.REDIS_USERNAME || (u?.username ? decodeURIComponent(u.username) : undefined);
+  const password = config.REDIS_PASSWORD || (u?.password ? decodeURIComponent(u.password) : undefined);
+  const tls = config.REDIS_TLS || u?.protocol === 'rediss:' ? {} : undefined;
+  return { username, password, tls };
+}
+
+/** Connection options of a single node, shared by our own clients and BullMQ's. */
+export function redisOptions(config: ConnectionConfig): RedisOptions {
+  const u = new URL(config.REDIS_URL);
   return {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 6379,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
     db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    tls: u.protocol === 'rediss:' ? {} : undefined,
+    ...credentials(config),
     // Keep retrying to reconnect forever, at most every 2 s.
     retryStrategy: (times) => Math.min(times * 100, 2000),
   };
 }
 
+/** The seed nodes of REDIS_CLUSTER_NODES. */
+export function clusterNodes(config: Pick<AppConfig, 'REDIS_CLUSTER_NODES'>): { host: string; port: number }[] {
+  return config.REDIS_CLUSTER_NODES.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((hostPort) => {
+      const at = hostPort.lastIndexOf(':');
+      return { host: hostPort.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(at + 1)) };
+    });
+}
+
+/**
+ * Options of a Cluster client. A call rides through a failover (a replica
+ * promoted after cluster-node-timeout) instead of failing after 1.2 s: MOVED,
+ * CLUSTERDOWN and closed connections are retried for up to 32 × 500 ms; the
+ * slot map is also refreshed every 5 s (ioredis does not by default).
+ * See ../shared/notes/redis-cluster.md §1 and §4.
+ */
+export function clusterOptions(config: ConnectionConfig, node: RedisOptions = {}): ClusterOptions {
+  return {
+    redisOptions: { ...credentials(config), ...node },
+    scaleReads: 'master',
+    retryDelayOnFailover: 500,
+    retryDelayOnClusterDown: 500,
+    retryDelayOnMoved: 200,
+    maxRedirections: 32,
+    slotsRefreshInterval: 5000,
+    clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
+  };
+}
+
+/** A new client of the configured Redis (a single node or a cluster). */
+export function createRedisClient(
+  config: ConnectionConfig,
+  node: RedisOptions = {},
+  cluster: Partial<ClusterOptions> = {},
+): RedisClient {
+  if (config.REDIS_CLUSTER_NODES) {
+    return new Cluster(clusterNodes(config), { ...clusterOptions(config, node), ...cluster });
+  }
+  return new Redis({ ...redisOptions(config), ...node });
+}
+
+/** Another connection like this one (for a subscriber), with extra options for a cluster. */
+export function duplicateClient(client: RedisClient, cluster: Partial<ClusterOptions> = {}): RedisClient {
+  return client instanceof Cluster ? client.duplicate(undefined, cluster) : client.duplicate();
+}
+
 /** The command client for the app's own keys. */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
-  readonly client: Redis;
+  readonly client: RedisClient;
+  /** True on a Redis Cluster (REDIS_CLUSTER_NODES). */
+  readonly isCluster: boolean;
+  private masters = '';
+  private readonly failoverListeners = new Set<() => void>();
 
   constructor(@Inject(AppConfig) config: AppConfig) {
-    this.client = new Redis({
-      ...redisOptions(config.REDIS_URL),
-      lazyConnect: false,
-      maxRetriesPerRequest: 2,
-      // A command without an answer after this long fails (the purchase answers 503 at once
-      // instead of a crowd of requests waiting on a Redis that hangs).
-      commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-      // Commands issued in the same turn of the event loop (the admissions of many
-      // requests at once) go out in one write and come back in one read: one system
-      // call each way instead of one per purchase (measured: the EVALSHA's socket
-      // write alone was 15 % of the API's CPU). Order per connection is unchanged.
-      enableAutoPipelining: true,
-    });
+    this.isCluster = config.REDIS_CLUSTER_NODES !== '';
+    // A command without an answer after this long fails (the purchase answers 503 at once
+    // instead of a crowd of requests waiting on a Redis that hangs).
+    const node: RedisOptions = { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS };
+    // Commands issued in the same turn of the event loop (the admissions of many
+    // requests at once) go out in one write per node and come back in one read: one
+    // system call each way instead of one per purchase (measured: the EVALSHA's socket
+    // write alone was 15 % of the API's CPU). Order per connection is unchanged.
+    this.client = this.isCluster
+      ? createRedisClient(config, node, { enableAutoPipelining: true })
+      : createRedisClient(config, { ...node, lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
     // Errors surface through commands and /health; an unhandled 'error' event would crash.
     this.client.on('error', () => undefined);
+    if (this.client instanceof Cluster) {
+      const cluster = this.client;
+      cluster.on('refresh', () => {
+        const masters = cluster
+          .nodes('master')
+          .map((n) => `${n.options.host}:${n.options.port}`)
+          .sort()
+          .join(',');
+        const changed = this.masters !== '' && masters !== this.masters;
+        this.masters = masters;
+        if (changed) for (const listener of this.failoverListeners) listener();
+      });
+    }
+  }
+
+  /**
+   * Calls `listener` whenever the cluster's set of masters changes (a replica
+   * promoted after its master failed, a master added or removed), as seen by
+   * the slot map refreshes (every 5 s, and on MOVED). Never on a single node.
+   */
+  onMastersChanged(listener: () => void): () => void {
+    this.failoverListeners.add(listener);
+    return () => this.failoverListeners.delete(listener);
   }
 
   async onApplicationShutdown(): Promise<void> {

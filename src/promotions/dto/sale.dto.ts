@@ -10,6 +10,9 @@ const isoDate = ({ value }: { value: unknown }): unknown =>
 export const MAX_STOCK = 10_000_000;
 export const MAX_PRICE = 100_000_000;
 
+/** Most buckets a sale's gate may be split into. */
+export const MAX_GATE_BUCKETS = 16;
+
 export class CreateSaleDto {
   @Transform(trim)
   @IsString()
@@ -50,6 +53,16 @@ export class CreateSaleDto {
   @Min(1)
   @Max(86_400)
   paymentWindowSeconds?: number;
+
+  /**
+   * Buckets the sale's gate is split into, each on its own Redis Cluster slot
+   * (a hot sale spread over several masters); 1 = one gate.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_GATE_BUCKETS)
+  gateBuckets?: number;
 }
 
 export class UpdateSaleDto {
@@ -99,6 +112,16 @@ export class UpdateSaleDto {
   @Min(1)
   @Max(86_400)
   paymentWindowSeconds?: number;
+
+  /**
+   * Buckets the sale's gate is split into, each on its own Redis Cluster slot
+   * (a hot sale spread over several masters); 1 = one gate.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_GATE_BUCKETS)
+  gateBuckets?: number;
 }
 
 export class ReconcileQueryDto {

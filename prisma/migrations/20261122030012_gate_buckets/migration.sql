@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "sales" ADD COLUMN     "gate_buckets" INTEGER NOT NULL DEFAULT 1;

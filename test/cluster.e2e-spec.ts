@@ -1,0 +1,305 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ReconcileReport } from '../src/promotions/reconcile.service.js';
+import type { SaleView } from '../src/promotions/promotions.service.js';
+import { buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
+import { createTestDatabase, testEnv, type TestDatabase } from './support/env.js';
+import { request } from './support/http.js';
+import { freePort, runNode, type Child } from './support/processes.js';
+import { OwnRedisCluster } from './support/redis-cluster.js';
+import { createUsersSigned, type TestUser } from './support/users.js';
+
+interface Answer {
+  status: number;
+  code?: string;
+  orderId?: string;
+}
+
+interface Api {
+  url: string;
+  child: Child;
+}
+
+/**
+ * The whole system on a Redis Cluster of its own (3 masters, a replica each,
+ * node timeout 2 s) with two API processes and two workers, as separate
+ * processes: the spike across both copies (a sale of one bucket and one split
+ * into three), per-user limits and idempotency keys across copies, sold-out
+ * news reaching the copy that sold nothing, an order's status stream on the
+ * copy that did not admit it, the sweeper after an API copy is SIGKILLed, and
+ * a master killed mid-spike (its replica takes over). Invariants are checked
+ * in Postgres. Admissions wait for a replica (REDIS_WAIT_REPLICAS=1).
+ */
+describe('Redis Cluster: two API copies and two workers', () => {
+  const cluster = new OwnRedisCluster(3, 1, 2000);
+  const children: Child[] = [];
+  let db: TestDatabase;
+  let env: Record<string, string>;
+  let apis: Api[];
+  let admin: TestUser;
+  let users: TestUser[];
+  let next = 0;
+  const shoppers = (n: number): TestUser[] => users.slice(next, (next += n));
+
+  async function startApi(extra: Record<string, string> = {}): Promise<Api> {
+    const port = await freePort();
+    const child = runNode('main.js', { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'log', ...extra });
+    children.push(child);
+    await child.waitFor(/API listening/, 30_000);
+    return { url: `http://127.0.0.1:${port}`, child };
+  }
+
+  async function startWorker(): Promise<Child> {
+    const child = runNode('worker.js', { ...env, LOG_LEVEL: 'log' });
+    children.push(child);
+    await child.waitFor(/worker ready/, 30_000);
+    return child;
+  }
+
+  beforeAll(async () => {
+    await cluster.start();
+    db = await createTestDatabase('cluster');
+    env = testEnv(db.url, {
+      REDIS_URL: '',
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '200',
+      REDIS_COMMAND_TIMEOUT_MS: '2000',
+      SWEEP_AFTER_MS: '1000',
+      SWEEP_INTERVAL_MS: '500',
+      RECONCILE_INTERVAL_MS: '2000',
+      ORDER_STUCK_AFTER_MS: '3000',
+      JOB_LOCK_MS: '3000',
+      JOB_BACKOFF_MS: '100',
+      JOB_BACKOFF_MAX_MS: '1000',
+    });
+    apis = await Promise.all([startApi(), startApi()]);
+    await Promise.all([startWorker(), startWorker()]);
+    [admin] = await createUsersSigned(db.url, 1, 'ADMIN');
+    users = await createUsersSigned(db.url, 1500);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(children.map((c) => c.stop('SIGKILL')));
+    await cluster.dispose();
+    await db?.drop();
+  });
+
+  /** A sale open now, created on copy 0 and preheated through copy 1. */
+  async function createSale(overrides: Record<string, unknown>): Promise<SaleView> {
+    const sale = await createActiveSale(apis[0]!.url, admin, overrides, false);
+    const heated = await request(apis[1]!.url, 'POST', `/admin/sales/${sale.id}/preheat`, { token: admin.token });
+    expect(heated.status).toBe(200);
+    return sale;
+  }
+
+  async function purchase(url: string, u: TestUser, saleId: string, headers: Record<string, string> = {}) {
+    const res = await buy(url, u, saleId, {}, headers);
+    return { status: res.status, code: res.body.code, orderId: res.body.orderId } satisfies Answer;
+  }
+
+  /** Every ticket persisted and answered by inventory. */
+  async function settled(saleId: string): Promise<void> {
+    await waitFor(
+      'no order QUEUED or PENDING',
+      async () => {
+        const res = await request<{ ordersByStatus: Record<string, number> }>(
+          apis[0]!.url,
+          'GET',
+          `/admin/sales/${saleId}/stats`,
+          { token: admin.token },
+        );
+        return res.body.ordersByStatus;
+      },
+      (c) => c.QUEUED === 0 && c.PENDING === 0,
+      40_000,
+    );
+  }
+
+  /** No oversell, no buyer above the limit, every 202 an order, every other order named as unknown, gate in sync. */
+  async function checkInvariants(saleId: string, stock: number, limit: number, answers: Answer[]): Promise<void> {
+    const rows = await query<{ id: string; user_id: string; quantity: number; status: string }>(
+      db.url,
+      'SELECT id, user_id, quantity, status::text AS status FROM orders WHERE sale_id = $1',
+      [saleId],
+    );
+    const live = rows.filter((r) => r.status !== 'CANCELLED' && r.status !== 'FAILED');
+    expect(live.reduce((n, r) => n + r.quantity, 0)).toBeLessThanOrEqual(stock);
+    const perUser = new Map<string, number>();
+    for (const r of live) perUser.set(r.user_id, (perUser.get(r.user_id) ?? 0) + r.quantity);
+    expect(Math.max(0, ...perUser.values())).toBeLessThanOrEqual(limit);
+    const ids = new Set(rows.map((r) => r.id));
+    const accepted = answers.filter((a) => a.status === 202).map((a) => a.orderId!);
+    expect(accepted.filter((id) => !ids.has(id))).toEqual([]);
+    const named = new Set([...accepted, ...answers.filter((a) => a.code === 'OUTCOME_UNKNOWN').map((a) => a.orderId!)]);
+    expect(rows.filter((r) => !named.has(r.id))).toEqual([]);
+    expect(answers.filter((a) => a.status >= 500 && a.status !== 503)).toEqual([]);
+    const [{ available }] = await query<{ available: number }>(
+      db.url,
+      'SELECT available FROM inventory WHERE sale_id = $1',
+      [saleId],
+    );
+    expect(available).toBeGreaterThanOrEqual(0);
+    await waitFor(
+      'the gate in sync with the orders of record',
+      async () =>
+        (
+          await request<ReconcileReport>(apis[1]!.url, 'POST', `/admin/sales/${saleId}/reconcile`, {
+            token: admin.token,
+          })
+        ).body,
+      (r) => r.inSync && r.gate.exists,
+      20_000,
+    );
+  }
+
+  it.each([1, 3])(
+    'a spike over both copies (gate in %i bucket(s)): never above stock or limit, every 202 an order',
+    async (gateBuckets) => {
+      const stock = 200;
+      const sale = await createSale({ stock, perUserLimit: 2, gateBuckets });
+      const crowd = shoppers(150);
+      // Each shopper tries three times at once, spread over both copies (limit 2).
+      const answers = await Promise.all(
+        crowd.flatMap((u, i) => [0, 1, 2].map((j) => purchase(apis[(i + j) % 2]!.url, u, sale.id))),
+      );
+      const admitted = answers.filter((a) => a.status === 202).length;
+      expect(admitted).toBe(stock);
+      expect(answers.filter((a) => a.status === 409 && a.code === 'SOLD_OUT').length).toBeGreaterThan(0);
+      await settled(sale.id);
+      expect(await statusCounts(db.url, sale.id)).toEqual({ AWAITING_PAYMENT: stock });
+      await checkInvariants(sale.id, stock, 2, answers);
+    },
+    90_000,
+  );
+
+  it('per-user limit and idempotency keys hold across copies (gate in 3 buckets)', async () => {
+    const sale = await createSale({ stock: 500, perUserLimit: 2, gateBuckets: 3 });
+    const crowd = shoppers(40);
+    const answers = await Promise.all(
+      crowd.flatMap((u) => [0, 1, 2, 3, 4, 5].map((j) => purchase(apis[j % 2]!.url, u, sale.id))),
+    );
+    const perUser = new Map<string, number>();
+    answers.forEach((a, i) => {
+      if (a.status === 202)
+        perUser.set(crowd[Math.floor(i / 6)]!.id, (perUser.get(crowd[Math.floor(i / 6)]!.id) ?? 0) + 1);
+      else expect(a.code).toBe('LIMIT_EXCEEDED');
+    });
+    expect([...perUser.values()]).toEqual(crowd.map(() => 2));
+
+    // The same key from the same shopper on both copies at once: one admission, one order id.
+    const [keyed] = shoppers(1);
+    const replays = await Promise.all(
+      [0, 1, 0, 1].map((j) => purchase(apis[j]!.url, keyed!, sale.id, { 'Idempotency-Key': 'cluster-key-1' })),
+    );
+    expect(replays.map((a) => a.status)).toEqual([202, 202, 202, 202]);
+    expect(new Set(replays.map((a) => a.orderId)).size).toBe(1);
+    await settled(sale.id);
+    await checkInvariants(sale.id, 500, 2, [...answers, replays[0]!]);
+  }, 60_000);
+
+  it.each([1, 3])(
+    'sold-out news from one copy reaches the other (gate in %i bucket(s))',
+    async (gateBuckets) => {
+      const sale = await createSale({ stock: 5, gateBuckets });
+      const answers = await Promise.all(shoppers(8).map((u) => purchase(apis[0]!.url, u, sale.id)));
+      expect(answers.filter((a) => a.status === 202)).toHaveLength(5);
+      // Copy 1 never asked the gate about this sale: once the news is in, it refuses
+      // before reading the body (an invalid one gets SOLD_OUT, not VALIDATION_FAILED).
+      const [late] = shoppers(1);
+      await waitFor(
+        'copy 1 to answer from its flag',
+        () => buy(apis[1]!.url, late!, sale.id, { quantity: 'lots' }),
+        (res) => res.status === 409 && res.body.code === 'SOLD_OUT',
+        10_000,
+      );
+    },
+    30_000,
+  );
+
+  it("an order's status stream on the copy that did not admit it follows it to PAID", async () => {
+    const sale = await createSale({ stock: 5 });
+    const [u] = shoppers(1);
+    const admitted = await purchase(apis[0]!.url, u!, sale.id);
+    expect(admitted.status).toBe(202);
+    const controller = new AbortController();
+    const res = await fetch(`${apis[1]!.url}/orders/${admitted.orderId}/events`, {
+      headers: { authorization: `Bearer ${u!.token}` },
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const seen: string[] = [];
+    let text = '';
+    const read = async (until: string): Promise<void> => {
+      while (!seen.includes(until)) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString();
+        for (const m of text.matchAll(/"status":"([A-Z_]+)"/g)) if (!seen.includes(m[1]!)) seen.push(m[1]!);
+      }
+    };
+    try {
+      await read('AWAITING_PAYMENT');
+      const paid = await request(apis[0]!.url, 'POST', `/orders/${admitted.orderId}/pay`, { token: u!.token });
+      expect(paid.status).toBe(200);
+      await read('PAID');
+    } finally {
+      controller.abort();
+    }
+    expect(seen).toContain('AWAITING_PAYMENT');
+    expect(seen.at(-1)).toBe('PAID');
+  }, 30_000);
+
+  it('an API copy SIGKILLed before handing its batch over: the sweeper makes every 202 an order', async () => {
+    const sale = await createSale({ stock: 50 });
+    // A third copy whose batches would leave only after a minute.
+    const doomed = await startApi({ HANDOFF_LINGER_MS: '60000', HANDOFF_MAX_TICKETS: '5000' });
+    const answers = await Promise.all(shoppers(20).map((u) => purchase(doomed.url, u, sale.id)));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    expect(await doomed.child.stop('SIGKILL')).toBeNull();
+    await waitFor(
+      'all 20 AWAITING_PAYMENT',
+      () => statusCounts(db.url, sale.id),
+      (c) => c.AWAITING_PAYMENT === 20,
+      30_000,
+    );
+    await checkInvariants(sale.id, 50, 1, answers);
+  }, 60_000);
+
+  it('the master of the sale killed mid-spike: its replica takes over, every 202 is an order, nothing oversold', async () => {
+    const stock = 400;
+    const sale = await createSale({ stock, perUserLimit: 1 });
+    const gateMaster = await cluster.masterOf(`{${sale.id}}`);
+    const crowd = shoppers(700);
+    const answers: Answer[] = [];
+    const wave = async (group: TestUser[]): Promise<void> => {
+      answers.push(...(await Promise.all(group.map((u, i) => purchase(apis[i % 2]!.url, u, sale.id)))));
+    };
+    await wave(crowd.slice(0, 100));
+    const killed = cluster.kill(gateMaster);
+    const during = wave(crowd.slice(100, 300));
+    await killed;
+    await during;
+    const started = Date.now();
+    await cluster.waitForFailover(`{${sale.id}}`, gateMaster);
+    const failoverMs = Date.now() - started;
+    // Purchases are answered again once the replica serves the slot.
+    await waitFor(
+      'the gate admitting again',
+      async () => {
+        const a = await purchase(apis[0]!.url, crowd[300]!, sale.id);
+        answers.push(a);
+        return a;
+      },
+      (a) => a.status !== 503,
+      30_000,
+    );
+    await wave(crowd.slice(301, 700));
+    for (const a of answers.filter((x) => x.status === 503))
+      expect(['UNAVAILABLE', 'OUTCOME_UNKNOWN', 'BUSY']).toContain(a.code);
+    await settled(sale.id);
+    await checkInvariants(sale.id, stock, 1, answers);
+    expect(answers.filter((a) => a.status === 202).length).toBeGreaterThan(100);
+    expect(failoverMs).toBeLessThan(30_000);
+  }, 120_000);
+});
