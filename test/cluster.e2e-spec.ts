@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ReconcileReport } from '../src/promotions/reconcile.service.js';
-import type { SaleView } from '../src/promotions/promotions.service.js';
+import type { SaleView } from '../src/promotions/sale-view.js';
 import { buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
 import { createTestDatabase, testEnv, type TestDatabase } from './support/env.js';
 import { request } from './support/http.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MetricsRegistry } from '../src/ops/metrics/metrics.registry.js';
-import type { SaleView } from '../src/promotions/promotions.service.js';
+import type { SaleView } from '../src/promotions/sale-view.js';
 import { buy, createActiveSale, statusCounts, waitFor } from './support/buy.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';

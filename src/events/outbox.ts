@@ -1,9 +1,7 @@
 import { ulidFactory } from '../infra/ids/ids.js';
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { Tx } from '../infra/prisma/prisma.service.js';
 import type { EventName, EventPayloads } from '../infra/queues/queues.js';
-
-type Tx = Prisma.TransactionClient;
 
 export interface NewEvent<E extends EventName = EventName> {
   type: E;

@@ -3,13 +3,12 @@ import { OutboxWriter, ProcessedEvents, type NewEvent } from '../events/outbox.j
 import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
-import { PrismaService } from '../infra/prisma/prisma.service.js';
+import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 import { EventName, type EventJob } from '../infra/queues/queues.js';
 
 const CONSUMER = 'inventory';
 type Placed = EventJob<typeof EventName.OrderPlaced>;
 type Cancelled = EventJob<typeof EventName.OrderCancelled>;
-type Tx = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
 
 /**
  * The stock of record. Reacts to `order.placed` (it never calls the orders

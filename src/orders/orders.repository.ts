@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Order, OrderStatus, Prisma, RefundStatus } from '../generated/prisma/client.js';
-import { PrismaService } from '../infra/prisma/prisma.service.js';
+import type { Order, OrderStatus, RefundStatus } from '../generated/prisma/client.js';
+import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 import type { Ticket } from '../infra/queues/queues.js';
-
-export type Tx = Prisma.TransactionClient;
 
 export interface OrderRow {
   id: string;

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Qu
 import { Roles } from '../auth/auth.decorators.js';
 import { PageQueryDto } from '../infra/http/page-query.dto.js';
 import { CreateSaleDto, ReconcileQueryDto, UpdateSaleDto } from './dto/sale.dto.js';
-import { PromotionsService, type SaleView } from './promotions.service.js';
+import { PromotionsService } from './promotions.service.js';
+import type { SaleView } from './sale-view.js';
 import { ReconcileService, type ReconcileReport } from './reconcile.service.js';
 
 @Controller('admin/sales')

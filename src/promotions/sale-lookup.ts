@@ -22,13 +22,13 @@ export class SaleLookup {
     @Inject(SalesRepository) private readonly repository: SalesRepository,
     @Inject(AppConfig) config: AppConfig,
   ) {
-    this.sales = new TtlCache(config.STOREFRONT_CACHE_MS);
+    this.sales = new TtlCache((id) => this.repository.findWithStock(id), { ttlMs: config.STOREFRONT_CACHE_MS });
   }
 
   /** The sale (cached), or null when there is none with this id. */
   find(id: string): Promise<SaleWithStock | null> {
     if (!UUID.test(id)) return Promise.resolve(null);
-    return this.sales.get(id.toLowerCase(), () => this.repository.findWithStock(id));
+    return this.sales.get(id.toLowerCase());
   }
 
   /** The sale's phase now, or null when there is no such sale. */

@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Prisma, Sale } from '../generated/prisma/client.js';
 import type { OrdersOfRecord } from '../gate/gate.service.js';
-import { PrismaService } from '../infra/prisma/prisma.service.js';
+import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 
 export type SaleWithStock = Sale & { available: number };
-export type Tx = Prisma.TransactionClient;
 
 export interface NewSale {
   name: string;
