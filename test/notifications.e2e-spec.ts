@@ -4,7 +4,8 @@ import { Queue } from 'bullmq';
 import { ulid } from 'ulid';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { EventName, JobName, QueueName, type EventBatch } from '../src/infra/queues/queues.js';
-import { buy, createActiveSale, outboxEventsOf, query, statusCounts, waitFor } from './support/buy.js';
+import { buy, createActiveSale, outboxEventsOf, query, statusCounts } from './support/buy.js';
+import { waitFor } from './support/wait-for.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';
 import {

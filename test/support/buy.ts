@@ -40,23 +40,6 @@ export function buy(
   return request(url, 'POST', `/sales/${saleId}/orders`, { token: user.token, body, headers });
 }
 
-/** Polls Postgres until the check holds (the pipeline's own completion is the signal). */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    value = await probe();
-  }
-  return value;
-}
-
 export async function query<R extends pg.QueryResultRow>(
   databaseUrl: string,
   text: string,
