@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { Processor, type WorkerHost } from '@nestjs/bullmq';
 import { infrastructure } from './app.module.js';
 import { OutboxRelay } from './events/outbox-relay.js';
+import { OutboxRepository } from './events/outbox.repository.js';
 import type { AppConfig } from './infra/config/app-config.js';
 import { ALL_QUEUES, cappedBackoff, jobsOf, QueueName, parseWorkerQueues } from './infra/queues/queues.js';
 import { InventoryModule } from './inventory/inventory.module.js';
@@ -84,7 +85,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [...infrastructure(config), WorkerOpsModule, ...new Set(chosen.flatMap((c) => c.imports))],
-      providers: [...chosen.map((c) => c.processor), OutboxRelay],
+      providers: [...chosen.map((c) => c.processor), OutboxRelay, OutboxRepository],
     };
   }
 }

@@ -39,7 +39,7 @@ const toRow = (r: RawOrderRow): OrderRow => ({
 
 @Injectable()
 export class OrdersRepository {
-  constructor(@Inject(PrismaService) readonly prisma: PrismaService) {}
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(work, { timeout: 30_000 });

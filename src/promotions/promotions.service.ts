@@ -12,6 +12,7 @@ import { saleView, type SaleView } from './sale-view.js';
 import type { Tx } from '../infra/prisma/prisma.service.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
 import { UUID } from '../infra/ids/ids.js';
+import { StockOfRecord } from '../inventory/stock-of-record.js';
 
 function invalid(field: string, problem: string): DomainError {
   return new DomainError('VALIDATION_FAILED', `${field}: ${problem}`, [{ field, problem } satisfies ErrorDetail]);
@@ -24,6 +25,7 @@ export class PromotionsService {
 
   constructor(
     @Inject(SalesRepository) private readonly sales: SalesRepository,
+    @Inject(StockOfRecord) private readonly stock: StockOfRecord,
     @Inject(GateService) private readonly gate: GateService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(ReconcileService) private readonly reconcile: ReconcileService,
@@ -34,7 +36,11 @@ export class PromotionsService {
     if (dto.endsAt <= dto.startsAt) throw invalid('endsAt', 'must be after startsAt');
     if (dto.endsAt <= new Date()) throw invalid('endsAt', 'must be in the future');
     assertAmountFits(dto.price, dto.perUserLimit);
-    const sale = await this.sales.create(dto);
+    const sale = await this.sales.transaction(async (tx): Promise<SaleWithStock> => {
+      const row = await this.sales.create(tx, dto);
+      await this.stock.open(tx, row.id, dto.stock);
+      return { ...row, available: dto.stock };
+    });
     await this.schedulePreheat(sale);
     return saleView(sale, null);
   }
@@ -97,8 +103,9 @@ export class PromotionsService {
         throw new DomainError('CONFLICT', 'The stock of this sale is changing right now; try again');
       }
       try {
-        if (delta !== 0 && !(await this.sales.changeStock(tx, id, delta))) throw belowSold(sale.stock - sale.available);
+        if (delta !== 0 && !(await this.stock.adjust(tx, id, delta))) throw belowSold(sale.stock - sale.available);
         const updated = await this.sales.update(tx, id, {
+          stock: delta !== 0 ? sale.stock + delta : undefined,
           gateBuckets: dto.gateBuckets,
           name: dto.name,
           sku: dto.sku,
