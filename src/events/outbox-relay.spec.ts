@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { UNTIL_DONE_ATTEMPTS, type EventBatch } from '../infra/queues/queues.js';
+import { UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
+import type { EventBatch } from './event-batch.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 import { newTestService, type Mocked } from '../testing/new-test-service.js';
 import { OutboxRelay } from './outbox-relay.js';

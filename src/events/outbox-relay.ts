@@ -1,14 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import pg from 'pg';
 import { AppConfig } from '../infra/config/app-config.js';
-import {
-  EVENT_CONSUMERS,
-  type EventBatch,
-  type EventName,
-  type EventRow,
-  type QueueName,
-  UNTIL_DONE_ATTEMPTS,
-} from '../infra/queues/queues.js';
+import { EVENT_CONSUMERS, type EventName, type QueueName, UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
+import type { EventBatch, EventRow } from './event-batch.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 import { OUTBOX_CHANNEL } from './outbox.js';

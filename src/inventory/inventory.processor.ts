@@ -1,7 +1,8 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { EventName, eventsOf, QueueName } from '../infra/queues/queues.js';
+import { EventName, QueueName } from '../infra/queues/queues.js';
+import { eventsOf } from '../events/event-batch.js';
 import { InventoryService } from './inventory.service.js';
 
 @Processor(QueueName.Inventory)

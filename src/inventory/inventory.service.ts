@@ -3,7 +3,8 @@ import { OutboxWriter, ProcessedEvents, type NewEvent } from '../events/outbox.j
 import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
-import { EventName, type EventJob } from '../infra/queues/queues.js';
+import { EventName } from '../infra/queues/queues.js';
+import type { EventJob } from '../events/event-batch.js';
 import { InventoryRepository } from './inventory.repository.js';
 
 const CONSUMER = 'inventory';

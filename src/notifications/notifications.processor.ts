@@ -1,7 +1,8 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { eventsOf, QueueName, type EventJob } from '../infra/queues/queues.js';
+import { QueueName } from '../infra/queues/queues.js';
+import { eventsOf, type EventJob } from '../events/event-batch.js';
 import { NotificationsService } from './notifications.service.js';
 import { NOTIFIED_EVENTS, type OrderEvent } from './templates/templates.js';
 

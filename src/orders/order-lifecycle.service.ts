@@ -4,14 +4,8 @@ import { OutboxWriter, type NewEvent } from '../events/outbox.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import {
-  EventName,
-  expireJobId,
-  JOB_QUEUE,
-  JobName,
-  UNTIL_DONE_ATTEMPTS,
-  type CancelReason,
-} from '../infra/queues/queues.js';
+import { EventName, expireJobId, JOB_QUEUE, JobName, UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
+import type { CancelReason } from './order.events.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';

@@ -3,7 +3,9 @@ import { ProcessedEvents, OutboxWriter, type NewEvent } from '../events/outbox.j
 import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
-import { EventName, JOB_QUEUE, JobName, type EventJob, type Ticket } from '../infra/queues/queues.js';
+import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
+import type { EventJob } from '../events/event-batch.js';
+import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';

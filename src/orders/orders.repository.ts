@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Order, OrderStatus, RefundStatus } from '../generated/prisma/client.js';
 import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
-import type { Ticket } from '../infra/queues/queues.js';
+import type { Ticket } from '../gate/tickets.js';
 
 export interface OrderRow {
   id: string;

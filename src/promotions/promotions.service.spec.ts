@@ -5,6 +5,7 @@ import type { Tx } from '../infra/prisma/prisma.service.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { StockOfRecord } from '../inventory/stock-of-record.js';
 import { newTestService, type Mocked } from '../testing/new-test-service.js';
+import { saleRow } from '../testing/sales.js';
 import { PromotionsService } from './promotions.service.js';
 import { ReconcileService } from './reconcile.service.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
@@ -12,27 +13,7 @@ import { SalesRepository, type SaleWithStock } from './sales.repository.js';
 const ID = '0b7c5a52-7d0e-4c55-9a51-6f1d1c1e7a10';
 const tx = { tx: true } as unknown as Tx;
 
-function sale(overrides: Partial<SaleWithStock> = {}): SaleWithStock {
-  const now = Date.now();
-  return {
-    id: ID,
-    name: 'spike',
-    sku: 'S-1',
-    price: 100,
-    stock: 10,
-    available: 10,
-    perUserLimit: 1,
-    startsAt: new Date(now - 60_000),
-    endsAt: new Date(now + 3_600_000),
-    endedAt: null,
-    paused: false,
-    paymentWindowSeconds: null,
-    gateBuckets: 1,
-    createdAt: new Date(now - 120_000),
-    updatedAt: new Date(now - 120_000),
-    ...overrides,
-  };
-}
+const sale = (overrides: Partial<SaleWithStock> = {}): SaleWithStock => saleRow({ id: ID, ...overrides });
 
 /**
  * Admin changes of a sale touch two stores: Postgres (in a transaction that

@@ -2,28 +2,12 @@ import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { GateService, type OrdersOfRecord, type RebuildAnswer } from '../gate/gate.service.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { newTestService, type Mocked } from '../testing/new-test-service.js';
+import { saleRow } from '../testing/sales.js';
 import { ReconcileService } from './reconcile.service.js';
-import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+import { SalesRepository } from './sales.repository.js';
 
 const ID = '5f0e3c1a-8a9b-4e38-9d1f-2c3b4a5d6e7f';
-const now = Date.now();
-const sale: SaleWithStock = {
-  id: ID,
-  name: 'spike',
-  sku: 'S-1',
-  price: 100,
-  stock: 10,
-  available: 10,
-  perUserLimit: 1,
-  startsAt: new Date(now - 60_000),
-  endsAt: new Date(now + 3_600_000),
-  endedAt: null,
-  paused: false,
-  paymentWindowSeconds: null,
-  gateBuckets: 1,
-  createdAt: new Date(now - 120_000),
-  updatedAt: new Date(now - 120_000),
-};
+const sale = saleRow({ id: ID });
 
 const answer = (over: Partial<RebuildAnswer>): RebuildAnswer => ({
   status: 'DONE',

@@ -5,6 +5,8 @@ import { UUID } from '../infra/ids/ids.js';
 import { effectiveEnd } from './sale-status.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
 
+export type { SaleWithStock };
+
 /** Where a sale stands in time, as other modules need to know it. */
 export type SalePhase = 'UPCOMING' | 'OPEN' | 'ENDED';
 
@@ -29,6 +31,11 @@ export class SaleLookup {
   find(id: string): Promise<SaleWithStock | null> {
     if (!UUID.test(id)) return Promise.resolve(null);
     return this.sales.get(id.toLowerCase());
+  }
+
+  /** The sale as Postgres has it now (not cached: admin reads), or null. */
+  findFresh(id: string): Promise<SaleWithStock | null> {
+    return UUID.test(id) ? this.repository.findWithStock(id) : Promise.resolve(null);
   }
 
   /** The sale's phase now, or null when there is no such sale. */
