@@ -148,7 +148,11 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
       expect(await reservation(orderId)).toBe('VOIDED');
       expect(await available(db.url, sale.id)).toBe(2);
       expect(await orderRow(orderId)).toMatchObject({ status: 'CANCELLED' });
-      expect(await events(orderId)).toEqual({ [EventName.OrderPlaced]: 1, [EventName.OrderCancelled]: 1 });
+      expect(await events(orderId)).toEqual({
+        [EventName.OrderPlaced]: 1,
+        [EventName.OrderCancelled]: 1,
+        [EventName.InventoryReturned]: 1,
+      });
       expect(await gate.remaining(sale.id)).toBe(2);
     } finally {
       await inventoryEvents.close();

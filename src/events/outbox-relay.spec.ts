@@ -94,6 +94,9 @@ describe('OutboxRelay', () => {
     outbox.unpublishRecent.mockResolvedValue(4);
     expect(await relay.replayLostQueues()).toBe(4);
     expect(outbox.unpublishRecent).toHaveBeenCalledTimes(1);
-    expect(outbox.unpublishRecent).toHaveBeenCalledWith(['inventory.reserved', 'inventory.rejected'], 120);
+    expect(outbox.unpublishRecent).toHaveBeenCalledWith(
+      ['inventory.reserved', 'inventory.rejected', 'inventory.returned'],
+      120,
+    );
   });
 });

@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module.js';
-import { GateModule } from '../gate/gate.module.js';
 import { InventoryRepository } from './inventory.repository.js';
 import { InventoryService } from './inventory.service.js';
 import { StockOfRecord } from './stock-of-record.js';
 
 /** The stock of record: reacts to order events (worker side); StockOfRecord for the sales module's changes. */
 @Module({
-  imports: [EventsModule, GateModule],
+  imports: [EventsModule],
   providers: [InventoryRepository, InventoryService, StockOfRecord],
   exports: [InventoryService, StockOfRecord],
 })

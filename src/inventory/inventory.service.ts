@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OutboxWriter, ProcessedEvents, type NewEvent } from '../events/outbox.js';
-import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { AppConfig } from '../infra/config/app-config.js';
 import { EventName } from '../infra/queues/queues.js';
@@ -24,8 +23,9 @@ type Cancelled = EventJob<typeof EventName.OrderCancelled>;
  * `order.cancelled` returns stock exactly once: RESERVED → RETURNED adds the
  * units back; an order cancelled before its `order.placed` got here is
  * recorded VOIDED and that `order.placed` then reserves nothing. Both paths
- * lock the sale's inventory row first, so they never interleave. After the
- * return commits, the gate gets the units back (once per order, see RELEASE_LUA).
+ * lock the sale's inventory row first, so they never interleave. Either way
+ * `inventory.returned` is written in the same transaction: the orders module,
+ * the one owner of giving units back to the gate, does so when it arrives.
  */
 @Injectable()
 export class InventoryService {
@@ -36,7 +36,6 @@ export class InventoryService {
     @Inject(InventoryRepository) private readonly repository: InventoryRepository,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
-    @Inject(GateService) private readonly gate: GateService,
     @Inject(AppConfig) config: AppConfig,
   ) {
     this.batcher = new MicroBatcher((events) => this.reserveBatch(events), config.BATCH_SIZE);
@@ -65,11 +64,17 @@ export class InventoryService {
       const todo = [...byOrder.values()].sort((a, b) => (a.orderId < b.orderId ? -1 : 1));
       await this.repository.lockSales(tx, [...new Set(todo.map((p) => p.saleId))]);
       await this.repository.returnOrVoid(tx, todo);
+      // In the same transaction: the orders module gives the units back to the gate once this
+      // committed (a shopper admitted with them then finds them in the stock of record).
+      await this.outbox.write(
+        tx,
+        todo.map((p) => ({
+          type: EventName.InventoryReturned,
+          aggregateId: p.orderId,
+          payload: { orderId: p.orderId, saleId: p.saleId, userId: p.userId, quantity: p.quantity },
+        })),
+      );
     });
-    // After the commit, so a shopper the gate admits with these units finds them in the stock of
-    // record. Also on a redelivery (the release is once per order): a crash right after the
-    // commit must not keep the units out of the gate.
-    for (const { payload: p } of events) await this.gate.release(p.saleId, p.orderId, p.userId, p.quantity);
   }
 
   private async reserveBatch(events: Placed[]): Promise<void> {

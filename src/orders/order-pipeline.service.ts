@@ -104,6 +104,16 @@ export class OrderPipelineService {
       );
   }
 
+  /**
+   * `inventory.returned`: inventory took back the stock of cancelled orders
+   * (committed), so their units go back to the gate. This module is the one
+   * that gives units back (here, for failed orders and for failed tickets);
+   * the release is once per order (RELEASE_LUA), so a redelivery gives nothing twice.
+   */
+  async giveBackReturned(events: EventJob<typeof EventName.InventoryReturned>[]): Promise<void> {
+    for (const { payload: p } of events) await this.gate.release(p.saleId, p.orderId, p.userId, p.quantity);
+  }
+
   /** Inventory's answers of one event job (its rows stay together: they are deduplicated per row). */
   applyInventoryAnswers(events: InventoryAnswer[]): Promise<void> {
     return this.answers.submit(events);

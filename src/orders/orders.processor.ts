@@ -43,6 +43,7 @@ export class OrdersProcessor extends WorkerHost implements OnApplicationBootstra
     JobName.SweepTickets,
     EventName.InventoryReserved,
     EventName.InventoryRejected,
+    EventName.InventoryReturned,
   ] as const;
   private readonly logger = new Logger('Orders');
   private timer?: NodeJS.Timeout;
@@ -102,6 +103,8 @@ export class OrdersProcessor extends WorkerHost implements OnApplicationBootstra
         return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryReserved));
       case EventName.InventoryRejected:
         return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryRejected));
+      case EventName.InventoryReturned:
+        return this.pipeline.giveBackReturned(eventsOf(job.data, EventName.InventoryReturned));
       default:
         throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Orders}`);
     }

@@ -30,6 +30,8 @@ export const EventName = {
   OrderPlaced: 'order.placed',
   InventoryReserved: 'inventory.reserved',
   InventoryRejected: 'inventory.rejected',
+  /** Inventory took back the stock of cancelled orders: their units may go back to the gate. */
+  InventoryReturned: 'inventory.returned',
   OrderConfirmed: 'order.confirmed',
   OrderPaid: 'order.paid',
   OrderCancelled: 'order.cancelled',
@@ -87,6 +89,7 @@ export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] 
   [EventName.OrderPlaced]: [QueueName.Inventory],
   [EventName.InventoryReserved]: [QueueName.Orders],
   [EventName.InventoryRejected]: [QueueName.Orders],
+  [EventName.InventoryReturned]: [QueueName.Orders],
   [EventName.OrderConfirmed]: [QueueName.Notifications, QueueName.Timeouts],
   [EventName.OrderPaid]: [QueueName.Notifications],
   [EventName.OrderCancelled]: [QueueName.Inventory, QueueName.Notifications],
