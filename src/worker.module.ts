@@ -15,8 +15,8 @@ import { WorkerOpsModule } from './ops/worker-ops.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { OrdersProcessor } from './orders/orders.processor.js';
 import { TimeoutsProcessor } from './orders/timeouts.processor.js';
-import { PromotionsModule } from './promotions/promotions.module.js';
-import { PromotionsProcessor } from './promotions/promotions.processor.js';
+import { SalesModule } from './sales/sales.module.js';
+import { SalesProcessor } from './sales/sales.processor.js';
 
 type ProcessorClass = Type<WorkerHost> & { readonly handles: readonly string[] };
 
@@ -32,7 +32,7 @@ interface Consumer {
 /** The consumer of each queue, with the modules its services come from. */
 const CONSUMERS: { readonly [Q in QueueName]: Consumer } = {
   [QueueName.Ops]: { processor: OpsProcessor, imports: [], batched: false },
-  [QueueName.Promotions]: { processor: PromotionsProcessor, imports: [PromotionsModule], batched: false },
+  [QueueName.Promotions]: { processor: SalesProcessor, imports: [SalesModule], batched: false },
   [QueueName.Orders]: { processor: OrdersProcessor, imports: [OrdersModule], batched: true },
   [QueueName.Inventory]: { processor: InventoryProcessor, imports: [InventoryModule], batched: true },
   [QueueName.Notifications]: { processor: NotificationsProcessor, imports: [NotificationsModule], batched: true },

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MetricsRegistry } from '../src/ops/metrics/metrics.registry.js';
-import type { SaleView } from '../src/promotions/sale-view.js';
+import type { SaleView } from '../src/sales/sale-view.js';
 import { buy, createActiveSale, statusCounts } from './support/buy.js';
 import type { TestDatabase } from './support/env.js';
 import { startFixture, type ApiFixture } from './support/fixture.js';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { PromotionsModule } from '../promotions/promotions.module.js';
+import { SalesModule } from '../sales/sales.module.js';
 import { AdminOrdersController } from './admin-orders.controller.js';
 import { OpenStreams } from './open-streams.js';
 import { OrderEventsHub } from './order-events.hub.js';
@@ -12,7 +12,7 @@ import { SaleStatsService } from './sale-stats.service.js';
 
 /** The HTTP side: reading, paying and cancelling orders, their live status, sale stats. */
 @Module({
-  imports: [OrdersModule, PromotionsModule, AuthModule],
+  imports: [OrdersModule, SalesModule, AuthModule],
   controllers: [OrdersController, OrderLifecycleController, AdminOrdersController],
   providers: [OrdersService, OrderEventsHub, SaleStatsService, OpenStreams],
 })

@@ -4,7 +4,7 @@ import { GateService } from '../gate/gate.service.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { QueueName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { SaleLookup } from '../promotions/sale-lookup.js';
+import { SaleLookup } from '../sales/sale-lookup.js';
 import { OrdersRepository } from './orders.repository.js';
 
 const REFUSALS = ['SOLD_OUT', 'LIMIT_EXCEEDED', 'SALE_NOT_ACTIVE', 'BUSY', 'RATE_LIMITED'] as const;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SaleView } from '../../src/promotions/sale-view.js';
+import type { SaleView } from '../../src/sales/sale-view.js';
 import { request, type Answer } from './http.js';
 import type { TestUser } from './users.js';
 

@@ -6,7 +6,7 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import { StockOfRecord } from '../inventory/stock-of-record.js';
 import { newTestService, type Mocked } from '../testing/new-test-service.js';
 import { saleRow } from '../testing/sales.js';
-import { PromotionsService } from './promotions.service.js';
+import { SalesService } from './sales.service.js';
 import { ReconcileService } from './reconcile.service.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
 
@@ -21,8 +21,8 @@ const sale = (overrides: Partial<SaleWithStock> = {}): SaleWithStock => saleRow(
  * so the service orders the two by hand and compensates the gate when
  * Postgres refuses. These specs pin that order and the compensation.
  */
-describe('PromotionsService.update/remove: the gate and Postgres kept in step by hand', () => {
-  let service: PromotionsService;
+describe('SalesService.update/remove: the gate and Postgres kept in step by hand', () => {
+  let service: SalesService;
   let sales: Mocked<SalesRepository>;
   let stock: Mocked<StockOfRecord>;
   let gate: Mocked<GateService>;
@@ -33,7 +33,7 @@ describe('PromotionsService.update/remove: the gate and Postgres kept in step by
   let log: string[];
 
   beforeEach(() => {
-    const t = newTestService(PromotionsService);
+    const t = newTestService(SalesService);
     service = t.sut;
     sales = t.mock(SalesRepository);
     stock = t.mock(StockOfRecord);

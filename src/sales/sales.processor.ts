@@ -5,13 +5,13 @@ import { AppConfig } from '../infra/config/app-config.js';
 import { JobName, QueueName, type JobData } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { RedisService } from '../infra/redis/redis.module.js';
-import { PromotionsService } from './promotions.service.js';
+import { SalesService } from './sales.service.js';
 import { ReconcileService } from './reconcile.service.js';
 
 const RECONCILE_SCHEDULER = 'sales-reconcile';
 
 @Processor(QueueName.Promotions)
-export class PromotionsProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
+export class SalesProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   static readonly handles = [JobName.PreheatSale, JobName.ReconcileSales] as const;
   private readonly logger = new Logger('Promotions');
   private timer?: NodeJS.Timeout;
@@ -19,7 +19,7 @@ export class PromotionsProcessor extends WorkerHost implements OnApplicationBoot
   private stopWatching?: () => void;
 
   constructor(
-    @Inject(PromotionsService) private readonly promotions: PromotionsService,
+    @Inject(SalesService) private readonly promotions: SalesService,
     @Inject(ReconcileService) private readonly reconciler: ReconcileService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(RedisService) private readonly redis: RedisService,

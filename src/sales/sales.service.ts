@@ -20,8 +20,8 @@ function invalid(field: string, problem: string): DomainError {
 
 /** Admin management of flash sales and the stock preheat into the gate. */
 @Injectable()
-export class PromotionsService {
-  private readonly logger = new Logger('Promotions');
+export class SalesService {
+  private readonly logger = new Logger('Sales');
 
   constructor(
     @Inject(SalesRepository) private readonly sales: SalesRepository,
