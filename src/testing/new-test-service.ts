@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { jest } from '@jest/globals';
-import type { Type } from '@nestjs/common';
+import { Logger, type Type } from '@nestjs/common';
 import { AppConfig, loadConfig } from '../infra/config/app-config.js';
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -56,6 +56,7 @@ export function newTestService<S>(
   Service: Type<S>,
   options: { env?: Record<string, string>; use?: [unknown, unknown][] } = {},
 ): TestService<S> {
+  Logger.overrideLogger(false); // a spec asserts outcomes, not log lines
   const types = (Reflect.getMetadata('design:paramtypes', Service) as unknown[] | undefined) ?? [];
   const config = unitConfig(options.env);
   const given = new Map(options.use);
