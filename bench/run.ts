@@ -35,6 +35,7 @@ import {
   pgBetween,
   pgCounters,
   PgRoundTripCounter,
+  RedisRoundTripCounter,
   redisCommandStats,
   type PgCounters,
 } from './stats.js';
@@ -222,7 +223,8 @@ async function load(name: string, opts: LoadOptions, procs: Proc[] = []): Promis
 async function purchaseHistogram(url: string): Promise<Map<number, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const buckets = new Map<number, number>();
-  const line = /^\w+_http_request_duration_seconds_bucket\{le="([^"]+)",method="POST",route="\/sales\/:id\/orders"[^}]*\} (\d+)/gm;
+  const line =
+    /^\w+_http_request_duration_seconds_bucket\{le="([^"]+)",method="POST",route="\/sales\/:id\/orders"[^}]*\} (\d+)/gm;
   for (const m of text.matchAll(line)) {
     const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
     buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
@@ -327,17 +329,23 @@ async function main(): Promise<void> {
   const REDIS_URL = flags['redis-url'] ?? ownRedis!.url;
   const redisPid = ownRedis ? pidsOf(new RegExp(`redis-server .*:${ownRedis.port}\\b`)) : pidsOf(/redis-server/);
 
-  // --round-trips: the app reaches Postgres through a proxy that counts round trips.
+  // --round-trips: the app reaches Postgres and Redis through proxies that count round trips.
   const counter = roundTrips ? new PgRoundTripCounter() : undefined;
   const pgTarget = new URL(BASE_DB);
   const proxyPort = await counter?.start(pgTarget.hostname || '127.0.0.1', Number(pgTarget.port || 5432));
   const appDb = proxyPort ? dbUrl(DB_NAME, proxyPort) : DB;
+  const redisCounter = roundTrips ? new RedisRoundTripCounter() : undefined;
+  const redisTarget = new URL(REDIS_URL);
+  const redisProxyPort = await redisCounter?.start(redisTarget.hostname, Number(redisTarget.port || 6379));
+  const appRedis = redisProxyPort
+    ? Object.assign(new URL(REDIS_URL), { port: String(redisProxyPort) }).toString()
+    : REDIS_URL;
 
   const port = await freePort();
   const env: Record<string, string> = {
     NODE_ENV: 'production',
     DATABASE_URL: appDb,
-    REDIS_URL,
+    REDIS_URL: appRedis,
     JWT_SECRET,
     REDIS_KEY_PREFIX: PREFIX,
     QUEUE_PREFIX,
@@ -480,6 +488,7 @@ async function main(): Promise<void> {
     const redis0 = await redisCommandStats(REDIS_URL);
     const pg0 = await pgCounters(DB, DB_NAME);
     const rt0 = counter?.roundTrips ?? 0;
+    const redisRt0 = redisCounter?.roundTrips ?? 0;
 
     const histogram0 = await purchaseHistogram(url);
     log(`admission: ${P.connections} connections until ${P.stock.toLocaleString('en-US')} are sold`);
@@ -548,6 +557,7 @@ async function main(): Promise<void> {
     const cpu2 = cpuSnapshot(components);
     const redis2 = await redisCommandStats(REDIS_URL);
     const rt2 = counter?.roundTrips ?? 0;
+    const redisRt2 = redisCounter?.roundTrips ?? 0;
 
     log(`sold out: ${P.soldOutSeconds} s`);
     const cpu3a = cpuSnapshot(components);
@@ -655,7 +665,8 @@ async function main(): Promise<void> {
       `Redis commands per order: ${commandsPerOrder.toFixed(2)} (${[...commands]
         .slice(0, 12)
         .map(([c, n]) => `${c} ${(n / accepted).toFixed(3)}`)
-        .join(', ')})`,
+        .join(', ')})` +
+        (redisCounter ? `; ${((redisRt2 - redisRt0) / accepted).toFixed(3)} round trips (counted by proxy)` : ''),
     );
     console.log(
       `Postgres per order: ${(pgWork.transactions / accepted).toFixed(3)} transactions, ${(pgWork.inserted / accepted).toFixed(2)} rows inserted, ${(pgWork.updated / accepted).toFixed(2)} updated, ${(pgWork.deleted / accepted).toFixed(2)} deleted, ${Math.round(pgWork.walBytes / accepted)} WAL bytes` +
@@ -682,6 +693,7 @@ async function main(): Promise<void> {
           Object.fromEntries(Object.entries(w.cpu).map(([k, v]) => [k, Math.round((v * 1e6) / w.per)])),
         ]),
       ),
+      redisRoundTripsPerOrder: redisCounter ? (redisRt2 - redisRt0) / accepted : undefined,
       redisCommandsPerOrder: Object.fromEntries(
         [...commands].map(([c, n]) => [c, Math.round((n / accepted) * 1000) / 1000]),
       ),
@@ -721,6 +733,7 @@ async function main(): Promise<void> {
     for (const p of procs) await stopProc(p);
     sink?.kill('SIGTERM');
     await counter?.stop();
+    await redisCounter?.stop();
     await ownRedis?.dispose();
   }
 }
