@@ -68,42 +68,30 @@ export function pgBetween(before: PgCounters, after: PgCounters): PgCounters {
   };
 }
 
-/**
- * A TCP proxy in front of Postgres that counts round trips: every Sync
- * (extended protocol: one per query the client waits for) and every simple
- * Query message a client sends. Used by `--round-trips` only (it costs CPU).
- */
-export class PgRoundTripCounter {
+/** A TCP proxy that counts round trips with `count` (called with each chunk a client sends, and on each answer). */
+abstract class RoundTripProxy {
   roundTrips = 0;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+
+  /** Round trips begun by this chunk a client sent (`state` is the connection's own). */
+  protected abstract count(chunk: Buffer, state: Record<string, unknown>): number;
+  /** The server answered on this connection. */
+  protected answered(_state: Record<string, unknown>): void {}
 
   async start(targetHost: string, targetPort: number): Promise<number> {
     this.server = createServer((client) => {
       const upstream = connect(targetPort, targetHost);
       this.sockets.add(client).add(upstream);
-      let buffer = Buffer.alloc(0);
-      let started = false;
+      const state: Record<string, unknown> = {};
       client.on('data', (chunk: Buffer) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        // Startup and SSL request messages have no type byte: int32 length first.
-        while (!started && buffer.length >= 8) {
-          const length = buffer.readInt32BE(0);
-          const code = buffer.readInt32BE(4);
-          if (buffer.length < length) break;
-          buffer = buffer.subarray(length);
-          if (code !== 80877103) started = true; // 80877103: SSLRequest, the startup message follows
-        }
-        while (started && buffer.length >= 5) {
-          const length = buffer.readInt32BE(1);
-          if (buffer.length < length + 1) break;
-          const type = String.fromCharCode(buffer[0]!);
-          if (type === 'S' || type === 'Q') this.roundTrips++;
-          buffer = buffer.subarray(length + 1);
-        }
+        this.roundTrips += this.count(chunk, state);
         upstream.write(chunk);
       });
-      upstream.on('data', (chunk) => client.write(chunk));
+      upstream.on('data', (chunk) => {
+        this.answered(state);
+        client.write(chunk);
+      });
       const end = (): void => {
         client.destroy();
         upstream.destroy();
@@ -120,5 +108,53 @@ export class PgRoundTripCounter {
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/**
+ * In front of Postgres: every Sync (extended protocol: one per query the
+ * client waits for) and every simple Query message a client sends. Used by
+ * `--round-trips` only (it costs CPU).
+ */
+export class PgRoundTripCounter extends RoundTripProxy {
+  protected count(chunk: Buffer, state: { buffer?: Buffer; started?: boolean }): number {
+    let buffer = state.buffer ? Buffer.concat([state.buffer, chunk]) : chunk;
+    let n = 0;
+    // Startup and SSL request messages have no type byte: int32 length first.
+    while (!state.started && buffer.length >= 8) {
+      const length = buffer.readInt32BE(0);
+      const code = buffer.readInt32BE(4);
+      if (buffer.length < length) break;
+      buffer = buffer.subarray(length);
+      if (code !== 80877103) state.started = true; // 80877103: SSLRequest, the startup message follows
+    }
+    while (state.started && buffer.length >= 5) {
+      const length = buffer.readInt32BE(1);
+      if (buffer.length < length + 1) break;
+      const type = String.fromCharCode(buffer[0]!);
+      if (type === 'S' || type === 'Q') n++;
+      buffer = buffer.subarray(length + 1);
+    }
+    state.buffer = buffer;
+    return n;
+  }
+}
+
+/**
+ * In front of Redis: a round trip is what a client sends before it hears
+ * back — the first chunk after an answer (or the first of the connection)
+ * counts, the rest of a pipeline written in several chunks does not. A
+ * pipeline of many commands is one round trip; blocking reads (BullMQ's
+ * waits for jobs) count too. Used by `--round-trips` only.
+ */
+export class RedisRoundTripCounter extends RoundTripProxy {
+  protected count(_chunk: Buffer, state: { waiting?: boolean }): number {
+    if (state.waiting) return 0;
+    state.waiting = true;
+    return 1;
+  }
+
+  protected override answered(state: { waiting?: boolean }): void {
+    state.waiting = false;
   }
 }
