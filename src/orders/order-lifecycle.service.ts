@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types.js';
 import { OutboxWriter, type NewEvent } from '../events/outbox.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { EventName, JOB_QUEUE, JobName, type CancelReason } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -54,9 +54,10 @@ export class OrderLifecycleService {
     @Inject(OrderStatusPublisher) private readonly status: OrderStatusPublisher,
     @Inject(PAYMENT_PROVIDER) private readonly provider: PaymentProvider,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(PaymentConfig) private readonly config: PaymentConfig,
+    @Inject(QueueConfig) queueConfig: QueueConfig,
   ) {
-    this.expiries = new MicroBatcher((ids) => this.expireBatch(ids), config.BATCH_SIZE);
+    this.expiries = new MicroBatcher((ids) => this.expireBatch(ids), queueConfig.BATCH_SIZE);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OutboxWriter } from '../events/outbox.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { OrdersConfig } from '../infra/config/app-config.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { placedEvent } from './order-pipeline.service.js';
 import { OrdersRepository } from './orders.repository.js';
@@ -30,7 +30,7 @@ export class OrderRecovery {
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(OrdersConfig) private readonly config: OrdersConfig,
   ) {}
 
   async heal(saleId: string): Promise<Healed> {

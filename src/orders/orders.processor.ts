@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { AppConfig } from '../infra/config/app-config.js';
+import { OrdersConfig } from '../infra/config/app-config.js';
 import { ScheduleKeeper } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob, OnJobFailed } from '../infra/queues/on-job.js';
 import { EventName, eventsOf, JobName, QueueName, type JobData, type Ticket } from '../infra/queues/queues.js';
@@ -40,7 +40,7 @@ export class OrdersProcessor implements OnApplicationBootstrap {
     @Inject(OrderPipelineService) private readonly pipeline: OrderPipelineService,
     @Inject(TicketSweeperService) private readonly sweeper: TicketSweeperService,
     @Inject(ScheduleKeeper) private readonly schedules: ScheduleKeeper,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(OrdersConfig) private readonly config: OrdersConfig,
   ) {}
 
   /** One sweeper schedule for all workers, put back when Redis lost it. */

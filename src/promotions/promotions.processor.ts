@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { AppConfig } from '../infra/config/app-config.js';
+import { SalesConfig } from '../infra/config/app-config.js';
 import { ScheduleKeeper } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
 import { JobName, QueueName, type JobData } from '../infra/queues/queues.js';
@@ -20,7 +20,7 @@ export class PromotionsProcessor implements OnApplicationBootstrap, OnModuleDest
     @Inject(ReconcileService) private readonly reconciler: ReconcileService,
     @Inject(ScheduleKeeper) private readonly schedules: ScheduleKeeper,
     @Inject(RedisService) private readonly redis: RedisService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(SalesConfig) private readonly config: SalesConfig,
   ) {}
 
   /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService, type RebuildAnswer, type RebuildMode } from '../gate/gate.service.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { SalesConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import { OrderRecovery } from '../orders/order-recovery.service.js';
@@ -49,7 +49,7 @@ export class ReconcileService {
     @Inject(GateService) private readonly gate: GateService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(OrderRecovery) private readonly recovery: OrderRecovery,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(SalesConfig) private readonly config: SalesConfig,
   ) {}
 
   /**

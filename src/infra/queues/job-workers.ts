@@ -9,17 +9,20 @@ import {
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Worker, type Job, type WorkerOptions } from 'bullmq';
-import { AppConfig } from '../config/app-config.js';
+import { NotifyConfig, QueueConfig } from '../config/app-config.js';
 import { assertEveryJobHandled, dispatcher, JobHandlers, type QueueHandlers } from './on-job.js';
 import { cappedBackoff, JobName, parseWorkerQueues, QueueName } from './queues.js';
 import { QueueService } from './queues.module.js';
+
+/** What the workers' options are made of. */
+type WorkerSettings = QueueConfig & Pick<NotifyConfig, 'NOTIFY_CONCURRENCY'>;
 
 /**
  * Jobs one worker process runs at once, per queue: many where jobs are batched
  * into transactions (and expiries firing together are cancelled in one), one
  * message per job waiting on a remote server for the sends, one for the rest.
  */
-const CONCURRENCY: { readonly [Q in QueueName]: (config: AppConfig) => number } = {
+const CONCURRENCY: { readonly [Q in QueueName]: (config: WorkerSettings) => number } = {
   [QueueName.Ops]: () => 1,
   [QueueName.Promotions]: () => 1,
   [QueueName.Orders]: (c) => c.WORKER_CONCURRENCY,
@@ -31,7 +34,7 @@ const CONCURRENCY: { readonly [Q in QueueName]: (config: AppConfig) => number } 
 };
 
 /** The options of a queue's BullMQ worker, all from config. */
-export function workerOptions(queue: QueueName, config: AppConfig): Omit<WorkerOptions, 'connection'> {
+export function workerOptions(queue: QueueName, config: WorkerSettings): Omit<WorkerOptions, 'connection'> {
   return {
     concurrency: CONCURRENCY[queue](config),
     lockDuration: config.JOB_LOCK_MS,
@@ -54,12 +57,13 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
   constructor(
     @Inject(JobHandlers) private readonly handlers: JobHandlers,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(QueueConfig) private readonly queueConfig: QueueConfig,
+    @Inject(NotifyConfig) private readonly notifyConfig: NotifyConfig,
   ) {}
 
   onModuleInit(): void {
     const table = this.handlers.collect();
-    const queues = parseWorkerQueues(this.config.WORKER_QUEUES);
+    const queues = parseWorkerQueues(this.queueConfig.WORKER_QUEUES);
     assertEveryJobHandled(queues, table);
     for (const queue of queues) this.workers.set(queue, this.start(queue, table.get(queue)!));
   }
@@ -75,7 +79,7 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
     const worker = new Worker(queue, dispatcher(queue, handlers), {
       connection,
       prefix,
-      ...workerOptions(queue, this.config),
+      ...workerOptions(queue, { ...this.queueConfig, NOTIFY_CONCURRENCY: this.notifyConfig.NOTIFY_CONCURRENCY }),
     });
     if (handlers.failed.size > 0) {
       worker.on('failed', (job: Job | undefined, err: Error) => {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { DiscoveryModule, NestFactory } from '@nestjs/core';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { AppConfig } from '../config/app-config.js';
+import { NotifyConfig, QueueConfig } from '../config/app-config.js';
 import { JobWorkers } from './job-workers.js';
 import { assertEveryJobHandled, dispatcher, JobConsumer, JobHandlers, OnJob, OnJobFailed } from './on-job.js';
 import { JobName, QueueName } from './queues.js';
@@ -128,7 +128,6 @@ describe('@OnJob discovery', () => {
   });
 
   it('refuses to boot a worker whose queue has a job without a handler (before any BullMQ worker exists)', async () => {
-    const config = { WORKER_QUEUES: 'promotions,ops' } as AppConfig;
     @Module({
       imports: [DiscoveryModule],
       providers: [
@@ -136,7 +135,8 @@ describe('@OnJob discovery', () => {
         JobWorkers,
         Promotions,
         ForgetfulOps,
-        { provide: AppConfig, useValue: config },
+        { provide: QueueConfig, useValue: { WORKER_QUEUES: 'promotions,ops' } },
+        { provide: NotifyConfig, useValue: {} },
         { provide: QueueService, useValue: {} },
       ],
     })
