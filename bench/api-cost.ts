@@ -1,5 +1,5 @@
 /**
- * `npm run bench:api [-- --requests N] [--connections N] [--sold-out] [--profile] [--node-options "..."]`
+ * `npm run bench:api [-- --requests N] [--connections N] [--sold-out] [--drain] [--profile] [--node-options "..."]`
  *
  * The API's own CPU per purchase request, measured apart from everything else:
  * only the built API runs (no worker: admitted batches wait in Redis), on a
@@ -7,7 +7,11 @@
  * of a fifth of the requests first, then CPU µs per request of the API (from
  * /proc) over the rest. With --sold-out the sale is sold out first, so every
  * request takes the sold-out shortcut. With --profile, a V8 CPU profile of the
- * API process (warm-up included; bench/results/profiles/).
+ * API process (warm-up included; bench/results/profiles/). With --drain, a
+ * worker is started afterwards on the backlog the API admitted (every
+ * request, warm-up included) and its CPU, Redis's and Postgres's per order
+ * are measured until every order is AWAITING_PAYMENT: the worker's cost per
+ * order with nothing else running (profiled too with --profile).
  * The figures of the README's "where the API's time goes" come from here.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,8 +20,8 @@ import { parseArgs } from 'node:util';
 import { OwnRedis } from '../test/support/redis-server.js';
 import { createUsersSignedWith } from '../test/support/users.js';
 import { blast, postRequest } from './blast.js';
-import { cpuBetween, cpuSnapshot, startNode, stopProc } from './procs.js';
-import { databaseUrl, freePort, freshDatabase } from './support.js';
+import { cpuBetween, cpuSnapshot, pidsOf, startNode, stopProc, type Proc } from './procs.js';
+import { databaseUrl, freePort, freshDatabase, query } from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const { values: flags } = parseArgs({
@@ -25,6 +29,8 @@ const { values: flags } = parseArgs({
     requests: { type: 'string', default: '60000' },
     connections: { type: 'string', default: '100' },
     'sold-out': { type: 'boolean', default: false },
+    drain: { type: 'boolean', default: false },
+    'worker-node-options': { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
     'node-options': { type: 'string', default: '--max-old-space-size=256 --max-semi-space-size=8' },
     root: { type: 'string' },
@@ -49,6 +55,18 @@ async function main(): Promise<void> {
   const redis = new OwnRedis();
   await redis.start();
   const port = await freePort();
+  const env = {
+    NODE_ENV: 'production',
+    DATABASE_URL: DB,
+    REDIS_URL: redis.url,
+    JWT_SECRET: SECRET,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_REQUESTS: 'true',
+    BACKLOG_CAP: '10000000',
+    ADMIN_EMAIL: 'cost-admin@bench.test',
+    ADMIN_PASSWORD: 'cost-admin-password',
+  };
   const api = await startNode(
     'api-cost',
     [
@@ -56,20 +74,10 @@ async function main(): Promise<void> {
       ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`] : []),
       path.join(BUILD, 'dist/main.js'),
     ],
-    {
-      NODE_ENV: 'production',
-      DATABASE_URL: DB,
-      REDIS_URL: redis.url,
-      JWT_SECRET: SECRET,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_REQUESTS: 'true',
-      BACKLOG_CAP: '10000000',
-      ADMIN_EMAIL: 'cost-admin@bench.test',
-      ADMIN_PASSWORD: 'cost-admin-password',
-    },
+    env,
     /API listening/,
   );
+  let worker: Proc | undefined;
   const url = `http://127.0.0.1:${port}`;
   try {
     const tokens = (await createUsersSignedWith(DB, REQUESTS, SECRET)).map((u) => u.token);
@@ -113,7 +121,41 @@ async function main(): Promise<void> {
         `(${n} requests in ${seconds.toFixed(1)} s, ${Math.round(n / seconds)} req/s, answers ${JSON.stringify(statuses)}, ` +
         `API ${(cpu / seconds).toFixed(2)} cores, build ${BUILD})`,
     );
+    if (flags.drain && !soldOut) {
+      const drain = {
+        worker: () => (worker ? [worker.child.pid!] : []),
+        redis: () => pidsOf(new RegExp(`redis-server .*:${redis.port}\\b`)),
+        postgres: () => pidsOf(/^postgres: .*(flash_sale_apicost|walwriter|checkpointer|background writer)/),
+      };
+      const orders = REQUESTS + (soldOut ? 1 : 0);
+      const cpu0 = cpuSnapshot(drain);
+      const t0 = Date.now();
+      worker = await startNode(
+        'worker-cost',
+        [
+          ...flags['worker-node-options']!.split(' ').filter(Boolean),
+          ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`] : []),
+          path.join(BUILD, 'dist/worker.js'),
+        ],
+        { ...env, WORKER_QUEUES: 'ops,promotions,orders,inventory,timeouts' },
+        /worker ready/,
+      );
+      for (;;) {
+        const [row] = await query(DB, `SELECT count(*)::int AS n FROM orders WHERE status = 'AWAITING_PAYMENT'`);
+        if ((row!.n as number) >= orders) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const drained = (Date.now() - t0) / 1000;
+      const used = cpuBetween(cpu0, cpuSnapshot(drain));
+      console.log(
+        `drain alone: ${orders} orders to AWAITING_PAYMENT in ${drained.toFixed(1)} s (${Math.round(orders / drained)}/s, worker start included); ` +
+          `CPU µs per order: ${Object.entries(used)
+            .map(([k, v]) => `${k} ${((v * 1e6) / orders).toFixed(1)}`)
+            .join(', ')}`,
+      );
+    }
   } finally {
+    if (worker) await stopProc(worker);
     await stopProc(api);
     await redis.dispose();
   }

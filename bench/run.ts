@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick] [--notifications] [--round-trips] [--profile]
  *                 [--users N] [--stock N] [--connections N] [--admission-seconds N]
- *                 [--soldout-seconds N] [--ceiling-seconds N] [--root DIR] [--redis-url URL]`
+ *                 [--soldout-seconds N] [--ceiling-seconds N] [--root DIR] [--redis-url URL]
+ *                 [--worker-priority N] [--env KEY=VALUE ...]`
  *
  * A reproducible flash-sale spike on this machine: the built API and workers
  * as separate processes (production settings, request logging on), N users
@@ -9,8 +10,10 @@
  * the same way), "admission" (until the stock is gone), the drain to
  * AWAITING_PAYMENT, "sold out" (the crowd after the last unit), with
  * --notifications the email and SMS of every order, and the invariants.
- * Reports req/s, latency, CPU µs per admitted order of every component (from
- * /proc), Redis commands and Postgres work per order; writes
+ * Reports req/s, latency (at the generator, and inside the API from its
+ * /metrics histogram), how many connections waited over a second for their
+ * first answer, CPU µs per admitted order of every component (from /proc),
+ * Redis commands and Postgres work per order; writes
  * bench/results/<stamp>.json and .svg (and latest.svg for full runs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -52,6 +55,9 @@ const { values: flags } = parseArgs({
     'ceiling-seconds': { type: 'string' },
     root: { type: 'string' },
     'redis-url': { type: 'string' },
+    'worker-priority': { type: 'string' },
+    /** A setting for the API and the workers (repeatable), e.g. --env HANDOFF_LINGER_MS=20. */
+    env: { type: 'string', multiple: true },
   },
 });
 const quick = flags.quick ?? false;
@@ -67,6 +73,8 @@ const P = {
   soldOutSeconds: num(flags['soldout-seconds'], 10, 5),
   ceilingSeconds: num(flags['ceiling-seconds'], 10, 5),
   notifications: flags.notifications ?? false,
+  workerPriority: Number(flags['worker-priority'] ?? 0),
+  settings: flags.env ?? [],
 };
 /** The build under test: this checkout, or another one (e.g. an older commit, for before/after figures). */
 const ROOT = path.resolve(flags.root ?? HERE);
@@ -102,6 +110,10 @@ interface PhaseResult {
   answers: Record<string, number>;
   apiPeakRssMb: number | null;
   workerPeakRssMb: number | null;
+  /** Connections answered at least once, and those whose first answer took over a second. */
+  connections: { answered: number; firstAnswerOver1s: number };
+  /** Purchase latency inside the API (its HTTP histogram; bucket upper bounds), when measured. */
+  server?: { p50: number; p99: number };
 }
 
 interface LoadOptions {
@@ -125,6 +137,9 @@ async function load(name: string, opts: LoadOptions, procs: Proc[] = []): Promis
   const timeline: number[] = [];
   const sampler = setInterval(() => timeline.push(answered), 50);
   let instance: autocannon.Instance | undefined;
+  // Per connection: whether it has been answered yet (a connection accepted late waits for its first answer).
+  const seen = new WeakSet<object>();
+  const connections = { answered: 0, firstAnswerOver1s: 0 };
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
       {
@@ -158,6 +173,12 @@ async function load(name: string, opts: LoadOptions, procs: Proc[] = []): Promis
       },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
+    instance.on('response', (client: object, _status: number, _bytes: number, ms: number) => {
+      if (seen.has(client)) return;
+      seen.add(client);
+      connections.answered++;
+      if (ms > 1000) connections.firstAnswerOver1s++;
+    });
   });
   clearInterval(sampler);
   const seconds = (Date.now() - started) / 1000;
@@ -175,13 +196,44 @@ async function load(name: string, opts: LoadOptions, procs: Proc[] = []): Promis
     answers,
     apiPeakRssMb: api ? Math.round(api.peak() / 1048576) : null,
     workerPeakRssMb: worker ? Math.round(worker.peak() / 1048576) : null,
+    connections,
   };
+}
+
+/** The API's purchase-route histogram (cumulative count per bucket upper bound in seconds), from /metrics. */
+async function purchaseHistogram(url: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  const line =
+    /^\w+_http_request_duration_seconds_bucket\{le="([^"]+)",method="POST",route="\/sales\/:id\/orders"[^}]*\} (\d+)/gm;
+  for (const m of text.matchAll(line)) {
+    const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
+  }
+  return buckets;
+}
+
+/** p50 and p99 in ms (the upper bound of the bucket they fall in) of the requests between two scrapes. */
+function serverQuantiles(
+  before: Map<number, number>,
+  after: Map<number, number>,
+): { p50: number; p99: number } | undefined {
+  // An API without /metrics (an older build under --root): not measured.
+  if (after.size === 0) return undefined;
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  const at = (q: number): number => {
+    const i = counts.findIndex((c) => c >= q * total);
+    return Math.round((bounds[Math.max(0, i)] ?? 0) * 1000);
+  };
+  return { p50: at(0.5), p99: at(0.99) };
 }
 
 function phaseTable(rows: PhaseResult[], ceiling: PhaseResult | undefined): string {
   const header =
-    '| phase | req/s | × ceiling | p50 ms | p90 ms | p99 ms | max ms | requests | answers | API peak RSS | worker peak RSS |';
-  const line = '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+    '| phase | req/s | × ceiling | p50 ms | p90 ms | p99 ms | max ms | in the API p50 / p99 ms | connections first answered after 1 s | requests | answers | API peak RSS | worker peak RSS |';
+  const line = '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
   const body = rows.map((r) =>
     [
       r.name,
@@ -191,6 +243,8 @@ function phaseTable(rows: PhaseResult[], ceiling: PhaseResult | undefined): stri
       r.latency.p90,
       r.latency.p99,
       r.latency.max,
+      r.server ? `≤ ${r.server.p50} / ≤ ${r.server.p99}` : '',
+      `${r.connections.firstAnswerOver1s} of ${r.connections.answered}`,
       r.requests.toLocaleString('en-US'),
       Object.entries(r.answers)
         .sort((a, b) => b[1] - a[1])
@@ -247,6 +301,7 @@ async function main(): Promise<void> {
     LOG_REQUESTS: 'true',
     ADMIN_EMAIL: 'bench-admin@bench.test',
     ADMIN_PASSWORD: 'bench-admin-password',
+    ...Object.fromEntries((flags.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
   const profileDir = path.join(HERE, 'bench/results/profiles');
   const prof = (name: string): string[] =>
@@ -263,7 +318,11 @@ async function main(): Promise<void> {
       await startNode(
         'worker',
         [...prof('worker'), path.join(ROOT, 'dist/worker.js')],
-        { ...env, WORKER_QUEUES: BUY_PATH_QUEUES },
+        {
+          ...env,
+          WORKER_QUEUES: BUY_PATH_QUEUES,
+          ...(P.workerPriority ? { PROCESS_PRIORITY: String(P.workerPriority) } : {}),
+        },
         /worker ready/,
       ),
     );
@@ -377,6 +436,7 @@ async function main(): Promise<void> {
     const pg0 = await pgCounters(DB, DB_NAME);
     const rt0 = counter?.roundTrips ?? 0;
 
+    const histogram0 = await purchaseHistogram(url);
     log(`admission: ${P.connections} connections until ${P.stock.toLocaleString('en-US')} are sold`);
     let firstAccept = 0;
     let lastAccept = 0;
@@ -398,6 +458,8 @@ async function main(): Promise<void> {
       procs,
     );
     const cpu1 = cpuSnapshot(components);
+    const histogram1 = await purchaseHistogram(url);
+    admission.server = serverQuantiles(histogram0, histogram1);
 
     log('waiting for every admitted order to reach AWAITING_PAYMENT');
     // What the gate admitted (a 202 may still be on its way, or lost to a client timeout).
@@ -444,8 +506,10 @@ async function main(): Promise<void> {
 
     log(`sold out: ${P.soldOutSeconds} s`);
     const cpu3a = cpuSnapshot(components);
+    const histogram2 = await purchaseHistogram(url);
     const soldOut = await load('sold out', { url, saleId: sale.id, tokens, seconds: P.soldOutSeconds }, procs);
     const cpu3 = cpuSnapshot(components);
+    soldOut.server = serverQuantiles(histogram2, await purchaseHistogram(url));
 
     let notifications: Record<string, number> | undefined;
     if (P.notifications) {
