@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import pg from 'pg';
-import { AppConfig } from '../infra/config/app-config.js';
+import { DatabaseConfig, QueueConfig } from '../infra/config/app-config.js';
 import { PrismaService } from '../infra/prisma/prisma.service.js';
 import {
   EVENT_CONSUMERS,
@@ -42,7 +42,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(PrismaService) private readonly prisma: PrismaService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(RedisService) private readonly redis: RedisService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(QueueConfig) private readonly config: QueueConfig,
+    @Inject(DatabaseConfig) private readonly database: DatabaseConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -162,7 +163,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.config.DATABASE_URL });
+    const client = new pg.Client({ connectionString: this.database.DATABASE_URL });
     client.on('notification', () => this.wake?.());
     client.on('error', () => {
       this.listener = undefined;

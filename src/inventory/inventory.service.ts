@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { OutboxWriter, ProcessedEvents, type NewEvent } from '../events/outbox.js';
 import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { QueueConfig } from '../infra/config/app-config.js';
 import { PrismaService } from '../infra/prisma/prisma.service.js';
 import { EventName, type EventJob } from '../infra/queues/queues.js';
 
@@ -37,7 +37,7 @@ export class InventoryService {
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
     @Inject(GateService) private readonly gate: GateService,
-    @Inject(AppConfig) config: AppConfig,
+    @Inject(QueueConfig) config: QueueConfig,
   ) {
     this.batcher = new MicroBatcher((events) => this.reserveBatch(events), config.BATCH_SIZE);
     this.returns = new MicroBatcher((events) => this.returnBatch(events), config.BATCH_SIZE);

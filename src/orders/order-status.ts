@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OrderStatus } from '../generated/prisma/client.js';
 import { orderChannel } from '../gate/gate.keys.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { RedisConfig } from '../infra/config/app-config.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 
 export interface StatusChange {
@@ -29,7 +29,7 @@ export class OrderStatusPublisher {
 
   constructor(
     @Inject(RedisService) private readonly redis: RedisService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(RedisConfig) private readonly config: RedisConfig,
   ) {}
 
   /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService } from '../gate/gate.service.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { OrdersConfig } from '../infra/config/app-config.js';
 import { JOB_QUEUE, JobName, placeOrdersJob, type Ticket } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
@@ -33,7 +33,7 @@ export class TicketSweeperService {
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(OrderPipelineService) private readonly pipeline: OrderPipelineService,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(OrdersConfig) private readonly config: OrdersConfig,
   ) {}
 
   /** Returns how many tickets were handed over again. */

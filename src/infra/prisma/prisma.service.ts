@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../../generated/prisma/client.js';
-import { AppConfig } from '../config/app-config.js';
+import { DatabaseConfig } from '../config/app-config.js';
 
 /** The Prisma client over the pg driver adapter (no native engine needed). */
 @Injectable()
@@ -10,7 +10,7 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
   /** The connection pool under the adapter (its sizes are exported as metrics). */
   readonly pool: pg.Pool;
 
-  constructor(@Inject(AppConfig) config: AppConfig) {
+  constructor(@Inject(DatabaseConfig) config: DatabaseConfig) {
     const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 20 });
     super({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
     this.pool = pool;
