@@ -14,16 +14,14 @@
  * order with nothing else running (profiled too with --profile).
  * The figures of the README's "where the API's time goes" come from here.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { JwtService } from '@nestjs/jwt';
-import pg from 'pg';
 import { OwnRedis } from '../test/support/redis-server.js';
-import { freePort } from '../test/support/processes.js';
+import { createUsersSignedWith } from '../test/support/users.js';
 import { blast, postRequest } from './blast.js';
 import { cpuBetween, cpuSnapshot, pidsOf, startNode, stopProc, type Proc } from './procs.js';
+import { databaseUrl, freePort, freshDatabase, query } from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const { values: flags } = parseArgs({
@@ -40,20 +38,8 @@ const { values: flags } = parseArgs({
 });
 const REQUESTS = Number(flags.requests);
 const BUILD = path.resolve(flags.root ?? ROOT);
-const base = new URL(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
-const dbUrl = (name: string): string => Object.assign(new URL(base), { pathname: `/${name}` }).toString();
-const DB = dbUrl('flash_sale_apicost');
+const DB = databaseUrl('flash_sale_apicost');
 const SECRET = randomBytes(32).toString('hex');
-
-async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResultRow[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 async function fire(port: number, path: string, tokens: string[]): Promise<Record<number, number>> {
   const { statuses } = await blast(
@@ -65,16 +51,9 @@ async function fire(port: number, path: string, tokens: string[]): Promise<Recor
 }
 
 async function main(): Promise<void> {
-  await sql(dbUrl('postgres'), 'DROP DATABASE IF EXISTS flash_sale_apicost WITH (FORCE)');
-  await sql(dbUrl('postgres'), 'CREATE DATABASE flash_sale_apicost');
+  await freshDatabase('flash_sale_apicost', { root: BUILD });
   const redis = new OwnRedis();
   await redis.start();
-  const migrate = spawn(process.execPath, [path.join(BUILD, 'dist/migrate.js'), 'deploy'], {
-    cwd: BUILD,
-    env: { ...process.env, DATABASE_URL: DB },
-    stdio: 'ignore',
-  });
-  if ((await new Promise((r) => migrate.once('exit', r))) !== 0) throw new Error('migration failed');
   const port = await freePort();
   const env = {
     NODE_ENV: 'production',
@@ -101,15 +80,7 @@ async function main(): Promise<void> {
   let worker: Proc | undefined;
   const url = `http://127.0.0.1:${port}`;
   try {
-    const jwt = new JwtService({ secret: SECRET, signOptions: { expiresIn: 3600, algorithm: 'HS256' } });
-    const ids = Array.from({ length: REQUESTS }, () => randomUUID());
-    await sql(
-      DB,
-      `INSERT INTO users (id, email, phone, password_hash)
-       SELECT id, id::text || '@cost.test', '+14155550100', 'none' FROM unnest($1::uuid[]) AS id`,
-      [ids],
-    );
-    const tokens = ids.map((id) => jwt.sign({ sub: id, role: 'CUSTOMER' }));
+    const tokens = (await createUsersSignedWith(DB, REQUESTS, SECRET)).map((u) => u.token);
     const login = await fetch(`${url}/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -170,7 +141,7 @@ async function main(): Promise<void> {
         /worker ready/,
       );
       for (;;) {
-        const [row] = await sql(DB, `SELECT count(*)::int AS n FROM orders WHERE status = 'AWAITING_PAYMENT'`);
+        const [row] = await query(DB, `SELECT count(*)::int AS n FROM orders WHERE status = 'AWAITING_PAYMENT'`);
         if ((row!.n as number) >= orders) break;
         await new Promise((r) => setTimeout(r, 100));
       }

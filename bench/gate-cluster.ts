@@ -79,7 +79,7 @@ function configFor(env: Record<string, string>): AppConfig {
 async function drive(): Promise<void> {
   const config = configFor(process.env as Record<string, string>);
   const redis = new RedisService(config);
-  const gate = new GateService(redis, config);
+  const gate = new GateService(redis, config, config);
   const from = Number(flags['measure-from']);
   const to = Number(flags['measure-to']);
   const me = randomUUID().slice(0, 8);
@@ -128,7 +128,7 @@ async function runScenario(s: Scenario): Promise<Record<string, unknown>> {
   try {
     const config = configFor(env);
     const redis = new RedisService(config);
-    const gate = new GateService(redis, config);
+    const gate = new GateService(redis, config, config);
     const saleId = randomUUID();
     const now = Date.now();
     await gate.rebuild(

@@ -17,18 +17,17 @@
  * bench/results/<stamp>.json and .svg (and latest.svg for full runs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { JwtService } from '@nestjs/jwt';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { OwnRedis } from '../test/support/redis-server.js';
-import { freePort } from '../test/support/processes.js';
+import { createUsersSignedWith } from '../test/support/users.js';
 import { chartSvg } from './chart.js';
+import { API_NODE_FLAGS, BASE_DB, databaseUrl, freePort, freshDatabase, query } from './support.js';
 import { cpuBetween, cpuSnapshot, pidsOf, startNode, stopProc, type Components, type Proc } from './procs.js';
 import {
   commandsBetween,
@@ -81,40 +80,23 @@ const P = {
 /** The build under test: this checkout, or another one (e.g. an older commit, for before/after figures). */
 const ROOT = path.resolve(flags.root ?? HERE);
 
-// The same .env as the app (the environment wins): e.g. the docker-compose password.
-if (existsSync(path.join(HERE, '.env'))) process.loadEnvFile(path.join(HERE, '.env'));
-const BASE_DB = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/flash_sale';
 const DB_NAME = 'flash_sale_bench';
-const dbUrl = (name: string, port?: number): string => {
-  const u = new URL(BASE_DB);
-  u.pathname = `/${name}`;
-  if (port) {
-    u.hostname = '127.0.0.1';
-    u.port = String(port);
-  }
+/** The same database through another port on this machine (the round-trip counting proxy). */
+const viaPort = (url: string, port: number): string => {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
   return u.toString();
 };
-const DB = dbUrl(DB_NAME);
+const DB = databaseUrl(DB_NAME);
 const JWT_SECRET = randomBytes(32).toString('hex');
 const PREFIX = 'fsbench';
 const QUEUE_PREFIX = '{fsbenchq}';
-/** The API's V8 flags in `npm start` (package.json): a bounded heap keeps RSS low. */
-const API_NODE_FLAGS = '--max-old-space-size=256 --max-semi-space-size=8';
 /** The buy path's worker; notifications have their own (with --notifications). */
 const BUY_PATH_QUEUES = 'ops,promotions,orders,inventory,timeouts';
 
 function log(message: string): void {
   console.log(`[bench] ${message}`);
-}
-
-async function sql<R extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 interface PhaseResult {
@@ -249,27 +231,6 @@ function serverQuantiles(
   return { p50: at(0.5), p99: at(0.99) };
 }
 
-async function createUsers(count: number): Promise<string[]> {
-  const jwt = new JwtService({ secret: JWT_SECRET, signOptions: { expiresIn: 3600, algorithm: 'HS256' } });
-  const client = new pg.Client({ connectionString: DB });
-  await client.connect();
-  const tokens: string[] = [];
-  try {
-    for (let i = 0; i < count; i += 10_000) {
-      const ids = Array.from({ length: Math.min(10_000, count - i) }, () => randomUUID());
-      await client.query(
-        `INSERT INTO users (id, email, phone, password_hash)
-         SELECT id, id::text || '@bench.test', '+14155550100', 'none' FROM unnest($1::uuid[]) AS id`,
-        [ids],
-      );
-      for (const id of ids) tokens.push(jwt.sign({ sub: id, role: 'CUSTOMER' }));
-    }
-  } finally {
-    await client.end();
-  }
-  return tokens;
-}
-
 function phaseTable(rows: PhaseResult[], ceiling: PhaseResult | undefined): string {
   const header =
     '| phase | req/s | × ceiling | p50 ms | p90 ms | p99 ms | max ms | in the API p50 / p99 ms | connections first answered after 1 s | requests | answers | API peak RSS | worker peak RSS |';
@@ -313,14 +274,7 @@ function cpuTable(windows: { name: string; cpu: Record<string, number>; per: num
 
 async function main(): Promise<void> {
   log(`parameters ${JSON.stringify(P)}${quick ? ' (quick)' : ''}${roundTrips ? ' (round trips)' : ''}, build ${ROOT}`);
-  await sql(dbUrl('postgres'), `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await sql(dbUrl('postgres'), `CREATE DATABASE ${DB_NAME}`);
-  const migrate = spawn(process.execPath, [path.join(ROOT, 'dist/migrate.js'), 'deploy'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: DB },
-    stdio: 'inherit',
-  });
-  if ((await new Promise((r) => migrate.once('exit', r))) !== 0) throw new Error('migration failed');
+  await freshDatabase(DB_NAME, { root: ROOT, stdio: 'inherit' });
 
   // Redis of the run's own (same settings as the machine's: no persistence), so its CPU and
   // commands are the run's alone; --redis-url uses another one.
@@ -333,7 +287,7 @@ async function main(): Promise<void> {
   const counter = roundTrips ? new PgRoundTripCounter() : undefined;
   const pgTarget = new URL(BASE_DB);
   const proxyPort = await counter?.start(pgTarget.hostname || '127.0.0.1', Number(pgTarget.port || 5432));
-  const appDb = proxyPort ? dbUrl(DB_NAME, proxyPort) : DB;
+  const appDb = proxyPort ? viaPort(DB, proxyPort) : DB;
   const redisCounter = roundTrips ? new RedisRoundTripCounter() : undefined;
   const redisTarget = new URL(REDIS_URL);
   const redisProxyPort = await redisCounter?.start(redisTarget.hostname, Number(redisTarget.port || 6379));
@@ -359,7 +313,7 @@ async function main(): Promise<void> {
   const profileDir = path.join(HERE, 'bench/results/profiles');
   const prof = (name: string): string[] =>
     flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const apiFlags = (flags['node-options'] ?? API_NODE_FLAGS).split(' ').filter(Boolean);
+  const apiFlags = flags['node-options']?.split(' ').filter(Boolean) ?? API_NODE_FLAGS;
   const procs: Proc[] = [];
   let sink: ChildProcess | undefined;
   let ceilingProc: ChildProcess | undefined;
@@ -416,7 +370,7 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${port}`;
 
     log(`creating ${P.users.toLocaleString('en-US')} users and their tokens`);
-    const tokens = await createUsers(P.users);
+    const tokens = (await createUsersSignedWith(DB, P.users, JWT_SECRET)).map((u) => u.token);
     const login = await fetch(`${url}/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -522,7 +476,7 @@ async function main(): Promise<void> {
     const drainDeadline = Date.now() + 300_000;
     let awaiting = 0;
     while (Date.now() < drainDeadline) {
-      const [row] = await sql<{ n: string }>(
+      const [row] = await query<{ n: string }>(
         DB,
         `SELECT count(*) AS n FROM orders WHERE sale_id = $1 AND status = 'AWAITING_PAYMENT'`,
         [sale.id],
@@ -531,12 +485,12 @@ async function main(): Promise<void> {
       if (awaiting >= accepted) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const [last] = await sql<{ at: Date }>(DB, 'SELECT max(updated_at) AS at FROM orders WHERE sale_id = $1', [
+    const [last] = await query<{ at: Date }>(DB, 'SELECT max(updated_at) AS at FROM orders WHERE sale_id = $1', [
       sale.id,
     ]);
     const drainedAt = last!.at.getTime();
     // The admission rate while stock remained: answers until the gate's last admission.
-    const [lastAdmission] = await sql<{ at: Date }>(
+    const [lastAdmission] = await query<{ at: Date }>(
       DB,
       'SELECT max(admitted_at) AS at FROM orders WHERE sale_id = $1',
       [sale.id],
@@ -587,7 +541,7 @@ async function main(): Promise<void> {
     const pgEnd = await pgCounters(DB, DB_NAME);
     const pgWork: PgCounters = pgBetween(pg0, pgEnd);
 
-    const [counts] = await sql<{ orders: string; available: number; over: string }>(
+    const [counts] = await query<{ orders: string; available: number; over: string }>(
       DB,
       `SELECT (SELECT count(*) FROM orders WHERE sale_id = $1) AS orders,
               (SELECT available FROM inventory WHERE sale_id = $1) AS available,
@@ -603,7 +557,7 @@ async function main(): Promise<void> {
           .reduce((a, [, v]) => a + v, 0),
       0,
     );
-    const [missing] = await sql<{ n: string }>(
+    const [missing] = await query<{ n: string }>(
       DB,
       'SELECT count(*) AS n FROM unnest($1::text[]) AS a(id) WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = a.id)',
       [acceptedIds],

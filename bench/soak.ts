@@ -30,7 +30,7 @@ import {
   REDIS_URL,
   ROOT,
   round,
-  sql,
+  query,
   startNode,
   usersWithTokens,
   writeResult,
@@ -322,11 +322,11 @@ async function main(): Promise<void> {
     for (;;) {
       counts = await queueCounts(queues);
       outbox = Number(
-        (await sql<{ n: string }>(db, 'SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL'))[0]!.n,
+        (await query<{ n: string }>(db, 'SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL'))[0]!.n,
       );
       open = Object.fromEntries(
         (
-          await sql<{ status: string; n: string }>(
+          await query<{ status: string; n: string }>(
             db,
             `SELECT status, count(*) AS n FROM orders WHERE status IN ('PENDING', 'AWAITING_PAYMENT') GROUP BY status`,
           )
@@ -336,7 +336,7 @@ async function main(): Promise<void> {
       await sleep(1000);
     }
     const statuses = Object.fromEntries(
-      (await sql<{ status: string; n: string }>(db, 'SELECT status, count(*) AS n FROM orders GROUP BY status')).map(
+      (await query<{ status: string; n: string }>(db, 'SELECT status, count(*) AS n FROM orders GROUP BY status')).map(
         (r) => [r.status, Number(r.n)],
       ),
     );

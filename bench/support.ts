@@ -1,22 +1,25 @@
 /**
- * Helpers of the hardening benches (soak, login flood, request overhead):
- * processes with their RSS and CPU from /proc, a fresh database, users with
- * tokens. Everything runs on this machine's Postgres and Redis (from .env /
+ * Helpers of the benches: processes with their RSS and CPU from /proc, a
+ * fresh database, the production environment. What the tests already have
+ * (free ports, SQL, users with tokens, database URLs) comes from test/support.
+ * Everything runs on this machine's Postgres and Redis (from .env /
  * DATABASE_URL / REDIS_URL, as the app reads them), under its own names.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { JwtService } from '@nestjs/jwt';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import { query } from '../test/support/buy.js';
+import { databaseUrl as databaseUrlOn } from '../test/support/env.js';
+import { createUsersSignedWith } from '../test/support/users.js';
+
+export { freePort } from '../test/support/processes.js';
+export { query } from '../test/support/buy.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 if (existsSync(path.join(ROOT, '.env'))) process.loadEnvFile(path.join(ROOT, '.env'));
-const BASE_DB = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/flash_sale';
+export const BASE_DB = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/flash_sale';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The API's V8 flags in `npm start`. */
 export const API_NODE_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=8'];
@@ -44,45 +47,26 @@ export function productionEnv(
   };
 }
 
+/** A database of the bench's Postgres server (the one DATABASE_URL names). */
 export function databaseUrl(name: string): string {
-  const u = new URL(BASE_DB);
-  u.pathname = `/${name}`;
-  return u.toString();
+  return databaseUrlOn(name, BASE_DB);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-export async function sql<R extends pg.QueryResultRow>(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** Drops and creates the database, then applies the migrations with dist/migrate.js. */
-export async function freshDatabase(name: string): Promise<string> {
-  await sql(databaseUrl('postgres'), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await sql(databaseUrl('postgres'), `CREATE DATABASE "${name}"`);
+/**
+ * Drops and creates the database, then applies the migrations with the
+ * build's dist/migrate.js (`root`: another checkout, for before/after figures).
+ */
+export async function freshDatabase(
+  name: string,
+  { root = ROOT, stdio = 'ignore' }: { root?: string; stdio?: 'ignore' | 'inherit' } = {},
+): Promise<string> {
+  await query(databaseUrl('postgres'), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await query(databaseUrl('postgres'), `CREATE DATABASE "${name}"`);
   const url = databaseUrl(name);
-  const migrate = spawn(process.execPath, [path.join(ROOT, 'dist/migrate.js'), 'deploy'], {
+  const migrate = spawn(process.execPath, [path.join(root, 'dist/migrate.js'), 'deploy'], {
+    cwd: root,
     env: { ...process.env, DATABASE_URL: url },
-    stdio: 'ignore',
+    stdio,
   });
   if ((await new Promise((r) => migrate.once('exit', r))) !== 0) throw new Error('migration failed');
   return url;
@@ -164,22 +148,14 @@ export interface BenchUser {
   token: string;
 }
 
-/** Users straight in Postgres (no password hash) with tokens signed by `secret`. */
-export async function usersWithTokens(
+/** Users straight in Postgres (no password hash) with tokens signed by `secret`, valid a day. */
+export function usersWithTokens(
   url: string,
   count: number,
   secret: string,
   role: 'CUSTOMER' | 'ADMIN' = 'CUSTOMER',
 ): Promise<BenchUser[]> {
-  const jwt = new JwtService({ secret, signOptions: { expiresIn: 86_400, algorithm: 'HS256' } });
-  const ids = Array.from({ length: count }, () => randomUUID());
-  await sql(
-    url,
-    `INSERT INTO users (id, email, phone, password_hash, role)
-     SELECT id, id::text || '@bench.test', '+14155550100', 'none', $2::"Role" FROM unnest($1::uuid[]) AS id`,
-    [ids, role],
-  );
-  return ids.map((id) => ({ id, token: jwt.sign({ sub: id, role }) }));
+  return createUsersSignedWith(url, count, secret, role, 86_400);
 }
 
 /** A sale open now, created through the admin API (and preheated). */

@@ -139,6 +139,31 @@ describe('migrations', () => {
     }
   });
 
+  it('are laid out as the Prisma CLI reads them (prisma migrate deploy, where its engine can be fetched)', async () => {
+    const dir = path.join(ROOT, 'prisma/migrations');
+    // The CLI reads migration_lock.toml, then <folder>/migration.sql of every folder, in name order;
+    // other files in a folder (our schema.prisma snapshots) it leaves alone.
+    const lock = await readFile(path.join(dir, 'migration_lock.toml'), 'utf8');
+    expect(lock).toMatch(/^provider = "postgresql"$/m);
+    expect(await readFile(SCHEMA_FILE, 'utf8')).toMatch(/datasource db \{\s*provider = "postgresql"\s*\}/);
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.isDirectory()) {
+        expect(e.name).toMatch(/^\d{14}_[a-z0-9_]+$/);
+        expect(await readdir(path.join(dir, e.name))).toContain('migration.sql');
+      } else expect(e.name).toBe('migration_lock.toml');
+    }
+    // Prisma 7's CLI takes the schema, the migrations and the database URL from prisma.config.mjs.
+    const { default: config } = (await import(path.join(ROOT, 'prisma.config.mjs'))) as {
+      default: { schema: string; migrations: { path: string }; datasource: { url: string } };
+    };
+    expect(config).toMatchObject({
+      schema: 'prisma/schema.prisma',
+      migrations: { path: 'prisma/migrations' },
+      datasource: { url: process.env.DATABASE_URL ?? '' },
+    });
+  });
+
   describe('node dist/migrate.js deploy, run from another folder', () => {
     it('applies the migrations found beside the program, then finds nothing to do', async () => {
       const scratch = await createTestDatabase('mig_cli', false);

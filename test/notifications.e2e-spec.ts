@@ -300,6 +300,29 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
     expect(smsTo(shopper.phone)).toHaveLength(1);
   });
 
+  it('claims go to Postgres in batches: sends of many records at once each send once, two jobs of one record send it once', async () => {
+    const orders = await Promise.all(shoppers.slice(210, 220).map((s) => purchase(s)));
+    const rows = (await Promise.all(orders.map((o) => settled(o)))).flat();
+    const emails = rows.filter((r) => r.channel === 'EMAIL');
+    const mailsBefore = smtp.received.length;
+    // Every email to send again, each by two jobs added together: they land in the same claim batches.
+    await query(db.url, `UPDATE notifications SET status = 'QUEUED' WHERE id = ANY($1)`, [emails.map((e) => e.id)]);
+    await queue(QueueName.Email).addBulk(
+      emails.flatMap((e) => [
+        { name: JobName.SendEmail, data: { notificationId: e.id }, opts: { jobId: `${e.id}-a` } },
+        { name: JobName.SendEmail, data: { notificationId: e.id }, opts: { jobId: `${e.id}-b` } },
+      ]),
+    );
+    await queuesIdle();
+    // One more message per record (the one asked for again), never two; every record ends SENT.
+    expect(smtp.received.length - mailsBefore).toBe(emails.length);
+    for (const e of emails) expect(smtp.received.filter((m) => m.to.includes(e.recipient))).toHaveLength(2);
+    const after = await query<NotificationRow>(db.url, 'SELECT * FROM notifications WHERE id = ANY($1)', [
+      emails.map((e) => e.id),
+    ]);
+    expect(after.map((r) => r.status)).toEqual(emails.map(() => 'SENT'));
+  });
+
   it('a spike of 200 orders: 200 emails and 200 SMS, no duplicates; a slow SMTP server delays neither buyers nor SMS', async () => {
     const spikers = shoppers.slice(10, 210);
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { AuthConfig, RedisConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 
@@ -31,7 +31,8 @@ export class AuthThrottle {
 
   constructor(
     @Inject(RedisService) private readonly redis: RedisService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(AuthConfig) private readonly config: AuthConfig,
+    @Inject(RedisConfig) private readonly redisConfig: RedisConfig,
   ) {}
 
   async login(email: string, ip: string): Promise<void> {
@@ -61,7 +62,7 @@ export class AuthThrottle {
   }
 
   private key(name: string): string {
-    return `${this.config.REDIS_KEY_PREFIX}:auth:${name}`;
+    return `${this.redisConfig.REDIS_KEY_PREFIX}:auth:${name}`;
   }
 
   private async hit(name: string, limit: number, windowSeconds: number, what: string): Promise<void> {

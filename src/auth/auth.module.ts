@@ -2,7 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { AppConfig } from '../infra/config/app-config.js';
+import { AuthConfig } from '../infra/config/app-config.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
@@ -16,8 +16,8 @@ import { TokenVerifier } from './token-verifier.js';
   imports: [
     UsersModule,
     JwtModule.registerAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      inject: [AuthConfig],
+      useFactory: (config: AuthConfig) => ({
         // A KeyObject, not the string: given a string, jsonwebtoken first tries
         // to parse it as a PEM public key on every verify (measured: a third of
         // the API's CPU on the sold-out path).

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { User } from '../generated/prisma/client.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { AuthConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { AuthThrottle } from './auth-throttle.js';
@@ -36,7 +36,7 @@ export class AuthService implements OnApplicationBootstrap {
   constructor(
     @Inject(UsersRepository) private readonly users: UsersRepository,
     @Inject(JwtService) private readonly jwt: JwtService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(AuthConfig) private readonly config: AuthConfig,
     @Inject(PasswordHasher) private readonly passwords: PasswordHasher,
     @Inject(AuthThrottle) private readonly throttle: AuthThrottle,
   ) {}

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { AuthConfig, HttpConfig } from '../infra/config/app-config.js';
 import { Semaphore, SemaphoreFull } from '../infra/concurrency/semaphore.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
@@ -16,7 +16,10 @@ import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
 export class PasswordHasher {
   private readonly slots: Semaphore;
 
-  constructor(@Inject(AppConfig) private readonly config: AppConfig) {
+  constructor(
+    @Inject(AuthConfig) config: AuthConfig,
+    @Inject(HttpConfig) private readonly http: HttpConfig,
+  ) {
     this.slots = new Semaphore(config.PASSWORD_HASH_CONCURRENCY, config.PASSWORD_HASH_QUEUE);
   }
 
@@ -59,7 +62,7 @@ export class PasswordHasher {
 
   private busy(): DomainError {
     return new DomainError('BUSY', 'Too many sign-ins at once; try again shortly', undefined, {
-      'retry-after': String(this.config.RETRY_AFTER_SECONDS),
+      'retry-after': String(this.http.RETRY_AFTER_SECONDS),
     });
   }
 }

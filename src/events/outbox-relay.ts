@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import pg from 'pg';
-import { AppConfig } from '../infra/config/app-config.js';
+import { DatabaseConfig, QueueConfig } from '../infra/config/app-config.js';
 import { EVENT_CONSUMERS, type EventName, type QueueName, UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
 import type { EventBatch, EventRow } from './event-batch.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -36,7 +36,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(RedisService) private readonly redis: RedisService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(QueueConfig) private readonly config: QueueConfig,
+    @Inject(DatabaseConfig) private readonly database: DatabaseConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -142,7 +143,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.config.DATABASE_URL });
+    const client = new pg.Client({ connectionString: this.database.DATABASE_URL });
     client.on('notification', () => this.wake?.());
     client.on('error', () => {
       this.listener = undefined;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Cluster, type Redis } from 'ioredis';
-import { AppConfig } from '../infra/config/app-config.js';
+import { GateConfig, RedisConfig } from '../infra/config/app-config.js';
 import type { Ticket } from './tickets.js';
 import { RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import { slotOf } from '../infra/redis/slots.js';
@@ -147,9 +147,10 @@ export class GateService {
 
   constructor(
     @Inject(RedisService) redis: RedisService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(GateConfig) private readonly config: GateConfig,
+    @Inject(RedisConfig) private readonly redisConfig: RedisConfig,
   ) {
-    this.prefix = config.REDIS_KEY_PREFIX;
+    this.prefix = redisConfig.REDIS_KEY_PREFIX;
     this.channel = gateChannel(this.prefix);
     const client = redis.client;
     if (!('gateAdmit' in client)) {
@@ -399,8 +400,8 @@ export class GateService {
   async admit(request: AdmitRequest): Promise<AdmitAnswer> {
     const decide = this.admitRetried(request);
     const answer =
-      this.redis instanceof Cluster ? await deadline(decide, this.config.REDIS_COMMAND_TIMEOUT_MS) : await decide;
-    if (answer.code === 'OK' && this.config.REDIS_WAIT_REPLICAS > 0) await this.replicated(answer.key!);
+      this.redis instanceof Cluster ? await deadline(decide, this.redisConfig.REDIS_COMMAND_TIMEOUT_MS) : await decide;
+    if (answer.code === 'OK' && this.redisConfig.REDIS_WAIT_REPLICAS > 0) await this.replicated(answer.key!);
     delete answer.key;
     return answer;
   }
@@ -535,18 +536,18 @@ export class GateService {
       wait = new Promise<number>((resolve, reject) =>
         setImmediate(() => {
           this.waits.delete(node);
-          node.wait(this.config.REDIS_WAIT_REPLICAS, this.config.REDIS_WAIT_TIMEOUT_MS).then(resolve, reject);
+          node.wait(this.redisConfig.REDIS_WAIT_REPLICAS, this.redisConfig.REDIS_WAIT_TIMEOUT_MS).then(resolve, reject);
         }),
       );
       this.waits.set(node, wait);
     }
     const acknowledged = await wait;
-    if (acknowledged >= this.config.REDIS_WAIT_REPLICAS) return;
+    if (acknowledged >= this.redisConfig.REDIS_WAIT_REPLICAS) return;
     this.unacknowledged++;
     if (Date.now() - this.lastWaitWarning > 5000) {
       this.lastWaitWarning = Date.now();
       this.logger.warn(
-        `${this.unacknowledged} admission(s) so far not acknowledged by ${this.config.REDIS_WAIT_REPLICAS} replica(s) in ${this.config.REDIS_WAIT_TIMEOUT_MS} ms`,
+        `${this.unacknowledged} admission(s) so far not acknowledged by ${this.redisConfig.REDIS_WAIT_REPLICAS} replica(s) in ${this.redisConfig.REDIS_WAIT_TIMEOUT_MS} ms`,
       );
     }
   }

@@ -1,26 +1,22 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
 import { EventName, QueueName } from '../infra/queues/queues.js';
 import { eventsOf } from '../events/event-batch.js';
 import { InventoryService } from './inventory.service.js';
 
-@Processor(QueueName.Inventory)
-export class InventoryProcessor extends WorkerHost {
-  static readonly handles = [EventName.OrderPlaced, EventName.OrderCancelled] as const;
+@Injectable()
+@JobConsumer(QueueName.Inventory)
+export class InventoryProcessor {
+  constructor(@Inject(InventoryService) private readonly inventory: InventoryService) {}
 
-  constructor(@Inject(InventoryService) private readonly inventory: InventoryService) {
-    super();
+  @OnJob(EventName.OrderPlaced)
+  placed(job: Job): Promise<void> {
+    return this.inventory.onOrdersPlaced(eventsOf(job.data, EventName.OrderPlaced));
   }
 
-  process(job: Job): Promise<void> {
-    switch (job.name) {
-      case EventName.OrderPlaced:
-        return this.inventory.onOrdersPlaced(eventsOf(job.data, EventName.OrderPlaced));
-      case EventName.OrderCancelled:
-        return this.inventory.onOrdersCancelled(eventsOf(job.data, EventName.OrderCancelled));
-      default:
-        throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Inventory}`);
-    }
+  @OnJob(EventName.OrderCancelled)
+  cancelled(job: Job): Promise<void> {
+    return this.inventory.onOrdersCancelled(eventsOf(job.data, EventName.OrderCancelled));
   }
 }

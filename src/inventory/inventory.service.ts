@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OutboxWriter, ProcessedEvents, type NewEvent } from '../events/outbox.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { QueueConfig } from '../infra/config/app-config.js';
 import { EventName } from '../infra/queues/queues.js';
 import type { EventJob } from '../events/event-batch.js';
 import { InventoryRepository } from './inventory.repository.js';
@@ -36,7 +36,7 @@ export class InventoryService {
     @Inject(InventoryRepository) private readonly repository: InventoryRepository,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
-    @Inject(AppConfig) config: AppConfig,
+    @Inject(QueueConfig) config: QueueConfig,
   ) {
     this.batcher = new MicroBatcher((events) => this.reserveBatch(events), config.BATCH_SIZE);
     this.returns = new MicroBatcher((events) => this.returnBatch(events), config.BATCH_SIZE);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { NotifyConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { ULID } from '../infra/ids/ids.js';
@@ -20,7 +20,7 @@ export class AdminNotificationsService {
   constructor(
     @Inject(NotificationsRepository) private readonly repository: NotificationsRepository,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(NotifyConfig) private readonly config: NotifyConfig,
   ) {}
 
   async page(filter: NotificationFilter): Promise<NotificationPage> {

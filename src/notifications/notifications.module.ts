@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { NotifyConfig } from '../infra/config/app-config.js';
 import { EmailSender } from './channels/email.sender.js';
 import { SMS_PROVIDER } from './channels/sms-provider.js';
 import { SMS_PROVIDERS } from './channels/sms.providers.js';
@@ -18,8 +18,8 @@ import { NotificationsService } from './notifications.service.js';
     SmsSender,
     {
       provide: SMS_PROVIDER,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => SMS_PROVIDERS[config.SMS_PROVIDER](config),
+      inject: [NotifyConfig],
+      useFactory: (config: NotifyConfig) => SMS_PROVIDERS[config.SMS_PROVIDER](config),
     },
   ],
   exports: [NotificationsService, DeliveryService],

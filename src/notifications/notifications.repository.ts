@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import type { Notification, NotificationChannel, NotificationStatus } from '../generated/prisma/client.js';
 import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 import type {
@@ -7,6 +8,14 @@ import type {
   NotificationContent,
   NotificationView,
 } from './notification.types.js';
+
+/** Sends that claim or finish within this many ms of each other share one statement. */
+const BATCH_LINGER_MS = 2;
+const batching = {
+  cache: false,
+  maxBatchSize: 500,
+  batchScheduleFn: (run: () => void) => setTimeout(run, BATCH_LINGER_MS),
+};
 
 /** An order with the shopper and sale a message about it needs. */
 export interface OrderFacts {
@@ -140,12 +149,53 @@ export class NotificationsRepository {
    * one conditional update, so two runs of the same job cannot both send.
    * When the record is not QUEUED, says what it is (null: no such record).
    */
-  async claim(id: string): Promise<Claim> {
-    const [row] = await this.prisma.$queryRaw<RawClaimed[]>`
+  claim(id: string): Promise<Claim> {
+    return this.claims.load(id);
+  }
+
+  /** The transport accepted the message. Recorded whatever the status became meanwhile: it is the truth. */
+  async markSent(id: string): Promise<void> {
+    await this.sent.load(id);
+  }
+
+  /**
+   * Claims and SENT records of the sends running at once in this process go
+   * to Postgres together (one statement and one commit for all that arrive
+   * within BATCH_LINGER_MS), each answered as if alone. A failed statement
+   * fails every send of the batch, each then retried by its own job.
+   */
+  private readonly claims = new DataLoader<string, Claim>((ids) => this.claimMany(ids), batching);
+  private readonly sent = new DataLoader<string, true>(async (ids) => {
+    await this.prisma.$executeRaw`
+      UPDATE notifications SET status = 'SENT', sent_at = now(), last_error = NULL, updated_at = now()
+      WHERE id = ANY(${[...ids]}::text[]) AND status <> 'SENT'`;
+    return ids.map(() => true as const);
+  }, batching);
+
+  private async claimMany(ids: readonly string[]): Promise<Claim[]> {
+    const rows = await this.prisma.$queryRaw<RawClaimed[]>`
       UPDATE notifications SET status = 'SENDING', attempts = attempts + 1, updated_at = now()
-      WHERE id = ${id} AND status = 'QUEUED'
+      WHERE id = ANY(${[...new Set(ids)]}::text[]) AND status = 'QUEUED'
       RETURNING id, order_id, kind, channel, recipient, content, attempts`;
-    if (row) {
+    const claimed = new Map(rows.map((row) => [row.id, row]));
+    const others = ids.filter((id) => !claimed.has(id));
+    const current =
+      others.length === 0
+        ? new Map<string, NotificationStatus>()
+        : new Map(
+            (
+              await this.prisma.notification.findMany({
+                where: { id: { in: [...new Set(others)] } },
+                select: { id: true, status: true },
+              })
+            ).map((n) => [n.id, n.status]),
+          );
+    const handedOut = new Set<string>();
+    return ids.map((id): Claim => {
+      const row = claimed.get(id);
+      // The same record twice in one batch: the first takes it, the second finds it SENDING, as in turn.
+      if (!row || handedOut.has(id)) return { claimed: false, status: row ? 'SENDING' : (current.get(id) ?? null) };
+      handedOut.add(id);
       return {
         claimed: true,
         notification: {
@@ -158,16 +208,7 @@ export class NotificationsRepository {
           attempts: row.attempts,
         },
       };
-    }
-    const current = await this.prisma.notification.findUnique({ where: { id }, select: { status: true } });
-    return { claimed: false, status: current?.status ?? null };
-  }
-
-  /** The transport accepted the message. Recorded whatever the status became meanwhile: it is the truth. */
-  async markSent(id: string): Promise<void> {
-    await this.prisma.$executeRaw`
-      UPDATE notifications SET status = 'SENT', sent_at = now(), last_error = NULL, updated_at = now()
-      WHERE id = ${id} AND status <> 'SENT'`;
+    });
   }
 
   /** A transient failure with attempts left: back to QUEUED for the next try. */

@@ -1,7 +1,7 @@
 import { ulidFactory } from '../infra/ids/ids.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { NotifyConfig, QueueConfig } from '../infra/config/app-config.js';
 import type { EventJob } from '../events/event-batch.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { NewNotification, NotificationChannel } from './notification.types.js';
@@ -30,9 +30,10 @@ export class NotificationsService {
   constructor(
     @Inject(NotificationsRepository) private readonly repository: NotificationsRepository,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(QueueConfig) queueConfig: QueueConfig,
+    @Inject(NotifyConfig) private readonly config: NotifyConfig,
   ) {
-    this.batcher = new MicroBatcher((events) => this.recordBatch(events), config.BATCH_SIZE);
+    this.batcher = new MicroBatcher((events) => this.recordBatch(events), queueConfig.BATCH_SIZE);
   }
 
   /** Handles the order events of one job (batched with the events arriving together). */

@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { AppConfig } from '../infra/config/app-config.js';
+import type { NotifyConfig } from '../infra/config/app-config.js';
 import { JOB_QUEUE, JobName, type QueueName } from '../infra/queues/queues.js';
 import type { NotificationChannel } from './notification.types.js';
 
@@ -14,7 +14,7 @@ export function sendQueue(channel: NotificationChannel): QueueName {
 }
 
 /** Every send job: job id = notification id, the channel's own attempts and backoff. */
-export function sendJobOptions(config: AppConfig, notificationId: string): JobsOptions {
+export function sendJobOptions(config: NotifyConfig, notificationId: string): JobsOptions {
   return {
     jobId: notificationId,
     attempts: config.NOTIFY_ATTEMPTS,

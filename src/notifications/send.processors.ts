@@ -1,20 +1,14 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
+import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
 import { JobName, QueueName, type JobData } from '../infra/queues/queues.js';
 import { SendFailure } from './channels/send-failure.js';
 import { DeliveryService, type DeliveryOutcome } from './delivery.service.js';
 import type { NotificationChannel } from './notification.types.js';
 
 /** Validates a send job and runs it; a permanent failure skips the remaining attempts. */
-async function runSend(
-  delivery: DeliveryService,
-  job: Job,
-  expected: typeof JobName.SendEmail | typeof JobName.SendSms,
-  channel: NotificationChannel,
-): Promise<DeliveryOutcome> {
-  if (job.name !== expected) throw new UnrecoverableError(`no handler for job ${job.name}`);
-  const data = job.data as Partial<JobData[typeof expected]> | null;
+async function runSend(delivery: DeliveryService, job: Job, channel: NotificationChannel): Promise<DeliveryOutcome> {
+  const data = job.data as Partial<JobData[typeof JobName.SendEmail | typeof JobName.SendSms]> | null;
   if (typeof data?.notificationId !== 'string') throw new UnrecoverableError(`malformed ${job.name} job`);
   const attempt = { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1 };
   try {
@@ -26,29 +20,25 @@ async function runSend(
 }
 
 /** Sends emails, one job per notification (job id = notification id). */
-@Processor(QueueName.Email)
-export class EmailProcessor extends WorkerHost {
-  static readonly handles = [JobName.SendEmail] as const;
+@Injectable()
+@JobConsumer(QueueName.Email)
+export class EmailProcessor {
+  constructor(@Inject(DeliveryService) private readonly delivery: DeliveryService) {}
 
-  constructor(@Inject(DeliveryService) private readonly delivery: DeliveryService) {
-    super();
-  }
-
-  process(job: Job): Promise<DeliveryOutcome> {
-    return runSend(this.delivery, job, JobName.SendEmail, 'EMAIL');
+  @OnJob(JobName.SendEmail)
+  send(job: Job): Promise<DeliveryOutcome> {
+    return runSend(this.delivery, job, 'EMAIL');
   }
 }
 
 /** Sends SMS, one job per notification (job id = notification id). */
-@Processor(QueueName.Sms)
-export class SmsProcessor extends WorkerHost {
-  static readonly handles = [JobName.SendSms] as const;
+@Injectable()
+@JobConsumer(QueueName.Sms)
+export class SmsProcessor {
+  constructor(@Inject(DeliveryService) private readonly delivery: DeliveryService) {}
 
-  constructor(@Inject(DeliveryService) private readonly delivery: DeliveryService) {
-    super();
-  }
-
-  process(job: Job): Promise<DeliveryOutcome> {
-    return runSend(this.delivery, job, JobName.SendSms, 'SMS');
+  @OnJob(JobName.SendSms)
+  send(job: Job): Promise<DeliveryOutcome> {
+    return runSend(this.delivery, job, 'SMS');
   }
 }

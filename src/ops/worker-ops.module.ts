@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { JobWorkersModule } from '../infra/queues/job-workers.js';
 import { JobMetrics } from './metrics/job.metrics.js';
 import { WorkerOpsServer } from './worker-ops.server.js';
 
 /** The worker side of ops: job counters and the listener for /metrics and the health probes. */
-@Module({ imports: [DiscoveryModule], providers: [JobMetrics, WorkerOpsServer] })
+@Module({ imports: [JobWorkersModule], providers: [JobMetrics, WorkerOpsServer] })
 export class WorkerOpsModule {}

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { HttpConfig, OpsConfig } from '../infra/config/app-config.js';
 import { downStores, HealthProbes } from './health-probes.js';
 import { MetricsRegistry } from './metrics/metrics.registry.js';
 import { Readiness } from './readiness.js';
@@ -17,7 +17,8 @@ export class WorkerOpsServer implements OnApplicationBootstrap, OnApplicationShu
   private server?: Server;
 
   constructor(
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(OpsConfig) private readonly config: OpsConfig,
+    @Inject(HttpConfig) private readonly http: HttpConfig,
     @Inject(MetricsRegistry) private readonly metrics: MetricsRegistry,
     @Inject(HealthProbes) private readonly probes: HealthProbes,
     @Inject(Readiness) private readonly readiness: Readiness,
@@ -40,7 +41,7 @@ export class WorkerOpsServer implements OnApplicationBootstrap, OnApplicationShu
         );
         resolve(false);
       });
-      server.listen(port, this.config.HOST, () => resolve(true));
+      server.listen(port, this.http.HOST, () => resolve(true));
     });
     if (!bound) return;
     this.server = server;

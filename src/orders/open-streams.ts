@@ -1,5 +1,5 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { HttpConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 
 /**
@@ -16,7 +16,7 @@ export class OpenStreams implements BeforeApplicationShutdown {
   private readonly perUser = new Map<string, number>();
   private readonly closers = new Set<() => void>();
 
-  constructor(@Inject(AppConfig) private readonly config: AppConfig) {}
+  constructor(@Inject(HttpConfig) private readonly config: HttpConfig) {}
 
   /** Open streams of this process. */
   get size(): number {

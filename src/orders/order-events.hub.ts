@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { RedisConfig } from '../infra/config/app-config.js';
 import { duplicateClient, RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import { orderChannel, type StatusChange } from './order-status.js';
 
@@ -35,7 +35,7 @@ export class OrderEventsHub implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(RedisService) private readonly redis: RedisService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(RedisConfig) private readonly config: RedisConfig,
   ) {}
 
   onModuleInit(): void {

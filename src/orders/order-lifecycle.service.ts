@@ -2,12 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types.js';
 import { OutboxWriter, type NewEvent } from '../events/outbox.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { EventName, expireJobId, JOB_QUEUE, JobName, UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
+import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import type { CancelReason } from './order.events.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
+import { expireOrderJob, expireOrdersJob } from './payment-deadlines.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';
 import {
   PAYMENT_PROVIDER,
@@ -54,9 +55,10 @@ export class OrderLifecycleService {
     @Inject(OrderStatusPublisher) private readonly status: OrderStatusPublisher,
     @Inject(PAYMENT_PROVIDER) private readonly provider: PaymentProvider,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(PaymentConfig) private readonly config: PaymentConfig,
+    @Inject(QueueConfig) queueConfig: QueueConfig,
   ) {
-    this.expiries = new MicroBatcher((ids) => this.expireBatch(ids), config.BATCH_SIZE);
+    this.expiries = new MicroBatcher((ids) => this.expireBatch(ids), queueConfig.BATCH_SIZE);
   }
 
   /**
@@ -207,11 +209,8 @@ export class OrderLifecycleService {
     try {
       const released = await this.orders.releasePaymentClaim(orderId, claim);
       if (released?.due) {
-        await this.queues.enqueue(
-          JobName.ExpireOrder,
-          { orderId },
-          { jobId: `${expireJobId(orderId)}-${Date.now()}`, attempts: UNTIL_DONE_ATTEMPTS },
-        );
+        const job = expireOrderJob(orderId, { again: true });
+        await this.queues.enqueue(job.name, job.data, job.opts);
       }
     } catch (err) {
       // The claim then simply runs out; the timeout's job waits until then.
@@ -289,15 +288,8 @@ export class OrderLifecycleService {
     const done = new Set(cancelled.map((o) => o.id));
     for (const early of await this.orders.stillAwaiting(unique.filter((id) => !done.has(id)))) {
       this.logger.warn(`order ${early.id}: expiry fired ${early.waitMs} ms early, waiting again`);
-      await this.queues.enqueue(
-        JobName.ExpireOrder,
-        { orderId: early.id },
-        {
-          jobId: `${expireJobId(early.id)}-${Date.now()}`,
-          delay: Math.max(50, early.waitMs + 10),
-          attempts: UNTIL_DONE_ATTEMPTS,
-        },
-      );
+      const job = expireOrderJob(early.id, { delay: Math.max(50, early.waitMs + 10), again: true });
+      await this.queues.enqueue(job.name, job.data, job.opts);
     }
   }
 
@@ -317,13 +309,9 @@ export class OrderLifecycleService {
       else jobs.set(id, { dueAt, orderIds: [o.orderId] });
     }
     const now = Date.now();
-    await this.queues.queue(JOB_QUEUE[JobName.ExpireOrders]).addBulk(
-      [...jobs].map(([jobId, { dueAt, orderIds }]) => ({
-        name: JobName.ExpireOrders,
-        data: { orderIds },
-        opts: { jobId, delay: Math.max(0, dueAt - now), attempts: UNTIL_DONE_ATTEMPTS },
-      })),
-    );
+    await this.queues
+      .queue(JOB_QUEUE[JobName.ExpireOrders])
+      .addBulk([...jobs].map(([jobId, { dueAt, orderIds }]) => expireOrdersJob(jobId, orderIds, dueAt - now)));
   }
 
   /** The orders of one `orders.expire` job (batched with the others firing together). */

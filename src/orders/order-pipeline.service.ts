@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ProcessedEvents, OutboxWriter, type NewEvent } from '../events/outbox.js';
 import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
 import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import type { EventJob } from '../events/event-batch.js';
 import type { Ticket } from '../gate/tickets.js';
@@ -63,10 +63,11 @@ export class OrderPipelineService {
     @Inject(GateService) private readonly gate: GateService,
     @Inject(OrderStatusPublisher) private readonly status: OrderStatusPublisher,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(PaymentConfig) private readonly config: PaymentConfig,
+    @Inject(QueueConfig) queueConfig: QueueConfig,
   ) {
-    this.placer = new MicroBatcher((tickets) => this.placeBatch(tickets), config.BATCH_SIZE);
-    this.answers = new MicroBatcher((events) => this.applyBatch(events), config.BATCH_SIZE);
+    this.placer = new MicroBatcher((tickets) => this.placeBatch(tickets), queueConfig.BATCH_SIZE);
+    this.answers = new MicroBatcher((events) => this.applyBatch(events), queueConfig.BATCH_SIZE);
   }
 
   /** One ticket on its own (an `order.place` job): its failure is the job's. */

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OutboxWriter } from '../events/outbox.js';
-import { AppConfig } from '../infra/config/app-config.js';
-import { JobName, UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
+import { OrdersConfig } from '../infra/config/app-config.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { placedEvent } from './order-pipeline.service.js';
 import { OrdersRepository } from './orders.repository.js';
+import { expireOrdersJob } from './payment-deadlines.js';
 
 export interface Healed {
   /** PENDING orders whose stock inventory was asked about again. */
@@ -30,7 +30,7 @@ export class OrderRecovery {
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(OrdersConfig) private readonly config: OrdersConfig,
   ) {}
 
   async heal(saleId: string): Promise<Healed> {
@@ -41,11 +41,8 @@ export class OrderRecovery {
     }
     if (overdue.length > 0) {
       const slot = Math.floor(Date.now() / this.config.ORDER_STUCK_AFTER_MS);
-      await this.queues.enqueue(
-        JobName.ExpireOrders,
-        { orderIds: overdue },
-        { jobId: `heal-expire-${saleId}-${slot}`, attempts: UNTIL_DONE_ATTEMPTS },
-      );
+      const job = expireOrdersJob(`heal-expire-${saleId}-${slot}`, overdue);
+      await this.queues.enqueue(job.name, job.data, job.opts);
       this.logger.warn(`sale ${saleId}: ${overdue.length} unpaid order(s) past their deadline, expiry scheduled again`);
     }
     return { reasked: pending.length, expired: overdue.length };

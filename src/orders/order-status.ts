@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OrderStatus } from '../generated/prisma/client.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { RedisConfig } from '../infra/config/app-config.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 
 export interface StatusChange {
@@ -33,7 +33,7 @@ export class OrderStatusPublisher {
 
   constructor(
     @Inject(RedisService) private readonly redis: RedisService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(RedisConfig) private readonly config: RedisConfig,
   ) {}
 
   /**

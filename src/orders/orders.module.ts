@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module.js';
 import { GateModule } from '../gate/gate.module.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { PaymentConfig } from '../infra/config/app-config.js';
 import { OrderLifecycleService } from './order-lifecycle.service.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { OrderStatusPublisher } from './order-status.js';
@@ -23,8 +23,8 @@ import { TicketSweeperService } from './ticket-sweeper.service.js';
     OrderRecovery,
     {
       provide: PAYMENT_PROVIDER,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => PAYMENT_PROVIDERS[config.PAYMENT_PROVIDER](config),
+      inject: [PaymentConfig],
+      useFactory: (config: PaymentConfig) => PAYMENT_PROVIDERS[config.PAYMENT_PROVIDER](config),
     },
   ],
   exports: [OrdersRepository, OrderPipelineService, TicketSweeperService, OrderLifecycleService, OrderRecovery],

@@ -1,11 +1,11 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { AppConfig } from '../infra/config/app-config.js';
+import { OrdersConfig } from '../infra/config/app-config.js';
+import { ScheduleKeeper } from '../infra/queues/job-workers.js';
+import { JobConsumer, OnJob, OnJobFailed } from '../infra/queues/on-job.js';
 import { EventName, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
 import { eventsOf } from '../events/event-batch.js';
-import type { Ticket } from '../gate/tickets.js';
-import { QueueService } from '../infra/queues/queues.module.js';
+import { type Ticket } from '../gate/tickets.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
 
@@ -33,87 +33,64 @@ function ticketsOf(data: unknown): Ticket[] {
   return tickets;
 }
 
-const SWEEPER = 'orders-sweeper';
-
-@Processor(QueueName.Orders)
-export class OrdersProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
-  static readonly handles = [
-    JobName.PlaceOrders,
-    JobName.PlaceOrder,
-    JobName.SweepTickets,
-    EventName.InventoryReserved,
-    EventName.InventoryRejected,
-    EventName.InventoryReturned,
-  ] as const;
+@Injectable()
+@JobConsumer(QueueName.Orders)
+export class OrdersProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger('Orders');
-  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(OrderPipelineService) private readonly pipeline: OrderPipelineService,
     @Inject(TicketSweeperService) private readonly sweeper: TicketSweeperService,
-    @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
-  ) {
-    super();
+    @Inject(ScheduleKeeper) private readonly schedules: ScheduleKeeper,
+    @Inject(OrdersConfig) private readonly config: OrdersConfig,
+  ) {}
+
+  /** One sweeper schedule for all workers, put back when Redis lost it. */
+  onApplicationBootstrap(): Promise<void> {
+    return this.schedules.keep({
+      queue: QueueName.Orders,
+      id: 'orders-sweeper',
+      everyMs: this.config.SWEEP_INTERVAL_MS,
+      job: JobName.SweepTickets,
+      checkEveryMs: Math.max(this.config.SWEEP_INTERVAL_MS, 5000),
+    });
   }
 
-  /**
-   * One sweeper schedule for all workers (BullMQ job scheduler, upserted by
-   * id). It lives in Redis, so it is put back when Redis lost it.
-   */
-  async onApplicationBootstrap(): Promise<void> {
-    await this.schedule();
-    this.timer = setInterval(
-      () => {
-        this.queues
-          .queue(QueueName.Orders)
-          .getJobScheduler(SWEEPER)
-          .then((found) => (found ? undefined : this.schedule()))
-          .catch((err: unknown) => this.logger.warn(`sweeper schedule not checked: ${String(err)}`));
-      },
-      Math.max(this.config.SWEEP_INTERVAL_MS, 5000),
-    );
-    this.timer.unref();
+  @OnJob(JobName.PlaceOrders)
+  placeOrders(job: Job): Promise<unknown> {
+    return this.pipeline.placeAll(ticketsOf(job.data));
   }
 
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+  @OnJob(JobName.PlaceOrder)
+  placeOrder(job: Job): Promise<unknown> {
+    assertTicket(job.data);
+    return this.pipeline.place(job.data);
   }
 
-  private async schedule(): Promise<void> {
-    await this.queues
-      .queue(QueueName.Orders)
-      .upsertJobScheduler(
-        SWEEPER,
-        { every: this.config.SWEEP_INTERVAL_MS },
-        { name: JobName.SweepTickets, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } },
-      );
+  @OnJob(JobName.SweepTickets)
+  sweep(): Promise<unknown> {
+    return this.sweeper.sweep();
   }
 
-  async process(job: Job): Promise<unknown> {
-    switch (job.name) {
-      case JobName.PlaceOrders:
-        return this.pipeline.placeAll(ticketsOf(job.data));
-      case JobName.PlaceOrder:
-        assertTicket(job.data);
-        return this.pipeline.place(job.data);
-      case JobName.SweepTickets:
-        return this.sweeper.sweep();
-      case EventName.InventoryReserved:
-        return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryReserved));
-      case EventName.InventoryRejected:
-        return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryRejected));
-      case EventName.InventoryReturned:
-        return this.pipeline.giveBackReturned(eventsOf(job.data, EventName.InventoryReturned));
-      default:
-        throw new UnrecoverableError(`no handler for job ${job.name} on queue ${QueueName.Orders}`);
-    }
+  @OnJob(EventName.InventoryReserved)
+  reserved(job: Job): Promise<unknown> {
+    return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryReserved));
+  }
+
+  @OnJob(EventName.InventoryRejected)
+  rejected(job: Job): Promise<unknown> {
+    return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryRejected));
+  }
+
+  /** Inventory took back a cancelled order's stock: its units go back to the gate. */
+  @OnJob(EventName.InventoryReturned)
+  returned(job: Job): Promise<unknown> {
+    return this.pipeline.giveBackReturned(eventsOf(job.data, EventName.InventoryReturned));
   }
 
   /** Poison ticket: after the last attempt the shopper sees FAILED and the units go back. */
-  @OnWorkerEvent('failed')
-  async onFailed(job: Job | undefined, err: Error): Promise<void> {
-    if (!job || job.name !== JobName.PlaceOrder) return;
+  @OnJobFailed(JobName.PlaceOrder)
+  async onFailed(job: Job, err: Error): Promise<void> {
     const lastAttempt = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!lastAttempt) return;
     try {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService } from '../gate/gate.service.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { OrdersConfig } from '../infra/config/app-config.js';
 import { JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import { placeOrdersJob, type Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -34,7 +34,7 @@ export class TicketSweeperService {
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(OrderPipelineService) private readonly pipeline: OrderPipelineService,
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(OrdersConfig) private readonly config: OrdersConfig,
   ) {}
 
   /** Returns how many tickets were handed over again. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService } from '../gate/gate.service.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { HttpConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { isStoreUnavailable } from '../infra/errors/unavailable.js';
 import { UUID, ulidFactory } from '../infra/ids/ids.js';
@@ -42,7 +42,7 @@ export class AdmissionService {
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(HttpConfig) private readonly config: HttpConfig,
   ) {}
 
   async purchase(req: PurchaseRequest): Promise<Admitted> {

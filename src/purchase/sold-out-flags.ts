@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { RedisConfig } from '../infra/config/app-config.js';
 import { duplicateClient, RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import { gateChannel } from '../gate/gate.keys.js';
 import { GateService } from '../gate/gate.service.js';
@@ -38,7 +38,7 @@ export class SoldOutFlags implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(RedisService) private readonly redis: RedisService,
     @Inject(GateService) private readonly gate: GateService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(RedisConfig) private readonly config: RedisConfig,
   ) {
     this.expires = redis.isCluster;
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ulid } from 'ulid';
-import { AppConfig } from '../infra/config/app-config.js';
+import { GateConfig } from '../infra/config/app-config.js';
 import { JOB_QUEUE } from '../infra/queues/queues.js';
 import { placeOrdersJob, type Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -50,7 +50,7 @@ export class TicketHandoff implements OnApplicationShutdown {
 
   constructor(
     @Inject(QueueService) private readonly queues: QueueService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(GateConfig) private readonly config: GateConfig,
   ) {}
 
   /** The batch the next admission joins; call settle() with its answer, whatever happens. */

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService, type RebuildAnswer, type RebuildMode } from '../gate/gate.service.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { SalesConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { expireJobId, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
+import { JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import { OrderRecovery } from '../orders/order-recovery.service.js';
+import { expireOrderJob } from '../orders/payment-deadlines.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { gateSettings } from './gate-settings.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
@@ -48,7 +49,7 @@ export class ReconcileService {
     @Inject(GateService) private readonly gate: GateService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(OrderRecovery) private readonly recovery: OrderRecovery,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(SalesConfig) private readonly config: SalesConfig,
   ) {}
 
   /**
@@ -75,13 +76,9 @@ export class ReconcileService {
       if (answer.status === 'MOVED') continue;
       if (mode !== 'check' && answer.status === 'DONE' && answer.current === null && orders.awaiting.length > 0) {
         const now = Date.now();
-        await this.queues.queue(JOB_QUEUE[JobName.ExpireOrder]).addBulk(
-          orders.awaiting.map((o) => ({
-            name: JobName.ExpireOrder,
-            data: { orderId: o.orderId },
-            opts: { jobId: expireJobId(o.orderId), delay: Math.max(0, o.paymentDeadline.getTime() - now) },
-          })),
-        );
+        await this.queues
+          .queue(JOB_QUEUE[JobName.ExpireOrder])
+          .addBulk(orders.awaiting.map((o) => expireOrderJob(o.orderId, { delay: o.paymentDeadline.getTime() - now })));
       }
       return answer;
     }

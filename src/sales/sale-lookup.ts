@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig } from '../infra/config/app-config.js';
+import { SalesConfig } from '../infra/config/app-config.js';
 import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { UUID } from '../infra/ids/ids.js';
 import { effectiveEnd } from './sale-status.js';
@@ -22,7 +22,7 @@ export class SaleLookup {
 
   constructor(
     @Inject(SalesRepository) private readonly repository: SalesRepository,
-    @Inject(AppConfig) config: AppConfig,
+    @Inject(SalesConfig) config: SalesConfig,
   ) {
     this.sales = new TtlCache((id) => this.repository.findWithStock(id), { ttlMs: config.STOREFRONT_CACHE_MS });
   }

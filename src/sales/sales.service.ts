@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService, type AdjustResult } from '../gate/gate.service.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { SalesConfig } from '../infra/config/app-config.js';
 import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
 import { JobName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -29,7 +29,7 @@ export class SalesService {
     @Inject(GateService) private readonly gate: GateService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(ReconcileService) private readonly reconcile: ReconcileService,
-    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(SalesConfig) private readonly config: SalesConfig,
   ) {}
 
   async create(dto: CreateSaleDto): Promise<SaleView> {

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { SalesConfig } from '../infra/config/app-config.js';
 import type { StorefrontSale } from './sale-view.js';
 import { StorefrontService } from './storefront.service.js';
 
@@ -12,7 +12,7 @@ export class StorefrontController {
 
   constructor(
     @Inject(StorefrontService) private readonly storefront: StorefrontService,
-    @Inject(AppConfig) config: AppConfig,
+    @Inject(SalesConfig) config: SalesConfig,
   ) {
     const seconds = Math.max(1, Math.round(config.STOREFRONT_CACHE_MS / 1000));
     this.cacheControl = `public, max-age=${seconds}, stale-while-revalidate=${seconds}`;

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GateService } from '../gate/gate.service.js';
-import { AppConfig } from '../infra/config/app-config.js';
+import { SalesConfig } from '../infra/config/app-config.js';
 import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { SaleLookup } from './sale-lookup.js';
@@ -20,7 +20,7 @@ export class StorefrontService {
     @Inject(SalesRepository) private readonly repository: SalesRepository,
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(GateService) private readonly gate: GateService,
-    @Inject(AppConfig) config: AppConfig,
+    @Inject(SalesConfig) config: SalesConfig,
   ) {
     this.open = new TtlCache(() => this.repository.openSales(new Date()), {
       ttlMs: config.STOREFRONT_CACHE_MS,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { jest } from '@jest/globals';
 import { Logger, type Type } from '@nestjs/common';
-import { AppConfig, loadConfig } from '../infra/config/app-config.js';
+import { CONFIG_SLICES, loadConfig, sliceOf, type AppConfig, type ConfigSlice } from '../infra/config/app-config.js';
 
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -49,7 +49,7 @@ export interface TestService<S> {
 /**
  * Builds a service the way Nest would, from its constructor's parameter
  * types, with every dependency replaced by an automock (immich's
- * newTestService): AppConfig is a real one (unitConfig), and `use` gives a
+ * newTestService): a config slice is a real one (from unitConfig), and `use` gives a
  * dependency of your own (one that is not a class, or a fake with behaviour).
  */
 export function newTestService<S>(
@@ -64,7 +64,7 @@ export function newTestService<S>(
   const args = types.map((type, i) => {
     if (given.has(type)) return given.get(type);
     if (given.has(i)) return given.get(i);
-    if (type === AppConfig) return config;
+    if ((CONFIG_SLICES as readonly unknown[]).includes(type)) return sliceOf(type as ConfigSlice, config);
     if (typeof type !== 'function' || type === Object) throw new Error(`${Service.name}: give parameter ${i} with use`);
     const mock = automock(type as Type<object>);
     mocks.set(type, mock);

@@ -29,7 +29,18 @@ export async function createUsers(
 
 /** The same for APIs running as child processes: tokens signed with the tests' JWT_SECRET, as AuthService signs them. */
 export function createUsersSigned(databaseUrl: string, count: number, role: Role = 'CUSTOMER'): Promise<TestUser[]> {
-  const jwt = new JwtService({ secret: JWT_SECRET, signOptions: { algorithm: 'HS256', expiresIn: 3600 } });
+  return createUsersSignedWith(databaseUrl, count, JWT_SECRET, role);
+}
+
+/** Users with tokens signed with `secret` (the benches' own, valid for `expiresIn` seconds). */
+export function createUsersSignedWith(
+  databaseUrl: string,
+  count: number,
+  secret: string,
+  role: Role = 'CUSTOMER',
+  expiresIn = 3600,
+): Promise<TestUser[]> {
+  const jwt = new JwtService({ secret, signOptions: { algorithm: 'HS256', expiresIn } });
   return insertUsers(databaseUrl, count, role, (id) => jwt.sign({ sub: id, role }));
 }
 
@@ -46,12 +57,12 @@ async function insertUsers(
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    for (let i = 0; i < users.length; i += 1000) {
-      const chunk = users.slice(i, i + 1000);
-      const values = chunk.map((_, j) => `($${j * 2 + 1}::uuid, $${j * 2 + 2}, '+14155550100', 'x', '${role}')`);
+    for (let i = 0; i < users.length; i += 10_000) {
+      const chunk = users.slice(i, i + 10_000);
       await client.query(
-        `INSERT INTO users (id, email, phone, password_hash, role) VALUES ${values.join(',')}`,
-        chunk.flatMap((u) => [u.id, u.email]),
+        `INSERT INTO users (id, email, phone, password_hash, role)
+         SELECT id, email, '+14155550100', 'x', $3::"Role" FROM unnest($1::uuid[], $2::text[]) AS u(id, email)`,
+        [chunk.map((u) => u.id), chunk.map((u) => u.email), role],
       );
     }
   } finally {

@@ -1,5 +1,18 @@
+import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig } from './app-config.js';
+import { NestFactory } from '@nestjs/core';
+import {
+  AuthConfig,
+  CONFIG_SLICES,
+  ConfigError,
+  DatabaseConfig,
+  GateConfig,
+  loadConfig,
+  OpsConfig,
+  RedisConfig,
+  sliceOf,
+} from './app-config.js';
+import { ConfigModule } from './config.module.js';
 
 const valid = {
   DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/x',
@@ -89,5 +102,71 @@ describe('loadConfig', () => {
         .map((p) => p.split(' ')[0])
         .sort(),
     ).toEqual(['DATABASE_URL', 'JWT_SECRET', 'REDIS_URL']);
+  });
+});
+
+describe('config slices', () => {
+  it('puts every setting in exactly one slice', () => {
+    const seen = new Map<string, string>();
+    for (const slice of CONFIG_SLICES) {
+      for (const key of Object.keys(new slice())) {
+        expect(seen.get(key)).toBeUndefined();
+        seen.set(key, slice.name);
+      }
+    }
+    expect([...seen.keys()].sort()).toEqual(Object.keys(loadConfig(valid)).sort());
+    expect(seen.size).toBeGreaterThan(70);
+  });
+
+  it('keeps each default in its slice (documented in .env.example)', () => {
+    expect(sliceOf(GateConfig, loadConfig(valid))).toEqual(
+      Object.assign(new GateConfig(), {
+        BACKLOG_CAP: 20_000,
+        HANDOFF_LINGER_MS: 5,
+        HANDOFF_MAX_TICKETS: 500,
+        RATE_LIMIT_USER_PER_SECOND: 20,
+        RATE_LIMIT_IP_PER_SECOND: 0,
+        IDEMPOTENCY_TTL_SECONDS: 86_400,
+      }),
+    );
+    expect(sliceOf(RedisConfig, loadConfig({ ...valid, REDIS_KEY_PREFIX: 'x' }))).toMatchObject({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: 'x',
+      REDIS_TLS: false,
+    });
+  });
+
+  it('names the bad value of a slice with its bounds', () => {
+    expect(problems({ ...valid, HANDOFF_LINGER_MS: '-1' })).toEqual(['HANDOFF_LINGER_MS must not be less than 0']);
+    expect(problems({ ...valid, HANDOFF_MAX_TICKETS: '9000' })).toEqual([
+      'HANDOFF_MAX_TICKETS must not be greater than 5000',
+    ]);
+    expect(problems({ ...valid, BACKLOG_CAP: '1.5' })).toEqual(['BACKLOG_CAP must be an integer number']);
+    expect(problems({ ...valid, REDIS_TLS: 'yes' })).toEqual(['REDIS_TLS must be true or false']);
+    expect(problems({ ...valid, ADMIN_EMAIL: 'not-an-email', ADMIN_PASSWORD: 'long-enough' })).toEqual([
+      'ADMIN_EMAIL must be an email',
+    ]);
+    expect(problems({ ...valid, PAYMENT_PROVIDER: 'http' })).toEqual([
+      expect.stringMatching(/^PAYMENT_PROVIDER_URL is missing \(must be an http\(s\):\/\/ URL/),
+    ]);
+  });
+
+  it('lets a cluster go without REDIS_URL', () => {
+    expect(problems({ ...valid, REDIS_URL: undefined, REDIS_CLUSTER_NODES: 'a:7000,b:7001' })).toEqual([]);
+  });
+
+  it('gives each slice its own provider and the whole config none', async () => {
+    const config = loadConfig({ ...valid, REDIS_KEY_PREFIX: 'sliced' });
+    const app = await NestFactory.createApplicationContext(ConfigModule.forRoot(config), { logger: false });
+    try {
+      expect(app.get(RedisConfig)).toBeInstanceOf(RedisConfig);
+      expect(app.get(RedisConfig).REDIS_KEY_PREFIX).toBe('sliced');
+      expect(app.get(DatabaseConfig).DATABASE_URL).toBe(valid.DATABASE_URL);
+      // A slice holds its own settings only: no secret of another slice.
+      expect(Object.keys(app.get(OpsConfig))).not.toContain('JWT_SECRET');
+      expect(app.get(AuthConfig).JWT_SECRET).toBe(valid.JWT_SECRET);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,20 +1,7 @@
-import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsEmail,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-  ValidateBy,
-  ValidateIf,
-  validateSync,
-  type ValidationError,
-} from 'class-validator';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
 import { parseTrustProxy } from '../http/trust-proxy.js';
+import { Bool, Email, Format, given, HttpUrl, Int, OneOf, Parsed, Text } from './settings.js';
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -25,78 +12,92 @@ export type SmsProviderName = (typeof SMS_PROVIDERS)[number];
 const PAYMENT_PROVIDERS = ['approve', 'http'] as const;
 export type PaymentProviderName = (typeof PAYMENT_PROVIDERS)[number];
 
-const toInt = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-const toBool = ({ value }: { value: unknown }): unknown =>
-  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
-
-/**
- * Every setting of the system, read once from environment variables at boot.
- * Defaults here are the ones `.env.example` documents; keep the two in step.
+/*
+ * Every setting of the system, read once from environment variables at boot,
+ * in typed slices: a class injects only the slice(s) it needs (e.g.
+ * `@Inject(RedisConfig) redis: RedisConfig`), so secrets reach only their
+ * users. Property = env variable, initializer = default (the one
+ * `.env.example` documents; keep the two in step).
  */
-export class AppConfig {
-  @IsIn(['development', 'production', 'test'])
-  NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
-  PORT = 3000;
+/** The HTTP API: listener, limits, proxies and browsers, answers to retry. */
+export class HttpConfig {
+  /** HTTP port of the API. */
+  @Int({ min: 0, max: 65535 }) PORT = 3000;
+  /** Bind address of the API (and of a worker's ops listener). */
+  @Text() HOST = '0.0.0.0';
+  /** Largest accepted request body in bytes. */
+  @Int({ min: 1024 }) BODY_LIMIT_BYTES = 16_384;
+  /** Retry-After (seconds) sent with BUSY and GATE_NOT_READY. */
+  @Int({ min: 1 }) RETRY_AFTER_SECONDS = 2;
+  /** Proxies whose X-Forwarded-* is believed: `false`, a hop count, or addresses/CIDRs (see parseTrustProxy). */
+  @Parsed(
+    parseTrustProxy,
+    'must be false, a hop count 1-10, or a comma list of proxy addresses/CIDRs (true is not accepted)',
+  )
+  TRUST_PROXY = 'false';
+  /** Browser origins allowed to call the API (CORS), comma-separated, e.g. https://shop.example.com; empty = none. */
+  @Format(
+    /^$|^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\s*,\s*https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?)*$/,
+    'must be a comma list of origins such as https://shop.example.com (scheme, host, optional port)',
+  )
+  CORS_ORIGINS = '';
+  /** Order status streams (SSE) one user may hold open at once on one API process (429 TOO_MANY_STREAMS beyond). */
+  @Int({ min: 1 }) SSE_MAX_STREAMS_PER_USER = 5;
+  /** Order status streams one API process holds open at once (503 STREAMS_BUSY beyond). */
+  @Int({ min: 1 }) SSE_MAX_STREAMS = 5000;
+}
 
-  @IsString()
-  HOST = '0.0.0.0';
+/** PostgreSQL, the store of record (a secret: the URL carries the password). */
+export class DatabaseConfig {
+  @Format(/^postgres(ql)?:\/\/\S+$/, 'must be a postgresql:// URL') DATABASE_URL = '';
+}
 
-  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgresql:// URL' })
-  DATABASE_URL!: string;
-
+/** Redis: the connection (a single node or a cluster) and the app's own keys. */
+export class RedisConfig {
   /** A single Redis node (`redis://` or `rediss://`); required unless REDIS_CLUSTER_NODES is set. */
-  @ValidateIf((c: AppConfig) => !c.REDIS_CLUSTER_NODES || c.REDIS_URL !== '')
-  @Matches(/^rediss?:\/\/\S*$/, { message: 'must be a redis:// or rediss:// URL' })
+  @Format(
+    /^rediss?:\/\/\S*$/,
+    'must be a redis:// or rediss:// URL',
+    (c) => !c.REDIS_CLUSTER_NODES || c.REDIS_URL !== '',
+  )
   REDIS_URL = '';
-
-  // --- Redis Cluster (see README "Redis Cluster") ---
-
   /**
    * Seed nodes of a Redis Cluster (`host:port,host:port,…`). When set, every
    * Redis use (gate, queues, pub/sub) goes to the cluster and REDIS_URL is not used.
    */
-  @Matches(/^$|^[A-Za-z0-9._\-[\]:]+:\d{1,5}(\s*,\s*[A-Za-z0-9._\-[\]:]+:\d{1,5})*$/, {
-    message: 'must be a comma list of host:port seed nodes',
-  })
+  @Format(
+    /^$|^[A-Za-z0-9._\-[\]:]+:\d{1,5}(\s*,\s*[A-Za-z0-9._\-[\]:]+:\d{1,5})*$/,
+    'must be a comma list of host:port seed nodes',
+  )
   REDIS_CLUSTER_NODES = '';
-
   /** Redis ACL user and password, for a single node and for every cluster node (win over REDIS_URL's). */
-  @IsString()
-  REDIS_USERNAME = '';
-
-  @IsString()
-  REDIS_PASSWORD = '';
-
+  @Text() REDIS_USERNAME = '';
+  @Text() REDIS_PASSWORD = '';
   /** TLS to Redis (a single node and every cluster node); `rediss://` in REDIS_URL turns it on too. */
-  @Transform(toBool)
-  @IsIn([true, false], { message: 'must be true or false' })
-  REDIS_TLS = false;
-
+  @Bool() REDIS_TLS = false;
   /**
    * Replicas that must hold an admission before its 202 is sent (Redis WAIT,
    * one per Redis node and turn of the event loop for all admissions answered
    * in it); 0 = off. With 1 and a replica per master, an admission survives
    * the failover of its master (see README "Failover and replication").
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(5)
-  REDIS_WAIT_REPLICAS = 0;
-
+  @Int({ min: 0, max: 5 }) REDIS_WAIT_REPLICAS = 0;
   /** Longest WAIT for the replicas (ms); an admission not acknowledged in time is still answered 202 (and counted). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(5000)
-  REDIS_WAIT_TIMEOUT_MS = 100;
+  @Int({ min: 1, max: 5000 }) REDIS_WAIT_TIMEOUT_MS = 100;
+  /**
+   * Longest wait for Redis to answer one of the app's own commands (ms); the
+   * purchase then answers 503 OUTCOME_UNKNOWN (BullMQ's connections wait as they must).
+   */
+  @Int({ min: 100 }) REDIS_COMMAND_TIMEOUT_MS = 2000;
+  /** Namespace of this deployment's own Redis keys (`<prefix>:{<saleId>}:…`). */
+  @Format(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -') REDIS_KEY_PREFIX = 'fs';
+}
 
+/** BullMQ queues, the workers that consume them and the outbox relay. */
+export class QueueConfig {
+  /** BullMQ key prefix; the braces are a Redis Cluster hash tag. */
+  @Format(/^\{[A-Za-z0-9_-]+\}$/, 'must be a hash tag such as {fsq}') QUEUE_PREFIX = '{fsq}';
   /**
    * Where BullMQ's queues keep their keys: `shared` puts every queue under the
    * one hash tag QUEUE_PREFIX (one slot: today's layout), `per-queue` gives
@@ -104,418 +105,164 @@ export class AppConfig {
    * `auto` = per-queue on a cluster, shared on a single node. Changing it
    * renames every queue's keys: drain first (README "Moving queues").
    */
-  @IsIn(['auto', 'shared', 'per-queue'])
-  QUEUE_LAYOUT: 'auto' | 'shared' | 'per-queue' = 'auto';
-
-  /**
-   * Longest wait for Redis to answer one of the app's own commands (ms); the
-   * purchase then answers 503 OUTCOME_UNKNOWN (BullMQ's connections wait as they must).
-   */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  REDIS_COMMAND_TIMEOUT_MS = 2000;
-
-  /** Namespace of this deployment's own Redis keys (`<prefix>:{<saleId>}:…`). */
-  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'must be letters, digits, _ or -' })
-  REDIS_KEY_PREFIX = 'fs';
-
-  /** BullMQ key prefix; the braces are a Redis Cluster hash tag. */
-  @Matches(/^\{[A-Za-z0-9_-]+\}$/, { message: 'must be a hash tag such as {fsq}' })
-  QUEUE_PREFIX = '{fsq}';
-
-  @IsString()
-  @MinLength(32, { message: 'must be at least 32 characters' })
-  JWT_SECRET!: string;
-
-  @Matches(/^\d+[smhd]?$/, { message: 'must be seconds or a duration such as 15m, 12h, 7d' })
-  JWT_EXPIRES_IN = '12h';
-
+  @OneOf(['auto', 'shared', 'per-queue']) QUEUE_LAYOUT: 'auto' | 'shared' | 'per-queue' = 'auto';
   /** Queues a worker process consumes: `all` or a comma-separated list. */
-  @Matches(/^[a-z-]+(,[a-z-]+)*$/, { message: 'must be "all" or a comma-separated list of queue names' })
-  WORKER_QUEUES = 'all';
-
-  @IsIn(LOG_LEVELS)
-  LOG_LEVEL: LogLevel = 'log';
-
-  /** Log one line per HTTP request (Fastify's logger). */
-  @Transform(toBool)
-  @IsIn([true, false], { message: 'must be true or false' })
-  LOG_REQUESTS = true;
-
-  /**
-   * The purchase route's routine answers (202, 409, 429, 503) are counted, with
-   * a summary line per second, and only one in LOG_PURCHASE_SAMPLE is logged in
-   * full (1 = every one). Other routes and other answers are always logged.
-   */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  LOG_PURCHASE_SAMPLE = 100;
-
-  /**
-   * Scheduling priority of the process (nice, -20..19; higher yields the CPU).
-   * Where workers share a machine with the API, a positive value for workers
-   * lets shoppers' requests go first during a spike; the drain catches up after.
-   */
-  @Transform(toInt)
-  @IsInt()
-  @Min(-20)
-  @Max(19)
-  PROCESS_PRIORITY = 0;
-
-  /** Longest a SIGTERM shutdown may take before the process gives up and exits. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  SHUTDOWN_TIMEOUT_MS = 10_000;
-
-  /** Largest accepted request body in bytes. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1024)
-  BODY_LIMIT_BYTES = 16_384;
-
-  /** How long before startsAt a sale's gate state is loaded into Redis. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  PREHEAT_LEAD_SECONDS = 60;
-
-  /** Max age of the storefront's in-process sale cache (ms); also its Cache-Control max-age. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
-  STOREFRONT_CACHE_MS = 1000;
-
-  /** Admitted tickets not yet persisted, per sale, above which buyers get 503 BUSY. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  BACKLOG_CAP = 20_000;
-
-  /** The API hands admitted tickets to the workers in batches: the longest a batch collects (ms). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
-  HANDOFF_LINGER_MS = 5;
-
-  /** The most admissions one hand-off batch (one BullMQ job) collects. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(5000)
-  HANDOFF_MAX_TICKETS = 500;
-
-  /** Retry-After (seconds) sent with BUSY and GATE_NOT_READY. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  RETRY_AFTER_SECONDS = 2;
-
-  /** Purchase attempts per user per sale per second before 429 (no human reaches 20). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  RATE_LIMIT_USER_PER_SECOND = 20;
-
-  /** Purchase attempts per IP per sale per second; 0 = off (carriers put thousands behind one IP). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  RATE_LIMIT_IP_PER_SECOND = 0;
-
-  /** How long an Idempotency-Key keeps its first admission. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(60)
-  IDEMPOTENCY_TTL_SECONDS = 86_400;
-
-  /** Tickets older than this with no persisted order are re-enqueued by the sweeper. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  SWEEP_AFTER_MS = 30_000;
-
-  /** How often the sweeper runs. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  SWEEP_INTERVAL_MS = 10_000;
-
+  @Format(/^[a-z-]+(,[a-z-]+)*$/, 'must be "all" or a comma-separated list of queue names') WORKER_QUEUES = 'all';
+  /** Jobs one worker process runs at once per queue (they are batched into transactions). */
+  @Int({ min: 1, max: 5000 }) WORKER_CONCURRENCY = 500;
+  /** Most jobs written in one Postgres transaction. */
+  @Int({ min: 1, max: 5000 }) BATCH_SIZE = 500;
   /**
    * BullMQ job lock, renewed every half of it while the job runs. A job of a
    * dead worker is taken over at most JOB_LOCK_MS + JOB_STALLED_INTERVAL_MS
    * after the worker died (8 s with the defaults).
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1000)
-  JOB_LOCK_MS = 5000;
-
+  @Int({ min: 1000 }) JOB_LOCK_MS = 5000;
   /** How often workers look for jobs whose lock ran out (a dead worker's) and put them back. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(500)
-  JOB_STALLED_INTERVAL_MS = 3000;
-
+  @Int({ min: 500 }) JOB_STALLED_INTERVAL_MS = 3000;
   /** Attempts of a job before it stays in the failed set (the dead letters). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  JOB_ATTEMPTS = 12;
-
+  @Int({ min: 1 }) JOB_ATTEMPTS = 12;
   /** First retry delay (ms); doubles each attempt up to JOB_BACKOFF_MAX_MS. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  JOB_BACKOFF_MS = 500;
-
+  @Int({ min: 1 }) JOB_BACKOFF_MS = 500;
   /** Longest wait between two attempts of a job (ms). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  JOB_BACKOFF_MAX_MS = 30_000;
-
-  /** Jobs one worker process runs at once per queue (they are batched into transactions). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(5000)
-  WORKER_CONCURRENCY = 500;
-
-  /** Most jobs written in one Postgres transaction. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(5000)
-  BATCH_SIZE = 500;
-
+  @Int({ min: 1 }) JOB_BACKOFF_MAX_MS = 30_000;
   /** Run the outbox relay in this worker process. */
-  @Transform(toBool)
-  @IsIn([true, false], { message: 'must be true or false' })
-  OUTBOX_RELAY = true;
-
-  /** Seconds a shopper has to pay once the stock is reserved (a sale's paymentWindowSeconds overrides it). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  PAYMENT_WINDOW_SECONDS = 900;
-
-  /** Payment provider: `approve` approves every charge (development, tests), `http` POSTs to PAYMENT_PROVIDER_URL. */
-  @IsIn(PAYMENT_PROVIDERS)
-  PAYMENT_PROVIDER: PaymentProviderName = 'approve';
-
-  /** Where the `http` payment provider POSTs each charge; required with PAYMENT_PROVIDER=http. */
-  @ValidateIf((c: AppConfig) => c.PAYMENT_PROVIDER === 'http' || c.PAYMENT_PROVIDER_URL !== '')
-  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL (required when PAYMENT_PROVIDER=http)' })
-  PAYMENT_PROVIDER_URL = '';
-
-  /** Where the `http` provider POSTs refunds of charges whose order was cancelled meanwhile; empty: refunds are left for a person. */
-  @ValidateIf((c: AppConfig) => c.PAYMENT_REFUND_URL !== '')
-  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL' })
-  PAYMENT_REFUND_URL = '';
-
-  /** Bearer token sent to the payment provider; empty sends none. */
-  @IsString()
-  PAYMENT_PROVIDER_TOKEN = '';
-
-  /** Longest wait on the payment provider's answer (ms). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  @Max(25_000)
-  PAYMENT_TIMEOUT_MS = 10_000;
-
-  /** How often workers compare every open sale's gate with the orders of record (ms). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1000)
-  RECONCILE_INTERVAL_MS = 60_000;
-
-  /** Let the periodic reconcile rewrite a drifted gate from Postgres (a missing gate is always rebuilt). */
-  @Transform(toBool)
-  @IsIn([true, false], { message: 'must be true or false' })
-  RECONCILE_REPAIR = false;
-
+  @Bool() OUTBOX_RELAY = true;
   /**
    * When a consumer queue turns out to have lost its data (Redis restarted
    * empty), the outbox rows relayed to it in this many seconds before are
    * relayed again (consumers deduplicate them).
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  OUTBOX_REPLAY_SECONDS = 86_400;
+  @Int({ min: 0 }) OUTBOX_REPLAY_SECONDS = 86_400;
+}
 
+/** Admission: the gate's limits and the hand-off of admitted tickets to the workers. */
+export class GateConfig {
+  /** Admitted tickets not yet persisted, per sale, above which buyers get 503 BUSY. */
+  @Int({ min: 1 }) BACKLOG_CAP = 20_000;
+  /** The API hands admitted tickets to the workers in batches: the longest a batch collects (ms). */
+  @Int({ min: 0, max: 60_000 }) HANDOFF_LINGER_MS = 5;
+  /** The most admissions one hand-off batch (one BullMQ job) collects. */
+  @Int({ min: 1, max: 5000 }) HANDOFF_MAX_TICKETS = 500;
+  /** Purchase attempts per user per sale per second before 429 (no human reaches 20). */
+  @Int({ min: 1 }) RATE_LIMIT_USER_PER_SECOND = 20;
+  /** Purchase attempts per IP per sale per second; 0 = off (carriers put thousands behind one IP). */
+  @Int({ min: 0 }) RATE_LIMIT_IP_PER_SECOND = 0;
+  /** How long an Idempotency-Key keeps its first admission. */
+  @Int({ min: 60 }) IDEMPOTENCY_TTL_SECONDS = 86_400;
+}
+
+/** Sales: preheat, the storefront's cache, the periodic reconcile. */
+export class SalesConfig {
+  /** How long before startsAt a sale's gate state is loaded into Redis. */
+  @Int({ min: 0 }) PREHEAT_LEAD_SECONDS = 60;
+  /** Max age of the storefront's in-process sale cache (ms); also its Cache-Control max-age. */
+  @Int({ min: 0, max: 60_000 }) STOREFRONT_CACHE_MS = 1000;
+  /** How often workers compare every open sale's gate with the orders of record (ms). */
+  @Int({ min: 1000 }) RECONCILE_INTERVAL_MS = 60_000;
+  /** Let the periodic reconcile rewrite a drifted gate from Postgres (a missing gate is always rebuilt). */
+  @Bool() RECONCILE_REPAIR = false;
+}
+
+/** The order pipeline's safety nets. */
+export class OrdersConfig {
+  /** Tickets older than this with no persisted order are re-enqueued by the sweeper. */
+  @Int({ min: 100 }) SWEEP_AFTER_MS = 30_000;
+  /** How often the sweeper runs. */
+  @Int({ min: 100 }) SWEEP_INTERVAL_MS = 10_000;
   /**
    * An order PENDING or past its payment deadline for this long (ms) is taken
    * for stuck (an event lost with Redis): the reconcile pass asks inventory
    * again, or expires it.
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1000)
-  ORDER_STUCK_AFTER_MS = 120_000;
+  @Int({ min: 1000 }) ORDER_STUCK_AFTER_MS = 120_000;
+}
 
-  /** SMTP server of the email channel: smtp://[user:pass@]host:port or smtps:// (TLS from the start). */
-  @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
-  SMTP_URL = 'smtp://127.0.0.1:1025';
-
-  /** Sender of every email: an address or `Name <address>`. */
-  @IsString()
-  @MinLength(3)
-  MAIL_FROM = 'Flash Sale <no-reply@flash-sale.local>';
-
-  /** SMS provider: `log` writes the message to the worker's log (development), `http` POSTs to a gateway. */
-  @IsIn(SMS_PROVIDERS)
-  SMS_PROVIDER: SmsProviderName = 'log';
-
-  /** The gateway the `http` SMS provider POSTs JSON to; required with SMS_PROVIDER=http. */
-  @ValidateIf((c: AppConfig) => c.SMS_PROVIDER === 'http' || c.SMS_GATEWAY_URL !== '')
-  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s):// URL (required when SMS_PROVIDER=http)' })
-  SMS_GATEWAY_URL = '';
-
-  /** Credential sent to the SMS gateway (see SMS_GATEWAY_AUTH_HEADER); empty sends none. */
-  @IsString()
-  SMS_GATEWAY_TOKEN = '';
-
-  /** Header carrying SMS_GATEWAY_TOKEN: `Authorization` sends `Bearer <token>`, any other header the token as is. */
-  @Matches(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' })
-  SMS_GATEWAY_AUTH_HEADER = 'Authorization';
-
-  /** Sender name or number the gateway shows on the SMS. */
-  @IsString()
-  SMS_SENDER = 'FlashSale';
-
-  /** Attempts of one email or SMS before it stays FAILED (transient failures only; permanent ones fail at once). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(50)
-  NOTIFY_ATTEMPTS = 5;
-
-  /** First retry delay of a notification (ms); doubles each attempt. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  NOTIFY_BACKOFF_MS = 2000;
-
-  /** Emails (and, separately, SMS) one worker process sends at once; also the SMTP connection pool size. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  NOTIFY_CONCURRENCY = 10;
-
-  /** Longest wait on the SMTP server or SMS gateway (connect, greeting, each reply, the HTTP answer). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  NOTIFY_TIMEOUT_MS = 10_000;
-
-  // --- hardening: proxies, browsers, login throttles, event streams ---
-
-  /** Proxies whose X-Forwarded-* is believed: `false`, a hop count, or addresses/CIDRs (see parseTrustProxy). */
-  @ValidateBy({
-    name: 'trustProxy',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && parseTrustProxy(value) !== undefined,
-      defaultMessage: () =>
-        'must be false, a hop count 1-10, or a comma list of proxy addresses/CIDRs (true is not accepted)',
-    },
-  })
-  TRUST_PROXY = 'false';
-
-  /** Browser origins allowed to call the API (CORS), comma-separated, e.g. https://shop.example.com; empty = none. */
-  @Matches(
-    /^$|^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\s*,\s*https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?)*$/,
-    {
-      message: 'must be a comma list of origins such as https://shop.example.com (scheme, host, optional port)',
-    },
+/** Payment: the window to pay and the provider (its token is a secret). */
+export class PaymentConfig {
+  /** Seconds a shopper has to pay once the stock is reserved (a sale's paymentWindowSeconds overrides it). */
+  @Int({ min: 1 }) PAYMENT_WINDOW_SECONDS = 900;
+  /** Payment provider: `approve` approves every charge (development, tests), `http` POSTs to PAYMENT_PROVIDER_URL. */
+  @OneOf(PAYMENT_PROVIDERS) PAYMENT_PROVIDER: PaymentProviderName = 'approve';
+  /** Where the `http` payment provider POSTs each charge; required with PAYMENT_PROVIDER=http. */
+  @HttpUrl(
+    'must be an http(s):// URL (required when PAYMENT_PROVIDER=http)',
+    (c) => c.PAYMENT_PROVIDER === 'http' || c.PAYMENT_PROVIDER_URL !== '',
   )
-  CORS_ORIGINS = '';
+  PAYMENT_PROVIDER_URL = '';
+  /** Where the `http` provider POSTs refunds of charges whose order was cancelled meanwhile; empty: refunds are left for a person. */
+  @HttpUrl(undefined, given('PAYMENT_REFUND_URL')) PAYMENT_REFUND_URL = '';
+  /** Bearer token sent to the payment provider; empty sends none. */
+  @Text() PAYMENT_PROVIDER_TOKEN = '';
+  /** Longest wait on the payment provider's answer (ms). */
+  @Int({ min: 100, max: 25_000 }) PAYMENT_TIMEOUT_MS = 10_000;
+}
 
+/** Email and SMS (the gateway token is a secret). */
+export class NotifyConfig {
+  /** SMTP server of the email channel: smtp://[user:pass@]host:port or smtps:// (TLS from the start). */
+  @Format(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL') SMTP_URL = 'smtp://127.0.0.1:1025';
+  /** Sender of every email: an address or `Name <address>`. */
+  @Text({ minLength: 3 }) MAIL_FROM = 'Flash Sale <no-reply@flash-sale.local>';
+  /** SMS provider: `log` writes the message to the worker's log (development), `http` POSTs to a gateway. */
+  @OneOf(SMS_PROVIDERS) SMS_PROVIDER: SmsProviderName = 'log';
+  /** The gateway the `http` SMS provider POSTs JSON to; required with SMS_PROVIDER=http. */
+  @HttpUrl(
+    'must be an http(s):// URL (required when SMS_PROVIDER=http)',
+    (c) => c.SMS_PROVIDER === 'http' || c.SMS_GATEWAY_URL !== '',
+  )
+  SMS_GATEWAY_URL = '';
+  /** Credential sent to the SMS gateway (see SMS_GATEWAY_AUTH_HEADER); empty sends none. */
+  @Text() SMS_GATEWAY_TOKEN = '';
+  /** Header carrying SMS_GATEWAY_TOKEN: `Authorization` sends `Bearer <token>`, any other header the token as is. */
+  @Format(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name') SMS_GATEWAY_AUTH_HEADER = 'Authorization';
+  /** Sender name or number the gateway shows on the SMS. */
+  @Text() SMS_SENDER = 'FlashSale';
+  /** Attempts of one email or SMS before it stays FAILED (transient failures only; permanent ones fail at once). */
+  @Int({ min: 1, max: 50 }) NOTIFY_ATTEMPTS = 5;
+  /** First retry delay of a notification (ms); doubles each attempt. */
+  @Int({ min: 1 }) NOTIFY_BACKOFF_MS = 2000;
+  /** Emails (and, separately, SMS) one worker process sends at once; also the SMTP connection pool size. */
+  @Int({ min: 1, max: 500 }) NOTIFY_CONCURRENCY = 10;
+  /** Longest wait on the SMTP server or SMS gateway (connect, greeting, each reply, the HTTP answer). */
+  @Int({ min: 100 }) NOTIFY_TIMEOUT_MS = 10_000;
+}
+
+/** Accounts: tokens (the secret), login and registration throttles, password hashing, the first admin. */
+export class AuthConfig {
+  @Text({ minLength: 32, message: 'must be at least 32 characters' }) JWT_SECRET = '';
+  @Format(/^\d+[smhd]?$/, 'must be seconds or a duration such as 15m, 12h, 7d') JWT_EXPIRES_IN = '12h';
   /** Login attempts per account (email) per LOGIN_ACCOUNT_WINDOW_SECONDS, shared by all API copies; 0 = off. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  LOGIN_LIMIT_PER_ACCOUNT = 10;
-
+  @Int({ min: 0 }) LOGIN_LIMIT_PER_ACCOUNT = 10;
   /** Window of LOGIN_LIMIT_PER_ACCOUNT (a successful login clears the account's count). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  LOGIN_ACCOUNT_WINDOW_SECONDS = 900;
-
+  @Int({ min: 1 }) LOGIN_ACCOUNT_WINDOW_SECONDS = 900;
   /** Login attempts per client address per AUTH_IP_WINDOW_SECONDS; 0 = off. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  LOGIN_LIMIT_PER_IP = 60;
-
+  @Int({ min: 0 }) LOGIN_LIMIT_PER_IP = 60;
   /** Registrations per client address per AUTH_IP_WINDOW_SECONDS; 0 = off. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  REGISTER_LIMIT_PER_IP = 10;
-
+  @Int({ min: 0 }) REGISTER_LIMIT_PER_IP = 10;
   /** Window of the per-address login and registration limits. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  AUTH_IP_WINDOW_SECONDS = 60;
-
+  @Int({ min: 1 }) AUTH_IP_WINDOW_SECONDS = 60;
   /** Password hashes (scrypt, ~40 ms of a core each) one API process runs at once. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(64)
-  PASSWORD_HASH_CONCURRENCY = 1;
-
+  @Int({ min: 1, max: 64 }) PASSWORD_HASH_CONCURRENCY = 1;
   /** Logins/registrations waiting for a hash slot beyond which they get 503 BUSY at once. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  PASSWORD_HASH_QUEUE = 32;
+  @Int({ min: 0 }) PASSWORD_HASH_QUEUE = 32;
+  /** An admin account created at start when both are set (empty: none). */
+  @Email(given('ADMIN_EMAIL')) ADMIN_EMAIL = '';
+  @Text({ minLength: 8, message: 'must be at least 8 characters', when: given('ADMIN_PASSWORD') }) ADMIN_PASSWORD = '';
+}
 
-  /** Order status streams (SSE) one user may hold open at once on one API process (429 TOO_MANY_STREAMS beyond). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  SSE_MAX_STREAMS_PER_USER = 5;
-
-  /** Order status streams one API process holds open at once (503 STREAMS_BUSY beyond). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  SSE_MAX_STREAMS = 5000;
-
-  @IsOptional()
-  @IsEmail()
-  ADMIN_EMAIL?: string;
-
-  @IsOptional()
-  @IsString()
-  @MinLength(8, { message: 'must be at least 8 characters' })
-  ADMIN_PASSWORD?: string;
-
-  // --- operations (ops module) ---
-
-  /** Bearer token /metrics requires (API and worker); empty: /metrics is open. */
-  @ValidateIf((c: AppConfig) => c.METRICS_TOKEN !== '')
-  @MinLength(16, { message: 'must be at least 16 characters (or empty for no token)' })
-  METRICS_TOKEN = '';
-
-  /** Port of a worker's own HTTP listener (/metrics, /health/live, /health/ready); 0 = none. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
-  WORKER_OPS_PORT = 9464;
-
+/** The process: environment, logs, metrics, priority and shutdown. */
+export class OpsConfig {
+  @OneOf(['development', 'production', 'test']) NODE_ENV: 'development' | 'production' | 'test' = 'development';
+  @OneOf(LOG_LEVELS) LOG_LEVEL: LogLevel = 'log';
+  /** Log one line per HTTP request (Fastify's logger). */
+  @Bool() LOG_REQUESTS = true;
+  /**
+   * The purchase route's routine answers (202, 409, 429, 503) are counted, with
+   * a summary line per second, and only one in LOG_PURCHASE_SAMPLE is logged in
+   * full (1 = every one). Other routes and other answers are always logged.
+   */
+  @Int({ min: 1 }) LOG_PURCHASE_SAMPLE = 100;
   /**
    * Carry the request id on the application's own log lines inside a request
    * (nestjs-pino's request context). Off by default: it needs
@@ -524,15 +271,67 @@ export class AppConfig {
    * purchase (README, Operating it). Request lines, and the error line of a
    * 500, carry the id either way.
    */
-  @Transform(toBool)
-  @IsIn([true, false], { message: 'must be true or false' })
-  LOG_REQUEST_CONTEXT = false;
-
+  @Bool() LOG_REQUEST_CONTEXT = false;
+  /** Bearer token /metrics requires (API and worker); empty: /metrics is open. */
+  @Text({
+    minLength: 16,
+    message: 'must be at least 16 characters (or empty for no token)',
+    when: given('METRICS_TOKEN'),
+  })
+  METRICS_TOKEN = '';
+  /** Port of a worker's own HTTP listener (/metrics, /health/live, /health/ready); 0 = none. */
+  @Int({ min: 0, max: 65535 }) WORKER_OPS_PORT = 9464;
+  /**
+   * Scheduling priority of the process (nice, -20..19; higher yields the CPU).
+   * Where workers share a machine with the API, a positive value for workers
+   * lets shoppers' requests go first during a spike; the drain catches up after.
+   */
+  @Int({ min: -20, max: 19 }) PROCESS_PRIORITY = 0;
+  /** Longest a SIGTERM shutdown may take before the process gives up and exits. */
+  @Int({ min: 100 }) SHUTDOWN_TIMEOUT_MS = 10_000;
   /** On SIGTERM the API answers not-ready for this long (load balancers stop sending) before it stops accepting. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  SHUTDOWN_DRAIN_MS = 2000;
+  @Int({ min: 0 }) SHUTDOWN_DRAIN_MS = 2000;
+}
+
+/** Every slice; each setting belongs to exactly one. */
+export const CONFIG_SLICES = [
+  HttpConfig,
+  DatabaseConfig,
+  RedisConfig,
+  QueueConfig,
+  GateConfig,
+  SalesConfig,
+  OrdersConfig,
+  PaymentConfig,
+  NotifyConfig,
+  AuthConfig,
+  OpsConfig,
+] as const;
+
+export type ConfigSlice = (typeof CONFIG_SLICES)[number];
+
+/**
+ * All settings in one flat object, as `loadConfig` returns them: what the
+ * entry points, tests and benches pass around. Classes inject slices instead.
+ */
+export type AppConfig = HttpConfig &
+  DatabaseConfig &
+  RedisConfig &
+  QueueConfig &
+  GateConfig &
+  SalesConfig &
+  OrdersConfig &
+  PaymentConfig &
+  NotifyConfig &
+  AuthConfig &
+  OpsConfig;
+
+/** The settings of one slice, taken from the flat config (a new instance of the slice's class). */
+export function sliceOf<S extends ConfigSlice>(slice: S, config: AppConfig): InstanceType<S> {
+  const instance = new slice() as object as Record<string, unknown>;
+  const values = config as unknown as Record<string, unknown>;
+  for (const key of Object.keys(instance)) instance[key] = values[key];
+  return instance as InstanceType<S>;
 }
 
 export class ConfigError extends Error {
@@ -554,15 +353,19 @@ function describe(errors: ValidationError[]): string[] {
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
-  const known = Object.keys(new AppConfig());
-  const raw: Record<string, string> = {};
-  for (const key of [...known, 'DATABASE_URL', 'JWT_SECRET', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) {
-    const value = env[key];
-    if (value !== undefined && value !== '') raw[key] = value;
+  const problems: string[] = [];
+  const config = {} as AppConfig;
+  for (const slice of CONFIG_SLICES) {
+    const raw: Record<string, string> = {};
+    for (const key of Object.keys(new slice())) {
+      const value = env[key];
+      if (value !== undefined && value !== '') raw[key] = value;
+    }
+    const instance: object = plainToInstance(slice as new () => object, raw);
+    problems.push(...describe(validateSync(instance, { forbidUnknownValues: true })));
+    Object.assign(config, instance);
   }
-  const config = plainToInstance(AppConfig, raw);
-  const errors = validateSync(config, { forbidUnknownValues: true });
-  if (errors.length) throw new ConfigError(describe(errors));
+  if (problems.length) throw new ConfigError(problems);
   if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD)
     throw new ConfigError(['ADMIN_PASSWORD is missing (needed with ADMIN_EMAIL)']);
   if (config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_TIMEOUT_MS)

@@ -2,8 +2,8 @@ import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { Global, Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, JobsOptions, Queue, QueueOptions } from 'bullmq';
-import { AppConfig } from '../config/app-config.js';
-import { createRedisClient, redisOptions } from '../redis/redis.module.js';
+import { QueueConfig, RedisConfig } from '../config/app-config.js';
+import { createRedisClient, nodeConnection } from '../redis/redis.module.js';
 import { tagInPart } from '../redis/slots.js';
 import { ALL_QUEUES, defaultJobOptions, JOB_QUEUE, QueueName, type JobData, type JobName } from './queues.js';
 
@@ -24,7 +24,7 @@ const QUEUE_PART: { readonly [Q in QueueName]: number } = {
 };
 
 /** Whether each queue has a hash tag of its own (QUEUE_LAYOUT; `auto`: on a cluster). */
-export function perQueueTags(config: Pick<AppConfig, 'QUEUE_LAYOUT' | 'REDIS_CLUSTER_NODES'>): boolean {
+export function perQueueTags(config: Pick<QueueConfig & RedisConfig, 'QUEUE_LAYOUT' | 'REDIS_CLUSTER_NODES'>): boolean {
   return config.QUEUE_LAYOUT === 'per-queue' || (config.QUEUE_LAYOUT === 'auto' && config.REDIS_CLUSTER_NODES !== '');
 }
 
@@ -36,7 +36,7 @@ export function perQueueTags(config: Pick<AppConfig, 'QUEUE_LAYOUT' | 'REDIS_CLU
  * scripts need that) while the queues spread over the masters.
  */
 export function queuePrefix(
-  config: Pick<AppConfig, 'QUEUE_PREFIX' | 'QUEUE_LAYOUT' | 'REDIS_CLUSTER_NODES'>,
+  config: Pick<QueueConfig & RedisConfig, 'QUEUE_PREFIX' | 'QUEUE_LAYOUT' | 'REDIS_CLUSTER_NODES'>,
   queue: QueueName,
 ): string {
   if (!perQueueTags(config)) return config.QUEUE_PREFIX;
@@ -49,13 +49,9 @@ export function queuePrefix(
  * (workers duplicate it for their blocking reads). The process exits after
  * closing its app, which ends that client.
  */
-export function bullConnection(config: AppConfig): QueueOptions['connection'] {
+export function bullConnection(config: RedisConfig): QueueOptions['connection'] {
   // BullMQ needs maxRetriesPerRequest: null on worker connections.
-  if (!config.REDIS_CLUSTER_NODES) {
-    const { host, port, db, username, password, tls } = redisOptions(config);
-    const retryStrategy = (times: number): number => Math.min(times * 100, 2000);
-    return { host, port, db, username, password, tls, retryStrategy, maxRetriesPerRequest: null };
-  }
+  if (!config.REDIS_CLUSTER_NODES) return { ...nodeConnection(config), maxRetriesPerRequest: null };
   const cluster = createRedisClient(config, { maxRetriesPerRequest: null });
   cluster.on('error', () => undefined);
   return cluster;
@@ -104,18 +100,20 @@ export class QueueService implements OnModuleInit {
 @Module({
   imports: [
     BullModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): QueueOptions => ({
-        connection: bullConnection(config),
-        prefix: config.QUEUE_PREFIX,
-        defaultJobOptions: defaultJobOptions(config.JOB_ATTEMPTS, config.JOB_BACKOFF_MS),
+      inject: [QueueConfig, RedisConfig],
+      useFactory: (queues: QueueConfig, redis: RedisConfig): QueueOptions => ({
+        connection: bullConnection(redis),
+        prefix: queues.QUEUE_PREFIX,
+        defaultJobOptions: defaultJobOptions(queues.JOB_ATTEMPTS, queues.JOB_BACKOFF_MS),
       }),
     }),
     BullModule.registerQueueAsync(
       ...ALL_QUEUES.map((name) => ({
         name,
-        inject: [AppConfig],
-        useFactory: (config: AppConfig) => ({ prefix: queuePrefix(config, name) }),
+        inject: [QueueConfig, RedisConfig],
+        useFactory: (queues: QueueConfig, redis: RedisConfig) => ({
+          prefix: queuePrefix({ ...queues, ...redis }, name),
+        }),
       })),
     ),
   ],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { ALL_QUEUES, JOB_QUEUE, JobName, parseWorkerQueues } from './queues.js';
-import { assertEveryJobHandled } from '../../worker.module.js';
+import { ALL_QUEUES, JOB_QUEUE, JobName, parseWorkerQueues, type QueueName } from './queues.js';
+import { CONSUMERS } from '../../worker.module.js';
+import { addConsumer, assertEveryJobHandled, consumerQueue, type QueueHandlers } from './on-job.js';
 
 describe('parseWorkerQueues', () => {
   it('expands "all" to every queue', () => {
@@ -21,7 +22,12 @@ describe('queue contracts', () => {
     for (const job of Object.values(JobName)) expect(ALL_QUEUES).toContain(JOB_QUEUE[job]);
   });
 
-  it('has a handler for every job', () => {
-    expect(() => assertEveryJobHandled()).not.toThrow();
+  it("has a handler for every job routed to every queue, declared on that queue's consumer", () => {
+    const table = new Map<QueueName, QueueHandlers>();
+    for (const [queue, { processor }] of Object.entries(CONSUMERS) as [QueueName, (typeof CONSUMERS)[QueueName]][]) {
+      expect(consumerQueue(processor)).toBe(queue);
+      addConsumer(table, queue, Object.create(processor.prototype as object) as object);
+    }
+    expect(() => assertEveryJobHandled(ALL_QUEUES, table)).not.toThrow();
   });
 });

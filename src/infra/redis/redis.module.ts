@@ -1,39 +1,64 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { AppConfig } from '../config/app-config.js';
+import { RedisConfig } from '../config/app-config.js';
 
 /** The app's Redis: one node or a Redis Cluster (REDIS_CLUSTER_NODES). Both take the same commands. */
 export type RedisClient = Redis | Cluster;
 
 type ConnectionConfig = Pick<
-  AppConfig,
+  RedisConfig,
   'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'REDIS_TLS'
 >;
 
-/** Credentials and TLS: the same for a single node and for every node of a cluster. */
-function credentials(config: ConnectionConfig): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
-  const u = config.REDIS_URL ? new URL(config.REDIS_URL) : undefined;
-  const username = config.REDIS_USERNAME || (u?.username ? decodeURIComponent(u.username) : undefined);
-  const password = config.REDIS_PASSWORD || (u?.password ? decodeURIComponent(u.password) : undefined);
-  const tls = config.REDIS_TLS || u?.protocol === 'rediss:' ? {} : undefined;
-  return { username, password, tls };
-}
+/** Keep retrying to reconnect forever, at most every 2 s (every client: ours, BullMQ's, a cluster's). */
+const retryStrategy = (times: number): number => Math.min(times * 100, 2000);
 
-/** Connection options of a single node, shared by our own clients and BullMQ's. */
-export function redisOptions(config: ConnectionConfig): RedisOptions {
-  const u = new URL(config.REDIS_URL);
+/**
+ * Credentials and TLS from REDIS_USERNAME, REDIS_PASSWORD and REDIS_TLS: the
+ * same for a single node and for every node of a cluster (unset: left to
+ * REDIS_URL on a single node).
+ */
+function credentials(config: ConnectionConfig): { username?: string; password?: string; tls?: object } {
   return {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    ...credentials(config),
-    // Keep retrying to reconnect forever, at most every 2 s.
-    retryStrategy: (times) => Math.min(times * 100, 2000),
+    username: config.REDIS_USERNAME || undefined,
+    password: config.REDIS_PASSWORD || undefined,
+    tls: config.REDIS_TLS ? {} : undefined,
   };
 }
 
+/**
+ * REDIS_URL with REDIS_USERNAME/REDIS_PASSWORD in it when they are set: they
+ * win over the URL's own, and ioredis lets a URL's credentials win over options.
+ */
+function nodeUrl(config: ConnectionConfig): string {
+  if (!config.REDIS_USERNAME && !config.REDIS_PASSWORD) return config.REDIS_URL;
+  const url = new URL(config.REDIS_URL);
+  if (config.REDIS_USERNAME) url.username = encodeURIComponent(config.REDIS_USERNAME);
+  if (config.REDIS_PASSWORD) url.password = encodeURIComponent(config.REDIS_PASSWORD);
+  return url.toString();
+}
+
+/** What ioredis and BullMQ both take as a single node's connection. */
+export interface NodeConnection {
+  url: string;
+  username?: string;
+  password?: string;
+  tls?: object;
+  retryStrategy: (times: number) => number;
+}
+
+/**
+ * The connection of a single node, shared by our own clients and BullMQ's:
+ * REDIS_URL as ioredis reads it (host, port, db, credentials, `rediss://` for
+ * TLS) plus the options every connection has. BullMQ takes it as it is
+ * (`connection: { url, ... }`); our clients as `new Redis(url, options)`.
+ */
+export function nodeConnection(config: ConnectionConfig): NodeConnection {
+  return { url: nodeUrl(config), ...credentials(config), retryStrategy };
+}
+
 /** The seed nodes of REDIS_CLUSTER_NODES. */
-export function clusterNodes(config: Pick<AppConfig, 'REDIS_CLUSTER_NODES'>): { host: string; port: number }[] {
+export function clusterNodes(config: Pick<RedisConfig, 'REDIS_CLUSTER_NODES'>): { host: string; port: number }[] {
   return config.REDIS_CLUSTER_NODES.split(',')
     .map((s) => s.trim())
     .filter(Boolean)
@@ -59,7 +84,7 @@ export function clusterOptions(config: ConnectionConfig, node: RedisOptions = {}
     retryDelayOnMoved: 200,
     maxRedirections: 32,
     slotsRefreshInterval: 5000,
-    clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
+    clusterRetryStrategy: retryStrategy,
   };
 }
 
@@ -72,7 +97,8 @@ export function createRedisClient(
   if (config.REDIS_CLUSTER_NODES) {
     return new Cluster(clusterNodes(config), { ...clusterOptions(config, node), ...cluster });
   }
-  return new Redis({ ...redisOptions(config), ...node });
+  const { url, ...options } = nodeConnection(config);
+  return new Redis(url, { ...options, ...node });
 }
 
 /** Another connection like this one (for a subscriber), with extra options for a cluster. */
@@ -89,7 +115,7 @@ export class RedisService implements OnApplicationShutdown {
   private masters = '';
   private readonly failoverListeners = new Set<() => void>();
 
-  constructor(@Inject(AppConfig) config: AppConfig) {
+  constructor(@Inject(RedisConfig) config: RedisConfig) {
     this.isCluster = config.REDIS_CLUSTER_NODES !== '';
     // A command without an answer after this long fails (the purchase answers 503 at once
     // instead of a crowd of requests waiting on a Redis that hangs).

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import nodemailer, { type NodemailerError, type Transporter } from 'nodemailer';
-import { AppConfig } from '../../infra/config/app-config.js';
+import { NotifyConfig } from '../../infra/config/app-config.js';
 import type { ClaimedNotification, EmailContent } from '../notification.types.js';
 import { describeError, SendFailure } from './send-failure.js';
 
@@ -37,7 +37,7 @@ export class EmailSender implements OnModuleDestroy {
   private readonly transport: Transporter;
   private readonly messageIdDomain: string;
 
-  constructor(@Inject(AppConfig) config: AppConfig) {
+  constructor(@Inject(NotifyConfig) config: NotifyConfig) {
     const timeout = config.NOTIFY_TIMEOUT_MS;
     this.transport = nodemailer.createTransport(
       {

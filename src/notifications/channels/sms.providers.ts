@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { AppConfig, SmsProviderName } from '../../infra/config/app-config.js';
+import { type NotifyConfig, type SmsProviderName } from '../../infra/config/app-config.js';
 import { describeError, SendFailure } from './send-failure.js';
 import type { SmsMessage, SmsProvider } from './sms-provider.js';
 
@@ -24,7 +24,7 @@ export class HttpSmsProvider implements SmsProvider {
   readonly name = 'http';
   private readonly headers: Record<string, string>;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(private readonly config: NotifyConfig) {
     this.headers = { 'content-type': 'application/json' };
     if (config.SMS_GATEWAY_TOKEN) {
       const header = config.SMS_GATEWAY_AUTH_HEADER;
@@ -55,7 +55,7 @@ export class HttpSmsProvider implements SmsProvider {
 }
 
 /** The built-in providers by SMS_PROVIDER name. */
-export const SMS_PROVIDERS: { readonly [N in SmsProviderName]: (config: AppConfig) => SmsProvider } = {
+export const SMS_PROVIDERS: { readonly [N in SmsProviderName]: (config: NotifyConfig) => SmsProvider } = {
   log: () => new LogSmsProvider(),
   http: (config) => new HttpSmsProvider(config),
 };

@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
-import { WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
+import { JobWorkers } from '../../infra/queues/job-workers.js';
 import { Counter, Histogram } from 'prom-client';
 import { MetricsRegistry } from './metrics.registry.js';
 
@@ -9,7 +8,7 @@ import { MetricsRegistry } from './metrics.registry.js';
  * Jobs this worker process finished, per queue: completed, failed attempts
  * (a job retried 3 times counts 3; the dead letters are the `failed` state of
  * flash_queue_jobs), and how long each took. Fed by the BullMQ workers'
- * events, found at boot among the processors this process runs.
+ * events (the workers this process runs).
  */
 @Injectable()
 export class JobMetrics implements OnApplicationBootstrap {
@@ -19,7 +18,7 @@ export class JobMetrics implements OnApplicationBootstrap {
 
   constructor(
     @Inject(MetricsRegistry) metrics: MetricsRegistry,
-    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(JobWorkers) private readonly workers: JobWorkers,
   ) {
     const registers = [metrics.registry];
     this.completed = new Counter({
@@ -44,10 +43,7 @@ export class JobMetrics implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    for (const { instance } of this.discovery.getProviders()) {
-      if (!(instance instanceof WorkerHost)) continue;
-      const worker = instance.worker;
-      const queue = worker.name;
+    for (const [queue, worker] of this.workers.all()) {
       this.completed.inc({ queue }, 0);
       this.failed.inc({ queue }, 0);
       worker.on('completed', (job: Job) => {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { AppConfig } from '../../infra/config/app-config.js';
+import { OpsConfig } from '../../infra/config/app-config.js';
 import { PrismaService } from '../../infra/prisma/prisma.service.js';
 
 /**
@@ -15,7 +15,7 @@ export class MetricsRegistry {
   readonly registry = new Registry();
   private readonly token: Buffer | null;
 
-  constructor(@Inject(AppConfig) config: AppConfig, @Inject(PrismaService) prisma: PrismaService) {
+  constructor(@Inject(OpsConfig) config: OpsConfig, @Inject(PrismaService) prisma: PrismaService) {
     this.token = config.METRICS_TOKEN ? Buffer.from(`Bearer ${config.METRICS_TOKEN}`) : null;
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
     const pool = prisma.pool;

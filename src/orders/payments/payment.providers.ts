@@ -1,4 +1,4 @@
-import type { AppConfig, PaymentProviderName } from '../../infra/config/app-config.js';
+import { type PaymentConfig, type PaymentProviderName } from '../../infra/config/app-config.js';
 import {
   PaymentUnavailable,
   type ChargeRequest,
@@ -33,7 +33,7 @@ export class ApprovePaymentProvider implements PaymentProvider {
 export class HttpPaymentProvider implements PaymentProvider {
   readonly name = 'http';
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(private readonly config: PaymentConfig) {}
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     const { status, text } = await this.post(this.config.PAYMENT_PROVIDER_URL, request, request.idempotencyKey);
@@ -78,7 +78,7 @@ function referenceOf(text: string): string | null {
 }
 
 /** The built-in providers by PAYMENT_PROVIDER name. */
-export const PAYMENT_PROVIDERS: { readonly [N in PaymentProviderName]: (config: AppConfig) => PaymentProvider } = {
+export const PAYMENT_PROVIDERS: { readonly [N in PaymentProviderName]: (config: PaymentConfig) => PaymentProvider } = {
   approve: () => new ApprovePaymentProvider(),
   http: (config) => new HttpPaymentProvider(config),
 };

@@ -1,0 +1,149 @@
+import 'reflect-metadata';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
+import { DiscoveryModule, NestFactory } from '@nestjs/core';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { NotifyConfig, QueueConfig } from '../config/app-config.js';
+import { JobWorkers } from './job-workers.js';
+import { assertEveryJobHandled, dispatcher, JobConsumer, JobHandlers, OnJob, OnJobFailed } from './on-job.js';
+import { JobName, QueueName } from './queues.js';
+import { QueueService } from './queues.module.js';
+
+const job = (name: string, data: unknown = {}): Job => ({ name, data, opts: {}, attemptsMade: 0 }) as unknown as Job;
+
+/** Handles every job routed to the promotions queue. */
+@Injectable()
+@JobConsumer(QueueName.Promotions)
+class Promotions {
+  readonly seen: string[] = [];
+  readonly failed: string[] = [];
+
+  @OnJob(JobName.PreheatSale)
+  preheat(j: Job): Promise<string> {
+    this.seen.push(`preheat ${(j.data as { saleId: string }).saleId}`);
+    return Promise.resolve('preheated');
+  }
+
+  @OnJob(JobName.ReconcileSales)
+  reconcile(): string {
+    this.seen.push('reconcile');
+    return 'reconciled';
+  }
+
+  @OnJobFailed(JobName.PreheatSale)
+  onFailed(j: Job, err: Error): void {
+    this.failed.push(`${j.name}: ${err.message}`);
+  }
+}
+
+/** Handles only one of the two jobs of the ops queue... which has one: ping. It forgets it. */
+@Injectable()
+@JobConsumer(QueueName.Ops)
+class ForgetfulOps {
+  notAHandler(): string {
+    return 'no';
+  }
+}
+
+let app: INestApplicationContext | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function context(providers: (new (...args: never[]) => unknown)[]): Promise<INestApplicationContext> {
+  @Module({ imports: [DiscoveryModule], providers: [JobHandlers, ...providers] })
+  class TestModule {}
+  app = await NestFactory.createApplicationContext(TestModule, { logger: false });
+  return app;
+}
+
+describe('@OnJob discovery', () => {
+  it('finds the declared methods of each consumer and dispatches by job name', async () => {
+    const ctx = await context([Promotions]);
+    const table = ctx.get(JobHandlers).collect();
+    expect([...table.keys()]).toEqual([QueueName.Promotions]);
+    const handlers = table.get(QueueName.Promotions)!;
+    expect([...handlers.run.keys()].sort()).toEqual([JobName.PreheatSale, JobName.ReconcileSales].sort());
+
+    const run = dispatcher(QueueName.Promotions, handlers);
+    await expect(run(job(JobName.PreheatSale, { saleId: 's1' }))).resolves.toBe('preheated');
+    await expect(run(job(JobName.ReconcileSales))).resolves.toBe('reconciled');
+    expect(ctx.get(Promotions).seen).toEqual(['preheat s1', 'reconcile']);
+
+    await handlers.failed.get(JobName.PreheatSale)![0]!(job(JobName.PreheatSale), new Error('boom'));
+    expect(ctx.get(Promotions).failed).toEqual(['sale.preheat: boom']);
+  });
+
+  it('fails a job of an unknown name at once (no retry can mend it)', async () => {
+    const ctx = await context([Promotions]);
+    const run = dispatcher(QueueName.Promotions, ctx.get(JobHandlers).collect().get(QueueName.Promotions)!);
+    const result = run(job('sale.unknown'));
+    await expect(result).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(result).rejects.toThrow('no handler for job sale.unknown on queue promotions');
+  });
+
+  it('names each job of a queue that has no handler', async () => {
+    const ctx = await context([Promotions, ForgetfulOps]);
+    const table = ctx.get(JobHandlers).collect();
+    expect(() => assertEveryJobHandled([QueueName.Promotions], table)).not.toThrow();
+    expect(() => assertEveryJobHandled([QueueName.Ops], table)).toThrow('ops.ping on ops has no handler');
+    expect(() => assertEveryJobHandled([QueueName.Email], table)).toThrow('notification.email on email has no handler');
+  });
+
+  it('refuses a handler declared for a job never routed to its queue', async () => {
+    @Injectable()
+    @JobConsumer(QueueName.Ops)
+    class Misrouted {
+      @OnJob(JobName.Ping, JobName.SendSms)
+      run(): string {
+        return 'x';
+      }
+    }
+    const ctx = await context([Misrouted]);
+    expect(() => assertEveryJobHandled([QueueName.Ops], ctx.get(JobHandlers).collect())).toThrow(
+      'notification.sms is handled on ops but never routed there',
+    );
+  });
+
+  it('refuses two handlers of one job on one queue', async () => {
+    @Injectable()
+    @JobConsumer(QueueName.Ops)
+    class PingA {
+      @OnJob(JobName.Ping)
+      ping(): string {
+        return 'a';
+      }
+    }
+    @Injectable()
+    @JobConsumer(QueueName.Ops)
+    class PingB {
+      @OnJob(JobName.Ping)
+      ping(): string {
+        return 'b';
+      }
+    }
+    const ctx = await context([PingA, PingB]);
+    expect(() => ctx.get(JobHandlers).collect()).toThrow('job ops.ping on queue ops has two handlers');
+  });
+
+  it('refuses to boot a worker whose queue has a job without a handler (before any BullMQ worker exists)', async () => {
+    @Module({
+      imports: [DiscoveryModule],
+      providers: [
+        JobHandlers,
+        JobWorkers,
+        Promotions,
+        ForgetfulOps,
+        { provide: QueueConfig, useValue: { WORKER_QUEUES: 'promotions,ops' } },
+        { provide: NotifyConfig, useValue: {} },
+        { provide: QueueService, useValue: {} },
+      ],
+    })
+    class WorkerLike {}
+    // createApplicationContext runs the init hooks, JobWorkers' among them.
+    await expect(
+      NestFactory.createApplicationContext(WorkerLike, { logger: false, abortOnError: false }),
+    ).rejects.toThrow('jobs and handlers do not match: ops.ping on ops has no handler');
+  });
+});

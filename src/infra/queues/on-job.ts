@@ -1,0 +1,134 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { jobsOf, type EventName, type JobName, type QueueName } from './queues.js';
+
+/** What a job can be called: a command or an event (event jobs carry the event's name). */
+export type JobKind = JobName | EventName;
+
+/** Runs one job; what it returns is the job's return value. */
+export type JobHandler = (job: Job) => Promise<unknown>;
+
+/** Told about a job of its names that failed (each failed attempt, as BullMQ's worker `failed` event). */
+export type FailedHandler = (job: Job, err: Error) => Promise<void>;
+
+/**
+ * Marks a provider as the consumer of one queue: its `@OnJob` methods run that
+ * queue's jobs. Found at boot by `JobHandlers` (Nest's DiscoveryService).
+ */
+export const JobConsumer = DiscoveryService.createDecorator<QueueName>();
+
+const RUNS = Reflector.createDecorator<readonly JobKind[]>();
+const ON_FAILED = Reflector.createDecorator<readonly JobKind[]>();
+
+/**
+ * Declares the method that runs the jobs of these names on its class's queue
+ * (immich's `OnJob`). The declaration is the only list of what a consumer
+ * handles: the worker dispatches by it and refuses to boot when a job routed
+ * to a queue it runs has no such method.
+ */
+export function OnJob(...names: JobKind[]): MethodDecorator {
+  return RUNS(names);
+}
+
+/** Declares a method called when a job of these names has failed on its class's queue. */
+export function OnJobFailed(...names: JobKind[]): MethodDecorator {
+  return ON_FAILED(names);
+}
+
+/** The handlers of one queue, by job name. */
+export interface QueueHandlers {
+  run: Map<string, JobHandler>;
+  failed: Map<string, FailedHandler[]>;
+}
+
+function newHandlers(): QueueHandlers {
+  return { run: new Map(), failed: new Map() };
+}
+
+/**
+ * Adds one consumer's declared methods to its queue's handlers. A job name
+ * run by two methods of a queue is refused: which one runs would be an accident.
+ */
+export function addConsumer(
+  table: Map<QueueName, QueueHandlers>,
+  queue: QueueName,
+  instance: object,
+  reflector: Reflector = new Reflector(),
+): void {
+  const handlers = table.get(queue) ?? newHandlers();
+  table.set(queue, handlers);
+  const target = instance as Record<string, unknown>;
+  for (const key of new MetadataScanner().getAllMethodNames(Object.getPrototypeOf(instance) as object)) {
+    const method = target[key];
+    if (typeof method !== 'function') continue;
+    for (const name of reflector.get(RUNS, method) ?? []) {
+      if (handlers.run.has(name)) throw new Error(`job ${name} on queue ${queue} has two handlers`);
+      handlers.run.set(name, async (job) => method.call(instance, job) as unknown);
+    }
+    for (const name of reflector.get(ON_FAILED, method) ?? []) {
+      const list = handlers.failed.get(name) ?? [];
+      list.push(async (job, err) => {
+        await (method.call(instance, job, err) as unknown);
+      });
+      handlers.failed.set(name, list);
+    }
+  }
+}
+
+/**
+ * Refuses a worker whose queues could receive a job nobody handles (a command
+ * routed there by JOB_QUEUE, an event by EVENT_CONSUMERS), or that declares a
+ * handler for a job never routed to its queue (a typo, or a route removed).
+ */
+export function assertEveryJobHandled(
+  queues: readonly QueueName[],
+  table: ReadonlyMap<QueueName, QueueHandlers>,
+): void {
+  const problems: string[] = [];
+  for (const queue of queues) {
+    const routed = jobsOf(queue);
+    const handlers = table.get(queue) ?? newHandlers();
+    problems.push(...routed.filter((job) => !handlers.run.has(job)).map((job) => `${job} on ${queue} has no handler`));
+    problems.push(
+      ...[...handlers.run.keys(), ...handlers.failed.keys()]
+        .filter((job) => !routed.includes(job))
+        .map((job) => `${job} is handled on ${queue} but never routed there`),
+    );
+  }
+  if (problems.length) throw new Error(`jobs and handlers do not match: ${problems.join('; ')}`);
+}
+
+/** Runs a job by its name; a name with no handler fails at once (retrying cannot mend it). */
+export function dispatcher(queue: QueueName, handlers: QueueHandlers): JobHandler {
+  return (job) => {
+    const handler = handlers.run.get(job.name);
+    if (!handler) return Promise.reject(new UnrecoverableError(`no handler for job ${job.name} on queue ${queue}`));
+    return handler(job);
+  };
+}
+
+/** Finds every `@JobConsumer` provider of the application and its declared methods. */
+@Injectable()
+export class JobHandlers {
+  constructor(
+    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
+
+  collect(): Map<QueueName, QueueHandlers> {
+    const table = new Map<QueueName, QueueHandlers>();
+    for (const wrapper of this.discovery.getProviders({ metadataKey: JobConsumer.KEY })) {
+      const queue = this.discovery.getMetadataByDecorator(JobConsumer, wrapper);
+      const instance = wrapper.instance as object | undefined;
+      if (!queue || !instance) continue;
+      addConsumer(table, queue, instance, this.reflector);
+    }
+    return table;
+  }
+}
+
+/** The queue a class consumes, from its `@JobConsumer` (undefined when it has none). */
+export function consumerQueue(cls: abstract new (...args: never[]) => unknown): QueueName | undefined {
+  return Reflect.getMetadata(JobConsumer.KEY, cls) as QueueName | undefined;
+}
