@@ -23,8 +23,8 @@ export interface FixtureOptions {
   env?: Record<string, string>;
   /** Shoppers to create (default 0). */
   users?: number;
-  /** Also run a worker in this process, consuming every queue. */
-  worker?: boolean;
+  /** Also run a worker in this process: true consumes every queue, a string is its WORKER_QUEUES. */
+  worker?: boolean | string;
 }
 
 /** Creates the suite's database, config, API, admin and shoppers; `close()` in afterAll undoes it all. */
@@ -32,7 +32,12 @@ export async function startFixture(tag: string, options: FixtureOptions = {}): P
   const db = await createTestDatabase(tag);
   const config = testConfig(db.url, options.env);
   const api = await startApi(config);
-  const worker = options.worker ? await startWorker(config) : undefined;
+  const worker =
+    typeof options.worker === 'string'
+      ? await startWorker({ ...config, WORKER_QUEUES: options.worker })
+      : options.worker
+        ? await startWorker(config)
+        : undefined;
   const [admin] = await createUsers(api, db.url, 1, 'ADMIN');
   const users = options.users ? await createUsers(api, db.url, options.users) : [];
   return {
