@@ -8,7 +8,7 @@ import { RedisModule } from './infra/redis/redis.module.js';
 import { OpsCoreModule } from './ops/ops-core.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { AuthModule } from './auth/auth.module.js';
-import { PromotionsHttpModule } from './promotions/promotions.http.module.js';
+import { SalesHttpModule } from './sales/sales.http.module.js';
 import { OrdersHttpModule } from './orders/orders.http.module.js';
 import { PurchaseModule } from './purchase/purchase.module.js';
 import { NotificationsHttpModule } from './notifications/notifications.http.module.js';
@@ -28,7 +28,7 @@ export class AppModule {
         ...infrastructure(config),
         OpsModule,
         AuthModule,
-        PromotionsHttpModule,
+        SalesHttpModule,
         PurchaseModule,
         OrdersHttpModule,
         NotificationsHttpModule,

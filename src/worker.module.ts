@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { infrastructure } from './app.module.js';
 import { OutboxRelay } from './events/outbox-relay.js';
+import { OutboxRepository } from './events/outbox.repository.js';
 import type { AppConfig } from './infra/config/app-config.js';
 import { JobWorkersModule } from './infra/queues/job-workers.js';
 import { parseWorkerQueues, QueueName } from './infra/queues/queues.js';
@@ -14,8 +15,8 @@ import { WorkerOpsModule } from './ops/worker-ops.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { OrdersProcessor } from './orders/orders.processor.js';
 import { TimeoutsProcessor } from './orders/timeouts.processor.js';
-import { PromotionsModule } from './promotions/promotions.module.js';
-import { PromotionsProcessor } from './promotions/promotions.processor.js';
+import { SalesModule } from './sales/sales.module.js';
+import { SalesProcessor } from './sales/sales.processor.js';
 
 /**
  * The consumer class of each queue (its `@OnJob` methods say what it handles)
@@ -23,7 +24,7 @@ import { PromotionsProcessor } from './promotions/promotions.processor.js';
  */
 export const CONSUMERS: { readonly [Q in QueueName]: { processor: Type; imports: Type[] } } = {
   [QueueName.Ops]: { processor: OpsProcessor, imports: [] },
-  [QueueName.Promotions]: { processor: PromotionsProcessor, imports: [PromotionsModule] },
+  [QueueName.Promotions]: { processor: SalesProcessor, imports: [SalesModule] },
   [QueueName.Orders]: { processor: OrdersProcessor, imports: [OrdersModule] },
   [QueueName.Inventory]: { processor: InventoryProcessor, imports: [InventoryModule] },
   [QueueName.Notifications]: { processor: NotificationsProcessor, imports: [NotificationsModule] },
@@ -48,7 +49,7 @@ export class WorkerModule {
         WorkerOpsModule,
         ...new Set(chosen.flatMap((c) => c.imports)),
       ],
-      providers: [...chosen.map((c) => c.processor), OutboxRelay],
+      providers: [...chosen.map((c) => c.processor), OutboxRelay, OutboxRepository],
     };
   }
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JwtService } from '@nestjs/jwt';
 import { GateService } from '../src/gate/gate.service.js';
-import type { AppConfig } from '../src/infra/config/app-config.js';
 import { buy, createActiveSale } from './support/buy.js';
-import { clearRedis, createTestDatabase, JWT_SECRET, testConfig, type TestDatabase } from './support/env.js';
-import { request, startApi, type RunningApi } from './support/http.js';
-import { createUsers, type TestUser } from './support/users.js';
+import { JWT_SECRET } from './support/env.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
+import { request, type RunningApi } from './support/http.js';
+import type { TestUser } from './support/users.js';
 
 /** Bodies of every JSON shape and some hostile values. */
 const BODIES: unknown[] = [
@@ -52,8 +52,7 @@ const IDS = [
 ];
 
 describe('no input makes a 500 (invariant 6)', () => {
-  let db: TestDatabase;
-  let config: AppConfig;
+  let fx: ApiFixture;
   let api: RunningApi;
   let admin: TestUser;
   let shopper: TestUser;
@@ -61,19 +60,15 @@ describe('no input makes a 500 (invariant 6)', () => {
   let orderId = '';
 
   beforeAll(async () => {
-    db = await createTestDatabase('badinput');
-    config = testConfig(db.url);
-    api = await startApi(config);
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    [shopper] = await createUsers(api, db.url, 1);
+    fx = await startFixture('badinput', { users: 1 });
+    ({ api, admin } = fx);
+    [shopper] = fx.users;
     saleId = (await createActiveSale(api.url, admin!, { stock: 5 })).id;
     orderId = (await buy(api.url, shopper!, saleId)).body.orderId!;
   });
 
   afterAll(async () => {
-    await api.close();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   const routes = (id: string, order: string): [string, string][] => [

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { INestApplicationContext } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ulid } from 'ulid';
@@ -8,37 +7,35 @@ import { GateService } from '../src/gate/gate.service.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { EventName, QueueName } from '../src/infra/queues/queues.js';
 import { RedisService } from '../src/infra/redis/redis.module.js';
-import { available, buy, createActiveSale, outboxEventsOf, query, statusCounts, waitFor } from './support/buy.js';
-import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
-import { request, startApi, type RunningApi } from './support/http.js';
-import { createUsers, type TestUser } from './support/users.js';
-import { startWorker } from './support/worker.js';
+import { available, buy, createActiveSale, outboxEventsOf, query, statusCounts } from './support/buy.js';
+import type { TestDatabase } from './support/env.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
+import { waitFor } from './support/wait-for.js';
+import { request, type RunningApi } from './support/http.js';
+import type { TestUser } from './support/users.js';
 
 describe('the buy path (real Postgres, Redis, BullMQ, parallel HTTP)', () => {
+  let fx: ApiFixture;
   let db: TestDatabase;
   let config: AppConfig;
   let api: RunningApi;
-  let worker: INestApplicationContext;
   let admin: TestUser;
   let users: TestUser[];
   let redis: Redis;
 
   beforeAll(async () => {
-    db = await createTestDatabase('buy');
-    config = testConfig(db.url, { SWEEP_AFTER_MS: '500', SWEEP_INTERVAL_MS: '300', JOB_LOCK_MS: '2000' });
-    api = await startApi(config);
-    worker = await startWorker(config);
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    users = await createUsers(api, db.url, 500);
+    fx = await startFixture('buy', {
+      env: { SWEEP_AFTER_MS: '500', SWEEP_INTERVAL_MS: '300', JOB_LOCK_MS: '2000' },
+      users: 500,
+      worker: true,
+    });
+    ({ db, config, api, admin, users } = fx);
     redis = new Redis(config.REDIS_URL);
   });
 
   afterAll(async () => {
-    await api.close();
-    await worker.close();
     redis.disconnect();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   async function allAwaitingPayment(saleId: string, count: number): Promise<void> {

@@ -6,11 +6,13 @@ import { ulid } from 'ulid';
 import { GateService } from '../src/gate/gate.service.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { QueueName } from '../src/infra/queues/queues.js';
-import { available, buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
-import { clearRedis, createTestDatabase, testConfig, testEnv, type TestDatabase } from './support/env.js';
+import { available, buy, createActiveSale, query, statusCounts } from './support/buy.js';
+import { testEnv, type TestDatabase } from './support/env.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
+import { waitFor } from './support/wait-for.js';
 import { request, startApi, type RunningApi } from './support/http.js';
 import { runNode } from './support/processes.js';
-import { createUsers, type TestUser } from './support/users.js';
+import type { TestUser } from './support/users.js';
 import { startWorker } from './support/worker.js';
 
 /** Reads server-sent events from a live stream. */
@@ -33,6 +35,7 @@ async function* sse(url: string, token: string): AsyncGenerator<{ event: string;
 }
 
 describe('buy path under stress: backlog cap, live status, crashes, poison', () => {
+  let fx: ApiFixture;
   let db: TestDatabase;
   let config: AppConfig;
   let api: RunningApi;
@@ -40,24 +43,22 @@ describe('buy path under stress: backlog cap, live status, crashes, poison', () 
   let users: TestUser[];
 
   beforeAll(async () => {
-    db = await createTestDatabase('resilience');
-    config = testConfig(db.url, {
-      BACKLOG_CAP: '3',
-      RETRY_AFTER_SECONDS: '3',
-      JOB_LOCK_MS: '2000',
-      JOB_ATTEMPTS: '2',
-      JOB_BACKOFF_MS: '50',
-      SWEEP_AFTER_MS: '60000',
+    fx = await startFixture('resilience', {
+      env: {
+        BACKLOG_CAP: '3',
+        RETRY_AFTER_SECONDS: '3',
+        JOB_LOCK_MS: '2000',
+        JOB_ATTEMPTS: '2',
+        JOB_BACKOFF_MS: '50',
+        SWEEP_AFTER_MS: '60000',
+      },
+      users: 400,
     });
-    api = await startApi(config); // no worker yet: admitted tickets pile up
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    users = await createUsers(api, db.url, 400);
+    ({ db, config, api, admin, users } = fx);
   });
 
   afterAll(async () => {
-    await api.close();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   it('BUSY with Retry-After when the backlog is at its cap; SSE shows QUEUED → PENDING → AWAITING_PAYMENT', async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ReconcileReport } from '../src/promotions/reconcile.service.js';
-import type { SaleView } from '../src/promotions/promotions.service.js';
-import { buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
+import type { ReconcileReport } from '../src/sales/reconcile.service.js';
+import type { SaleView } from '../src/sales/sale-view.js';
+import { buy, createActiveSale, query, statusCounts } from './support/buy.js';
+import { waitFor } from './support/wait-for.js';
 import { createTestDatabase, testEnv, type TestDatabase } from './support/env.js';
 import { request } from './support/http.js';
 import { freePort, runNode, type Child } from './support/processes.js';

@@ -3,9 +3,10 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { HSTS, SECURITY_HEADERS } from '../src/infra/http/hardening.js';
 import { buy, createActiveSale, query } from './support/buy.js';
-import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
+import type { TestDatabase } from './support/env.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
 import { request, startApi, type Answer, type RunningApi } from './support/http.js';
-import { createUsers, type TestUser } from './support/users.js';
+import type { TestUser } from './support/users.js';
 
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -15,6 +16,7 @@ function expectSecurityHeaders(res: Answer): void {
 }
 
 describe('HTTP hardening: headers, request ids, router errors, body types, CORS, proxies', () => {
+  let fx: ApiFixture;
   let db: TestDatabase;
   let config: AppConfig;
   let api: RunningApi;
@@ -22,17 +24,12 @@ describe('HTTP hardening: headers, request ids, router errors, body types, CORS,
   let users: TestUser[];
 
   beforeAll(async () => {
-    db = await createTestDatabase('hardening');
-    config = testConfig(db.url, { RATE_LIMIT_IP_PER_SECOND: '2' });
-    api = await startApi(config);
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    users = await createUsers(api, db.url, 24);
+    fx = await startFixture('hardening', { env: { RATE_LIMIT_IP_PER_SECOND: '2' }, users: 24 });
+    ({ db, config, api, admin, users } = fx);
   });
 
   afterAll(async () => {
-    await api.close();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   it('security headers on answers of every kind; no HSTS over plain HTTP', async () => {

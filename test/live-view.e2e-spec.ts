@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { SaleView } from '../src/promotions/promotions.service.js';
+import type { SaleView } from '../src/sales/sale-view.js';
 import { buy, createActiveSale, query } from './support/buy.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';

@@ -3,8 +3,10 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { ulid } from 'ulid';
 import type { AppConfig } from '../src/infra/config/app-config.js';
-import { EventName, JobName, QueueName, type EventBatch } from '../src/infra/queues/queues.js';
-import { buy, createActiveSale, outboxEventsOf, query, statusCounts, waitFor } from './support/buy.js';
+import { EventName, JobName, QueueName } from '../src/infra/queues/queues.js';
+import type { EventBatch } from '../src/events/event-batch.js';
+import { buy, createActiveSale, outboxEventsOf, query, statusCounts } from './support/buy.js';
+import { waitFor } from './support/wait-for.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';
 import {

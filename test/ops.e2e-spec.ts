@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MetricsRegistry } from '../src/ops/metrics/metrics.registry.js';
-import type { SaleView } from '../src/promotions/promotions.service.js';
-import { buy, createActiveSale, statusCounts, waitFor } from './support/buy.js';
-import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
-import { request, startApi, type RunningApi } from './support/http.js';
+import type { SaleView } from '../src/sales/sale-view.js';
+import { buy, createActiveSale, statusCounts } from './support/buy.js';
+import type { TestDatabase } from './support/env.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
+import { waitFor } from './support/wait-for.js';
+import { request, type RunningApi } from './support/http.js';
 import { startSmtpServer, type TestSmtpServer } from './support/notify-servers.js';
-import { createUsers, type TestUser } from './support/users.js';
-import { startWorker } from './support/worker.js';
+import type { TestUser } from './support/users.js';
 import { ROOT } from './support/processes.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-ops-suite';
@@ -26,6 +27,7 @@ function samples(text: string): Map<string, number> {
 }
 
 describe('ops: metrics and the admin pages', () => {
+  let fx: ApiFixture;
   let db: TestDatabase;
   let smtp: TestSmtpServer;
   let api: RunningApi;
@@ -33,25 +35,18 @@ describe('ops: metrics and the admin pages', () => {
   let admin: TestUser;
   let shoppers: TestUser[];
   let sale: SaleView;
-  let config: ReturnType<typeof testConfig>;
 
   beforeAll(async () => {
-    db = await createTestDatabase('ops');
     smtp = await startSmtpServer();
-    config = testConfig(db.url, { METRICS_TOKEN, SMTP_URL: smtp.url });
-    api = await startApi(config);
-    worker = await startWorker(config);
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    shoppers = await createUsers(api, db.url, 3);
+    fx = await startFixture('ops', { env: { METRICS_TOKEN, SMTP_URL: smtp.url }, users: 3, worker: true });
+    ({ db, api, admin, users: shoppers } = fx);
+    worker = fx.worker!;
     sale = await createActiveSale(api.url, admin!, { stock: 10 });
   });
 
   afterAll(async () => {
-    await api.close();
-    await worker.close();
     await smtp.close();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   const scrape = async (): Promise<Map<string, number>> => {

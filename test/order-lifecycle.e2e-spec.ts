@@ -7,10 +7,12 @@ import { GateService } from '../src/gate/gate.service.js';
 import { SoldOutFlags } from '../src/purchase/sold-out-flags.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { EventName, QueueName } from '../src/infra/queues/queues.js';
-import { available, buy, createActiveSale, outboxEventsOf, query, statusCounts, waitFor } from './support/buy.js';
-import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
+import { available, buy, createActiveSale, outboxEventsOf, query, statusCounts } from './support/buy.js';
+import { waitFor } from './support/wait-for.js';
+import type { TestDatabase } from './support/env.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
 import { request, startApi, type Answer, type RunningApi } from './support/http.js';
-import { createUsers, type TestUser } from './support/users.js';
+import type { TestUser } from './support/users.js';
 import { startWorker } from './support/worker.js';
 
 interface OrderBody {
@@ -21,10 +23,10 @@ interface OrderBody {
 }
 
 describe('order lifecycle: pay, cancel, payment timeout, stock return (real Postgres, Redis, BullMQ)', () => {
+  let fx: ApiFixture;
   let db: TestDatabase;
   let config: AppConfig;
   let api: RunningApi;
-  let worker: INestApplicationContext;
   let inventoryWorker: INestApplicationContext | undefined;
   let admin: TestUser;
   let users: TestUser[];
@@ -33,25 +35,19 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
   const shopper = (): TestUser => users[next++]!;
 
   beforeAll(async () => {
-    db = await createTestDatabase('lifecycle');
-    config = testConfig(db.url, { PAYMENT_WINDOW_SECONDS: '60', JOB_LOCK_MS: '5000' });
-    api = await startApi(config);
-    // Inventory runs in its own worker, started by the first test (which needs it stopped).
-    worker = await startWorker({
-      ...config,
-      WORKER_QUEUES: 'ops,promotions,orders,timeouts,notifications',
-    } as AppConfig);
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    users = await createUsers(api, db.url, 300);
+    fx = await startFixture('lifecycle', {
+      env: { PAYMENT_WINDOW_SECONDS: '60', JOB_LOCK_MS: '5000' },
+      users: 300,
+      // Inventory runs in its own worker, started by the first test (which needs it stopped).
+      worker: 'ops,promotions,orders,timeouts,notifications',
+    });
+    ({ db, config, api, admin, users } = fx);
     gate = api.app.get(GateService);
   });
 
   afterAll(async () => {
-    await api.close();
-    await worker.close();
     await inventoryWorker?.close();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   const pay = (u: TestUser, id: string, key?: string): Promise<Answer<OrderBody>> =>
@@ -147,7 +143,11 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
       expect(await reservation(orderId)).toBe('VOIDED');
       expect(await available(db.url, sale.id)).toBe(2);
       expect(await orderRow(orderId)).toMatchObject({ status: 'CANCELLED' });
-      expect(await events(orderId)).toEqual({ [EventName.OrderPlaced]: 1, [EventName.OrderCancelled]: 1 });
+      expect(await events(orderId)).toEqual({
+        [EventName.OrderPlaced]: 1,
+        [EventName.OrderCancelled]: 1,
+        [EventName.InventoryReturned]: 1,
+      });
       expect(await gate.remaining(sale.id)).toBe(2);
     } finally {
       await inventoryEvents.close();

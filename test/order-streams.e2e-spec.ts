@@ -4,10 +4,11 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { OpenStreams } from '../src/orders/open-streams.js';
 import { OrderEventsHub } from '../src/orders/order-events.hub.js';
-import { buy, createActiveSale, waitFor } from './support/buy.js';
-import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
+import { buy, createActiveSale } from './support/buy.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
+import { waitFor } from './support/wait-for.js';
 import { startApi, type RunningApi } from './support/http.js';
-import { createUsers, type TestUser } from './support/users.js';
+import type { TestUser } from './support/users.js';
 
 /**
  * A client that asks for the stream over a raw socket and hangs up `after`
@@ -46,7 +47,7 @@ async function openStream(api: RunningApi, orderId: string, token: string) {
 }
 
 describe('order status streams (SSE): nothing left behind, caps', () => {
-  let db: TestDatabase;
+  let fx: ApiFixture;
   let config: AppConfig;
   let api: RunningApi;
   let admin: TestUser;
@@ -58,22 +59,20 @@ describe('order status streams (SSE): nothing left behind, caps', () => {
     (await redis.pubsub('CHANNELS', `${config.REDIS_KEY_PREFIX}:order:*`)).length;
 
   beforeAll(async () => {
-    db = await createTestDatabase('streams');
-    config = testConfig(db.url, { SSE_MAX_STREAMS_PER_USER: '1000', SSE_MAX_STREAMS: '100000' });
-    api = await startApi(config); // no worker: the orders stay QUEUED, their streams stay open
+    fx = await startFixture('streams', {
+      env: { SSE_MAX_STREAMS_PER_USER: '1000', SSE_MAX_STREAMS: '100000' },
+      users: 4,
+    });
+    ({ config, api, admin, users } = fx);
     redis = new Redis(config.REDIS_URL);
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    users = await createUsers(api, db.url, 4);
     const sale = await createActiveSale(api.url, admin, { stock: 100 });
     orders = [];
     for (const u of users) orders.push((await buy(api.url, u, sale.id)).body.orderId!);
   });
 
   afterAll(async () => {
-    await api.close();
     redis.disconnect();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   it('clients hanging up at any moment, set-up included, leave no channel, slot or timer behind', async () => {

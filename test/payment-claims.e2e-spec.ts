@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { JobName, QueueName } from '../src/infra/queues/queues.js';
-import { buy, createActiveSale, query, statusCounts, waitFor } from './support/buy.js';
-import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
-import { request, startApi, type Answer, type RunningApi } from './support/http.js';
-import { createUsers, type TestUser } from './support/users.js';
-import { startWorker } from './support/worker.js';
+import { buy, createActiveSale, query, statusCounts } from './support/buy.js';
+import { waitFor } from './support/wait-for.js';
+import type { TestDatabase } from './support/env.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
+import { request, type Answer, type RunningApi } from './support/http.js';
+import type { TestUser } from './support/users.js';
 
 interface Held {
   key: string;
@@ -67,10 +67,10 @@ interface OrderBody {
 }
 
 describe('payment: claimed in a short statement, charged outside any transaction, recorded conditionally', () => {
+  let fx: ApiFixture;
   let db: TestDatabase;
   let config: AppConfig;
   let api: RunningApi;
-  let worker: INestApplicationContext;
   let provider: SlowProvider;
   let admin: TestUser;
   let users: TestUser[];
@@ -79,30 +79,27 @@ describe('payment: claimed in a short statement, charged outside any transaction
   const shopper = (): TestUser => users[next++]!;
 
   beforeAll(async () => {
-    db = await createTestDatabase('payclaims');
     provider = new SlowProvider();
     await provider.start();
-    config = testConfig(db.url, {
-      PAYMENT_PROVIDER: 'http',
-      PAYMENT_PROVIDER_URL: `${provider.url}/charges`,
-      PAYMENT_REFUND_URL: `${provider.url}/refunds`,
-      PAYMENT_TIMEOUT_MS: '10000',
-      PAYMENT_WINDOW_SECONDS: '600',
+    fx = await startFixture('payclaims', {
+      env: {
+        PAYMENT_PROVIDER: 'http',
+        PAYMENT_PROVIDER_URL: `${provider.url}/charges`,
+        PAYMENT_REFUND_URL: `${provider.url}/refunds`,
+        PAYMENT_TIMEOUT_MS: '10000',
+        PAYMENT_WINDOW_SECONDS: '600',
+      },
+      users: 60,
+      worker: 'ops,promotions,orders,inventory,timeouts',
     });
-    api = await startApi(config);
-    worker = await startWorker({ ...config, WORKER_QUEUES: 'ops,promotions,orders,inventory,timeouts' } as AppConfig);
+    ({ db, config, api, admin, users } = fx);
     timeouts = new Queue(QueueName.Timeouts, { connection: { url: config.REDIS_URL }, prefix: config.QUEUE_PREFIX });
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    users = await createUsers(api, db.url, 60);
   });
 
   afterAll(async () => {
     await provider.stop();
-    await api.close();
-    await worker.close();
     await timeouts.close();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   const pay = (u: TestUser, id: string): Promise<Answer<OrderBody>> =>

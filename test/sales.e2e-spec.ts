@@ -7,8 +7,10 @@ import { gateKeys } from '../src/gate/gate.keys.js';
 import { GateService } from '../src/gate/gate.service.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { QueueName } from '../src/infra/queues/queues.js';
-import { preheatJobId, type SaleView } from '../src/promotions/promotions.service.js';
-import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
+import { preheatJobId } from '../src/sales/sales.service.js';
+import type { SaleView } from '../src/sales/sale-view.js';
+import type { TestDatabase } from './support/env.js';
+import { startFixture, type ApiFixture } from './support/fixture.js';
 import { request, startApi, type RunningApi } from './support/http.js';
 import { createUsers, type TestUser } from './support/users.js';
 import { startWorker } from './support/worker.js';
@@ -17,6 +19,7 @@ const HOUR = 3600_000;
 const iso = (ms: number): string => new Date(Date.now() + ms).toISOString();
 
 describe('flash-sale management and storefront', () => {
+  let fx: ApiFixture;
   let db: TestDatabase;
   let config: AppConfig;
   let api: RunningApi;
@@ -25,21 +28,17 @@ describe('flash-sale management and storefront', () => {
   let sql: pg.Client;
 
   beforeAll(async () => {
-    db = await createTestDatabase('sales');
-    config = testConfig(db.url, { PREHEAT_LEAD_SECONDS: '2', STOREFRONT_CACHE_MS: '1000' });
-    api = await startApi(config);
-    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
+    fx = await startFixture('sales', { env: { PREHEAT_LEAD_SECONDS: '2', STOREFRONT_CACHE_MS: '1000' } });
+    ({ db, config, api, admin } = fx);
     redis = new Redis(config.REDIS_URL);
     sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
   });
 
   afterAll(async () => {
-    await api.close();
     redis.disconnect();
     await sql.end();
-    await clearRedis(config);
-    await db.drop();
+    await fx.close();
   });
 
   const asAdmin = <T = SaleView>(method: string, path: string, body?: unknown) =>

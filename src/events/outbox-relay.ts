@@ -1,18 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import pg from 'pg';
 import { DatabaseConfig, QueueConfig } from '../infra/config/app-config.js';
-import { PrismaService } from '../infra/prisma/prisma.service.js';
-import {
-  EVENT_CONSUMERS,
-  type EventBatch,
-  type EventName,
-  type EventRow,
-  type QueueName,
-  UNTIL_DONE_ATTEMPTS,
-} from '../infra/queues/queues.js';
+import { EVENT_CONSUMERS, type EventName, type QueueName, UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
+import type { EventBatch, EventRow } from './event-batch.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 import { OUTBOX_CHANNEL } from './outbox.js';
+import { OutboxRepository } from './outbox.repository.js';
 
 /** Outbox rows per relay pass (each row is a batch of events). */
 const BATCH = 200;
@@ -39,7 +33,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private lastEpochCheck = 0;
 
   constructor(
-    @Inject(PrismaService) private readonly prisma: PrismaService,
+    @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(RedisService) private readonly redis: RedisService,
     @Inject(QueueConfig) private readonly config: QueueConfig,
@@ -62,52 +56,41 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Publishes one batch; returns how many rows it moved. */
   async relayOnce(): Promise<number> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw<{ id: string; type: EventName; payload: unknown }[]>`
-          SELECT id, type, payload FROM outbox_events
-          WHERE published_at IS NULL ORDER BY id LIMIT ${BATCH}
-          FOR UPDATE SKIP LOCKED`;
-        if (rows.length === 0) return 0;
-        // One job per consumer queue and event type (chunked), rows in id order.
-        const groups = new Map<string, { queue: QueueName; type: EventName; rows: EventRow[] }>();
-        for (const row of rows) {
-          const relayed: EventRow = {
-            eventId: row.id.trim(),
-            // A row written before events were batched holds one payload object.
-            payloads: Array.isArray(row.payload) ? (row.payload as EventRow['payloads']) : [row.payload as never],
-          };
-          for (const queue of EVENT_CONSUMERS[row.type] ?? []) {
-            const key = `${queue} ${row.type}`;
-            const group = groups.get(key) ?? { queue, type: row.type, rows: [] };
-            group.rows.push(relayed);
-            groups.set(key, group);
-          }
+    return this.outbox.publishPending(BATCH, async (rows) => {
+      // One job per consumer queue and event type (chunked), rows in id order.
+      const groups = new Map<string, { queue: QueueName; type: EventName; rows: EventRow[] }>();
+      for (const row of rows) {
+        const relayed: EventRow = {
+          eventId: row.id.trim(),
+          // A row written before events were batched holds one payload object.
+          payloads: Array.isArray(row.payload) ? (row.payload as EventRow['payloads']) : [row.payload as never],
+        };
+        for (const queue of EVENT_CONSUMERS[row.type] ?? []) {
+          const key = `${queue} ${row.type}`;
+          const group = groups.get(key) ?? { queue, type: row.type, rows: [] };
+          group.rows.push(relayed);
+          groups.set(key, group);
         }
-        const byQueue = new Map<
-          QueueName,
-          { name: string; data: EventBatch; opts: { jobId: string; attempts: number } }[]
-        >();
-        for (const { queue, type, rows: list } of groups.values()) {
-          const jobs = byQueue.get(queue) ?? [];
-          for (const chunk of chunks(list)) {
-            const first = chunk[0]!.eventId;
-            const last = chunk.at(-1)!.eventId;
-            jobs.push({
-              name: type,
-              data: { rows: chunk },
-              opts: { jobId: first === last ? first : `${first}-${last}`, attempts: UNTIL_DONE_ATTEMPTS },
-            });
-          }
-          byQueue.set(queue, jobs);
+      }
+      const byQueue = new Map<
+        QueueName,
+        { name: string; data: EventBatch; opts: { jobId: string; attempts: number } }[]
+      >();
+      for (const { queue, type, rows: list } of groups.values()) {
+        const jobs = byQueue.get(queue) ?? [];
+        for (const chunk of chunks(list)) {
+          const first = chunk[0]!.eventId;
+          const last = chunk.at(-1)!.eventId;
+          jobs.push({
+            name: type,
+            data: { rows: chunk },
+            opts: { jobId: first === last ? first : `${first}-${last}`, attempts: UNTIL_DONE_ATTEMPTS },
+          });
         }
-        await Promise.all([...byQueue].map(([queue, jobs]) => this.queues.queue(queue).addBulk(jobs)));
-        await tx.$executeRaw`
-          UPDATE outbox_events SET published_at = now() WHERE id = ANY(${rows.map((r) => r.id)}::text[])`;
-        return rows.length;
-      },
-      { timeout: 30_000 },
-    );
+        byQueue.set(queue, jobs);
+      }
+      await Promise.all([...byQueue].map(([queue, jobs]) => this.queues.queue(queue).addBulk(jobs)));
+    });
   }
 
   /**
@@ -128,10 +111,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       const types = Object.entries(EVENT_CONSUMERS)
         .filter(([, queues]) => queues.includes(queue))
         .map(([type]) => type);
-      const n = await this.prisma.$executeRaw`
-        UPDATE outbox_events SET published_at = NULL
-        WHERE published_at > now() - make_interval(secs => ${this.config.OUTBOX_REPLAY_SECONDS}::float8)
-          AND type = ANY(${types}::text[])`;
+      const n = await this.outbox.unpublishRecent(types, this.config.OUTBOX_REPLAY_SECONDS);
       if (n > 0)
         this.logger.warn(`queue ${queue} lost its jobs (Redis lost its data): relaying ${n} outbox row(s) again`);
       replayed += n;

@@ -95,11 +95,6 @@ export function gateChannel(prefix: string): string {
   return `${prefix}:gate-news`;
 }
 
-/** Pub/sub channel of one order's status changes. */
-export function orderChannel(prefix: string, orderId: string): string {
-  return `${prefix}:order:${orderId}`;
-}
-
 export function allGateKeys(keys: GateKeys): string[] {
   return [
     keys.state,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Cluster, type Redis } from 'ioredis';
 import { GateConfig, RedisConfig } from '../infra/config/app-config.js';
-import type { Ticket } from '../infra/queues/queues.js';
+import type { Ticket } from './tickets.js';
 import { RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import { slotOf } from '../infra/redis/slots.js';
 import {

@@ -1,7 +1,13 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module.js';
-import { GateModule } from '../gate/gate.module.js';
+import { InventoryRepository } from './inventory.repository.js';
 import { InventoryService } from './inventory.service.js';
+import { StockOfRecord } from './stock-of-record.js';
 
-@Module({ imports: [EventsModule, GateModule], providers: [InventoryService], exports: [InventoryService] })
+/** The stock of record: reacts to order events (worker side); StockOfRecord for the sales module's changes. */
+@Module({
+  imports: [EventsModule],
+  providers: [InventoryRepository, InventoryService, StockOfRecord],
+  exports: [InventoryService, StockOfRecord],
+})
 export class InventoryModule {}

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
-import { EventName, eventsOf, QueueName } from '../infra/queues/queues.js';
+import { EventName, QueueName } from '../infra/queues/queues.js';
+import { eventsOf } from '../events/event-batch.js';
 import { InventoryService } from './inventory.service.js';
 
 @Injectable()

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
-import { eventsOf, QueueName, type EventJob } from '../infra/queues/queues.js';
+import { QueueName } from '../infra/queues/queues.js';
+import { eventsOf, type EventJob } from '../events/event-batch.js';
 import { NotificationsService } from './notifications.service.js';
 import { NOTIFIED_EVENTS, type OrderEvent } from './templates/templates.js';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
-import type { Notification, NotificationChannel, NotificationStatus, Prisma } from '../generated/prisma/client.js';
-import { PrismaService } from '../infra/prisma/prisma.service.js';
+import type { Notification, NotificationChannel, NotificationStatus } from '../generated/prisma/client.js';
+import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 import type {
   ClaimedNotification,
   NewNotification,
@@ -124,7 +124,7 @@ export class NotificationsRepository {
    */
   async recordAndListQueued(rows: NewNotification[]): Promise<{ id: string; channel: NotificationChannel }[]> {
     if (rows.length === 0) return [];
-    return this.prisma.$transaction(async (tx: Prisma.TransactionClient) => {
+    return this.prisma.$transaction(async (tx: Tx) => {
       await tx.$executeRaw`
         INSERT INTO notifications (id, order_id, kind, channel, recipient, content, event_id, updated_at)
         SELECT r.id, r.order_id, r.kind, r.channel::"NotificationChannel", r.recipient, r.content, r.event_id, now()

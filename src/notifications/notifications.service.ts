@@ -2,7 +2,7 @@ import { ulidFactory } from '../infra/ids/ids.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { NotifyConfig, QueueConfig } from '../infra/config/app-config.js';
-import type { EventJob } from '../infra/queues/queues.js';
+import type { EventJob } from '../events/event-batch.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { NewNotification, NotificationChannel } from './notification.types.js';
 import { SEND_JOB, sendJobOptions, sendQueue } from './send-jobs.js';

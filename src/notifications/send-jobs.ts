@@ -21,3 +21,12 @@ export function sendJobOptions(config: NotifyConfig, notificationId: string): Jo
     backoff: { type: 'exponential', delay: config.NOTIFY_BACKOFF_MS },
   };
 }
+
+declare module '../infra/queues/queues.js' {
+  interface JobData {
+    /** Sends the email of one notification record (job id = notification id). */
+    [JobName.SendEmail]: { notificationId: string };
+    /** Sends the SMS of one notification record (job id = notification id). */
+    [JobName.SendSms]: { notificationId: string };
+  }
+}

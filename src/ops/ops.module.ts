@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
-import { SaleStatsService } from '../orders/sale-stats.service.js';
-import { PromotionsModule } from '../promotions/promotions.module.js';
+import { SaleStatsModule } from '../orders/sale-stats.module.js';
+import { SalesModule } from '../sales/sales.module.js';
 import { AdminAccess } from './admin/admin-access.js';
 import { AdminSessionController } from './admin/admin-session.controller.js';
 import { StaticPages } from './admin/static-pages.js';
@@ -19,8 +19,8 @@ import { OpsRepository } from './ops.repository.js';
  * The routes outside Nest (metrics, dashboards, docs) are set up by setupOps.
  */
 @Module({
-  imports: [AuthModule, DiscoveryModule, OrdersModule, PromotionsModule],
+  imports: [AuthModule, DiscoveryModule, OrdersModule, SalesModule, SaleStatsModule],
   controllers: [HealthController, AdminSessionController],
-  providers: [OpsRepository, SaleStatsService, LiveSalesService, QueueMetrics, SystemMetrics, AdminAccess, StaticPages],
+  providers: [OpsRepository, LiveSalesService, QueueMetrics, SystemMetrics, AdminAccess, StaticPages],
 })
 export class OpsModule {}

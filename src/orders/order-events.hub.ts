@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { orderChannel } from '../gate/gate.keys.js';
 import { RedisConfig } from '../infra/config/app-config.js';
 import { duplicateClient, RedisService, type RedisClient } from '../infra/redis/redis.module.js';
-import type { StatusChange } from './order-status.js';
+import { orderChannel, type StatusChange } from './order-status.js';
 
 type Listener = (change: StatusChange) => void;
 

@@ -2,10 +2,9 @@ import { Controller, Headers, HttpCode, Inject, Param, Post } from '@nestjs/comm
 import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { checkIdempotencyKey } from '../infra/http/idempotency-key.js';
 import { OrderLifecycleService } from './order-lifecycle.service.js';
 import { OrdersService, type OrderView } from './orders.service.js';
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 @Controller('orders')
 export class OrderLifecycleController {
@@ -28,10 +27,7 @@ export class OrderLifecycleController {
     @CurrentUser() user: AuthUser,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
   ): Promise<OrderView> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      const problem = 'must be 1-128 letters, digits, "_", ".", ":" or "-"';
-      throw new DomainError('VALIDATION_FAILED', `Idempotency-Key ${problem}`, [{ field: 'Idempotency-Key', problem }]);
-    }
+    checkIdempotencyKey(idempotencyKey);
     const found = await this.orders.get(id, user); // 404 for others, QUEUED for tickets
     if (found.status === 'QUEUED') throw notYet('paid');
     await this.lifecycle.pay(id, user, idempotencyKey);

@@ -3,7 +3,9 @@ import { ProcessedEvents, OutboxWriter, type NewEvent } from '../events/outbox.j
 import { GateService } from '../gate/gate.service.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
-import { EventName, JOB_QUEUE, JobName, type EventJob, type Ticket } from '../infra/queues/queues.js';
+import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
+import type { EventJob } from '../events/event-batch.js';
+import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';
@@ -101,6 +103,16 @@ export class OrderPipelineService {
       .addBulk(
         failed.map(({ ticket }) => ({ name: JobName.PlaceOrder, data: ticket, opts: { jobId: ticket.orderId } })),
       );
+  }
+
+  /**
+   * `inventory.returned`: inventory took back the stock of cancelled orders
+   * (committed), so their units go back to the gate. This module is the one
+   * that gives units back (here, for failed orders and for failed tickets);
+   * the release is once per order (RELEASE_LUA), so a redelivery gives nothing twice.
+   */
+  async giveBackReturned(events: EventJob<typeof EventName.InventoryReturned>[]): Promise<void> {
+    for (const { payload: p } of events) await this.gate.release(p.saleId, p.orderId, p.userId, p.quantity);
   }
 
   /** Inventory's answers of one event job (its rows stay together: they are deduplicated per row). */

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OrderStatus } from '../generated/prisma/client.js';
-import { orderChannel } from '../gate/gate.keys.js';
 import { RedisConfig } from '../infra/config/app-config.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 
@@ -21,6 +20,11 @@ export const STATUS_RANK: Record<OrderStatus, number> = {
 };
 
 export const FINAL_STATUSES: readonly OrderStatus[] = ['PAID', 'CANCELLED', 'FAILED'];
+
+/** Pub/sub channel of one order's status changes (not hash-tagged: sharded pub/sub spreads them over the cluster). */
+export function orderChannel(prefix: string, orderId: string): string {
+  return `${prefix}:order:${orderId}`;
+}
 
 /** Announces status changes on each order's pub/sub channel (for the SSE streams of any API copy). */
 @Injectable()

@@ -1,5 +1,5 @@
-import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Inject, Param, Query, Sse, SseSignal, type MessageEvent } from '@nestjs/common';
+import { EMPTY, Observable, type Subscriber } from 'rxjs';
 import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { PageQueryDto } from '../infra/http/page-query.dto.js';
@@ -10,6 +10,8 @@ import { OrdersService, type OrderView } from './orders.service.js';
 
 const HEARTBEAT_MS = 15_000;
 const MAX_STREAM_MS = 30 * 60_000;
+/** A comment line (`: keep-alive`): clients ignore it, proxies see traffic. */
+const HEARTBEAT = { comment: 'keep-alive' } as unknown as MessageEvent;
 
 @Controller()
 export class OrdersController {
@@ -30,76 +32,76 @@ export class OrdersController {
   }
 
   /**
-   * Server-sent events: `event: status` with {orderId, status, reason?} for
-   * the current status and each change after it, ending at a final status.
+   * Server-sent events (Nest's `@Sse()`): `event: status` with {orderId,
+   * status, reason?} for the current status and each change after it, ending
+   * at a final status; a comment line every HEARTBEAT_MS keeps proxies from
+   * timing the stream out; it ends after MAX_STREAM_MS at the latest.
    *
    * Whatever the stream holds (its slot in OpenStreams, the Redis channel, the
-   * heartbeat, the lifetime timer) is let go in `close`, exactly once, however
-   * the stream ends: a final status, the lifetime, an error in set-up, or the
-   * client leaving at any moment, set-up included (the response's `close` is
-   * watched from the first line, and every await of set-up is followed by a
-   * check). Over the caps: 429 TOO_MANY_STREAMS, 503 STREAMS_BUSY.
+   * heartbeat, the lifetime timer) is let go once, however the stream ends: a
+   * final status, the lifetime, shutdown, an error in set-up, or the client
+   * leaving at any moment, set-up included. Nest aborts the handler's signal
+   * on every one of those ends (@SseSignal), and every await of set-up is
+   * followed by a check of it. Refusals before the stream opens (404, 429
+   * TOO_MANY_STREAMS, 503 STREAMS_BUSY) are answered by the exception filter.
    */
-  @Get('orders/:id/events')
-  async events(@Param('id') id: string, @CurrentUser() user: AuthUser, @Res() reply: FastifyReply): Promise<void> {
-    const raw = reply.raw;
-    let closed = false;
-    let streaming = false;
-    let stop: (() => void) | undefined;
-    const timers: { heartbeat?: NodeJS.Timeout; lifetime?: NodeJS.Timeout } = {};
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
+  @Sse('orders/:id/events')
+  async events(
+    @Param('id') id: string,
+    @CurrentUser() user: AuthUser,
+    @SseSignal() signal: AbortSignal,
+  ): Promise<Observable<MessageEvent>> {
+    let out: Subscriber<MessageEvent> | undefined;
+    let ended = false;
+    const end = (): void => {
+      ended = true;
+      out?.complete();
+    };
+    const release = this.streams.open(user.id, end); // throws over the caps, holding nothing
+    const held: { stop?: () => void; heartbeat?: NodeJS.Timeout; lifetime?: NodeJS.Timeout } = {};
+    const letGo = (): void => {
       release();
-      clearInterval(timers.heartbeat);
-      clearTimeout(timers.lifetime);
-      stop?.();
-      if (streaming) raw.end();
+      held.stop?.();
+      clearInterval(held.heartbeat);
+      clearTimeout(held.lifetime);
     };
-    const release = this.streams.open(user.id, close);
-    raw.once('close', close);
-    if (raw.destroyed) close(); // left before this handler ran
+    if (signal.aborted) {
+      letGo(); // left before this handler ran
+      return EMPTY;
+    }
+    signal.addEventListener('abort', letGo, { once: true });
 
-    let last = -1;
-    const queue: StatusChange[] = [];
-    let ready = false;
-    const send = (change: StatusChange): void => {
-      if (closed || STATUS_RANK[change.status] <= last) return;
-      last = STATUS_RANK[change.status];
-      raw.write(`event: status\ndata: ${JSON.stringify(change)}\n\n`);
-      if (FINAL_STATUSES.includes(change.status)) close();
-    };
-    try {
-      if (!closed) await this.orders.get(id, user); // 404 before the stream opens
-      // Subscribe before reading the current status so no change falls in between.
-      if (!closed) stop = await this.hub.listen(id, (change) => (ready ? send(change) : queue.push(change)));
-    } catch (err) {
-      close();
-      throw err; // answered by the exception filter (the stream never opened)
+    await this.orders.get(id, user); // 404 before the stream opens
+    if (signal.aborted) return EMPTY;
+    // Subscribe before reading the current status so no change falls in between.
+    const early: StatusChange[] = [];
+    let deliver: ((change: StatusChange) => void) | undefined;
+    held.stop = await this.hub.listen(id, (change) => (deliver ? deliver(change) : early.push(change)));
+    if (signal.aborted) {
+      held.stop(); // the client left while the subscription was being made
+      return EMPTY;
     }
-    reply.hijack();
-    if (closed) {
-      stop?.(); // the client left while the subscription was being made
-      return;
-    }
-    streaming = true;
-    // Security headers, CORS and x-request-id are already on the Node response (onRequest hooks).
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
+
+    return new Observable<MessageEvent>((subscriber) => {
+      out = subscriber;
+      if (ended) return subscriber.complete();
+      let last = -1;
+      const send = (change: StatusChange): void => {
+        if (subscriber.closed || STATUS_RANK[change.status] <= last) return;
+        last = STATUS_RANK[change.status];
+        subscriber.next({ type: 'status', data: change });
+        if (FINAL_STATUSES.includes(change.status)) subscriber.complete();
+      };
+      held.heartbeat = setInterval(() => subscriber.next(HEARTBEAT), HEARTBEAT_MS);
+      held.lifetime = setTimeout(() => subscriber.complete(), MAX_STREAM_MS);
+      this.orders.get(id, user).then(
+        (current) => {
+          send({ orderId: id, status: current.status, reason: current.failureReason });
+          deliver = send;
+          for (const change of early.splice(0)) send(change);
+        },
+        () => subscriber.complete(),
+      );
     });
-    timers.heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    timers.lifetime = setTimeout(close, MAX_STREAM_MS);
-    try {
-      const current = await this.orders.get(id, user);
-      send({ orderId: id, status: current.status, reason: current.failureReason });
-    } catch {
-      close();
-      return;
-    }
-    ready = true;
-    for (const change of queue.splice(0)) send(change);
   }
 }

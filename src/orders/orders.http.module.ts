@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { PromotionsModule } from '../promotions/promotions.module.js';
+import { SalesModule } from '../sales/sales.module.js';
 import { AdminOrdersController } from './admin-orders.controller.js';
 import { OpenStreams } from './open-streams.js';
 import { OrderEventsHub } from './order-events.hub.js';
@@ -8,12 +8,12 @@ import { OrderLifecycleController } from './order-lifecycle.controller.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersModule } from './orders.module.js';
 import { OrdersService } from './orders.service.js';
-import { SaleStatsService } from './sale-stats.service.js';
+import { SaleStatsModule } from './sale-stats.module.js';
 
 /** The HTTP side: reading, paying and cancelling orders, their live status, sale stats. */
 @Module({
-  imports: [OrdersModule, PromotionsModule, AuthModule],
+  imports: [OrdersModule, SalesModule, SaleStatsModule, AuthModule],
   controllers: [OrdersController, OrderLifecycleController, AdminOrdersController],
-  providers: [OrdersService, OrderEventsHub, SaleStatsService, OpenStreams],
+  providers: [OrdersService, OrderEventsHub, OpenStreams],
 })
 export class OrdersHttpModule {}

@@ -3,7 +3,9 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { OrdersConfig } from '../infra/config/app-config.js';
 import { ScheduleKeeper } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob, OnJobFailed } from '../infra/queues/on-job.js';
-import { EventName, eventsOf, JobName, QueueName, type JobData, type Ticket } from '../infra/queues/queues.js';
+import { EventName, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { eventsOf } from '../events/event-batch.js';
+import { type Ticket } from '../gate/tickets.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
 
@@ -78,6 +80,12 @@ export class OrdersProcessor implements OnApplicationBootstrap {
   @OnJob(EventName.InventoryRejected)
   rejected(job: Job): Promise<unknown> {
     return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryRejected));
+  }
+
+  /** Inventory took back a cancelled order's stock: its units go back to the gate. */
+  @OnJob(EventName.InventoryReturned)
+  returned(job: Job): Promise<unknown> {
+    return this.pipeline.giveBackReturned(eventsOf(job.data, EventName.InventoryReturned));
   }
 
   /** Poison ticket: after the last attempt the shopper sees FAILED and the units go back. */

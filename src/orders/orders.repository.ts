@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Order, OrderStatus, Prisma, RefundStatus } from '../generated/prisma/client.js';
-import { PrismaService } from '../infra/prisma/prisma.service.js';
-import type { Ticket } from '../infra/queues/queues.js';
-
-export type Tx = Prisma.TransactionClient;
+import type { Order, OrderStatus, RefundStatus } from '../generated/prisma/client.js';
+import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
+import type { Ticket } from '../gate/tickets.js';
 
 export interface OrderRow {
   id: string;
@@ -41,7 +39,7 @@ const toRow = (r: RawOrderRow): OrderRow => ({
 
 @Injectable()
 export class OrdersRepository {
-  constructor(@Inject(PrismaService) readonly prisma: PrismaService) {}
+  constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(work, { timeout: 30_000 });

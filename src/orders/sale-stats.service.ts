@@ -4,9 +4,8 @@ import { GateService } from '../gate/gate.service.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { QueueName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { SalesRepository } from '../promotions/sales.repository.js';
+import { SaleLookup } from '../sales/sale-lookup.js';
 import { OrdersRepository } from './orders.repository.js';
-import { UUID } from '../infra/ids/ids.js';
 
 const REFUSALS = ['SOLD_OUT', 'LIMIT_EXCEEDED', 'SALE_NOT_ACTIVE', 'BUSY', 'RATE_LIMITED'] as const;
 const STATUSES: OrderStatus[] = ['QUEUED', 'PENDING', 'AWAITING_PAYMENT', 'PAID', 'CANCELLED', 'FAILED'];
@@ -29,14 +28,14 @@ export interface SaleStats {
 @Injectable()
 export class SaleStatsService {
   constructor(
-    @Inject(SalesRepository) private readonly sales: SalesRepository,
+    @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(GateService) private readonly gate: GateService,
     @Inject(QueueService) private readonly queues: QueueService,
   ) {}
 
   async stats(saleId: string): Promise<SaleStats> {
-    const sale = UUID.test(saleId) ? await this.sales.findWithStock(saleId) : null;
+    const sale = await this.sales.findFresh(saleId);
     if (!sale) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
     const [gate, byStatus, queuedJobs] = await Promise.all([
       this.gate.stats(saleId),

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateService } from '../gate/gate.service.js';
 import { OrdersConfig } from '../infra/config/app-config.js';
-import { JOB_QUEUE, JobName, placeOrdersJob, type Ticket } from '../infra/queues/queues.js';
+import { JOB_QUEUE, JobName } from '../infra/queues/queues.js';
+import { placeOrdersJob, type Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { OrdersRepository } from './orders.repository.js';

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
-import { EventName, eventsOf, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { EventName, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { eventsOf } from '../events/event-batch.js';
 import { OrderLifecycleService } from './order-lifecycle.service.js';
 
 /**

@@ -4,10 +4,11 @@ import { HttpConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { isStoreUnavailable } from '../infra/errors/unavailable.js';
 import { UUID, ulidFactory } from '../infra/ids/ids.js';
-import { JobName, type Ticket } from '../infra/queues/queues.js';
+import { JobName } from '../infra/queues/queues.js';
+import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { GateMetrics } from '../ops/metrics/gate.metrics.js';
-import { SaleLookup } from '../promotions/sale-lookup.js';
+import { SaleLookup } from '../sales/sale-lookup.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 import { TicketHandoff } from './ticket-handoff.js';
 

@@ -3,10 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { AdmissionService, type Admitted } from './admission.service.js';
-import { DomainError } from '../infra/errors/domain-error.js';
+import { checkIdempotencyKey } from '../infra/http/idempotency-key.js';
 import { PurchaseDto } from './dto/purchase.dto.js';
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 @Controller('sales')
 export class PurchaseController {
@@ -25,10 +23,7 @@ export class PurchaseController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() request: FastifyRequest,
   ): Promise<Admitted> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      const problem = 'must be 1-128 letters, digits, "_", ".", ":" or "-"';
-      throw new DomainError('VALIDATION_FAILED', `Idempotency-Key ${problem}`, [{ field: 'Idempotency-Key', problem }]);
-    }
+    checkIdempotencyKey(idempotencyKey);
     return this.admission.purchase({
       saleId,
       userId: user.id,

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { PromotionsModule } from '../promotions/promotions.module.js';
+import { SalesModule } from '../sales/sales.module.js';
 import { AdmissionService } from './admission.service.js';
 import { PurchaseController } from './purchase.controller.js';
 import { SoldOutFlags } from './sold-out-flags.js';
@@ -14,7 +14,7 @@ import { TicketHandoff } from './ticket-handoff.js';
  * tickets to the workers in batches.
  */
 @Module({
-  imports: [PromotionsModule, AuthModule],
+  imports: [SalesModule, AuthModule],
   controllers: [PurchaseController],
   providers: [AdmissionService, SoldOutFlags, SoldOutShortcut, TicketHandoff],
 })

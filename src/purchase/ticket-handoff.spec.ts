@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JobsOptions } from 'bullmq';
 import type { AppConfig } from '../infra/config/app-config.js';
-import type { Ticket } from '../infra/queues/queues.js';
+import type { Ticket } from '../gate/tickets.js';
 import type { QueueService } from '../infra/queues/queues.module.js';
 import { TicketHandoff } from './ticket-handoff.js';
 

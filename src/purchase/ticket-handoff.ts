@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ulid } from 'ulid';
 import { GateConfig } from '../infra/config/app-config.js';
-import { JOB_QUEUE, placeOrdersJob, type Ticket } from '../infra/queues/queues.js';
+import { JOB_QUEUE } from '../infra/queues/queues.js';
+import { placeOrdersJob, type Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 
 /** A batch of admissions being collected; its id is the BullMQ job id and is written into each ticket. */

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SaleView } from '../../src/promotions/promotions.service.js';
+import type { SaleView } from '../../src/sales/sale-view.js';
 import { request, type Answer } from './http.js';
 import type { TestUser } from './users.js';
 
@@ -38,23 +38,6 @@ export function buy(
   headers: Record<string, string> = {},
 ): Promise<Answer<{ orderId?: string; status?: string; code?: string }>> {
   return request(url, 'POST', `/sales/${saleId}/orders`, { token: user.token, body, headers });
-}
-
-/** Polls Postgres until the check holds (the pipeline's own completion is the signal). */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    value = await probe();
-  }
-  return value;
 }
 
 export async function query<R extends pg.QueryResultRow>(

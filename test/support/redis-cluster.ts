@@ -41,7 +41,9 @@ export class OwnRedisCluster {
 
   async start(): Promise<void> {
     for (let i = 0; i < this.masters * (1 + this.replicas); i++) {
-      const port = await freePort();
+      let port = await freePort();
+      // A port freed a moment ago can be handed out again: never give two nodes the same one.
+      while (this.nodes.some((n) => n.port === port)) port = await freePort();
       const dir = path.join(this.root, String(port));
       mkdirSync(dir);
       this.nodes.push({ port, dir });

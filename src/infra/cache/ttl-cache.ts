@@ -1,41 +1,42 @@
+import { LRUCache } from 'lru-cache';
+
 /**
- * A small in-process cache with a time to live and single flight: while a value
- * is being loaded, every caller for that key awaits the same load, so a crowd
- * hitting an expired entry causes one query, not thousands.
+ * A small in-process read cache (lru-cache with `fetch()`): a time to live,
+ * least-recently-used eviction beyond `max` entries, and single flight:
+ * while a key is being loaded every caller for it awaits the same load, so a
+ * crowd hitting an expired entry causes one query, not thousands. A failed
+ * load is not kept. With a TTL of 0 nothing is cached (every call loads).
  */
-export class TtlCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expires: number }>();
-  private readonly loading = new Map<K, Promise<V>>();
+export class TtlCache<K extends object | string | number, V> {
+  private readonly lru: LRUCache<K, { value: V }> | null;
 
   constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly load: (key: K) => Promise<V>,
+    options: { ttlMs: number; max?: number; now?: () => number },
+  ) {
+    this.lru =
+      options.ttlMs > 0
+        ? new LRUCache<K, { value: V }>({
+            max: options.max ?? 10_000,
+            ttl: options.ttlMs,
+            // Values may be null ("no such sale"): each is boxed.
+            fetchMethod: async (key) => ({ value: await this.load(key) }),
+            ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}),
+          })
+        : null;
+  }
 
-  async get(key: K, load: () => Promise<V>): Promise<V> {
-    const hit = this.entries.get(key);
-    if (hit && hit.expires > this.now()) return hit.value;
-    const inFlight = this.loading.get(key);
-    if (inFlight) return inFlight;
-    const promise = load()
-      .then((value) => {
-        if (this.ttlMs > 0) {
-          if (this.entries.size >= this.maxEntries) this.entries.clear();
-          this.entries.set(key, { value, expires: this.now() + this.ttlMs });
-        }
-        return value;
-      })
-      .finally(() => this.loading.delete(key));
-    this.loading.set(key, promise);
-    return promise;
+  async get(key: K): Promise<V> {
+    if (!this.lru) return this.load(key);
+    const boxed = await this.lru.fetch(key);
+    return boxed!.value;
   }
 
   delete(key: K): void {
-    this.entries.delete(key);
+    this.lru?.delete(key);
   }
 
   clear(): void {
-    this.entries.clear();
+    this.lru?.clear();
   }
 }

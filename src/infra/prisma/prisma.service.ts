@@ -1,8 +1,11 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaClient } from '../../generated/prisma/client.js';
+import { PrismaClient, type Prisma } from '../../generated/prisma/client.js';
 import { DatabaseConfig } from '../config/app-config.js';
+
+/** A transaction's client: what repositories take to work inside a caller's transaction. */
+export type Tx = Prisma.TransactionClient;
 
 /** The Prisma client over the pg driver adapter (no native engine needed). */
 @Injectable()

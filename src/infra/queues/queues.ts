@@ -1,4 +1,4 @@
-import { UnrecoverableError, type DefaultJobOptions } from 'bullmq';
+import type { DefaultJobOptions } from 'bullmq';
 
 /**
  * Queue, job and event names are contracts: jobs with these names may be
@@ -30,6 +30,8 @@ export const EventName = {
   OrderPlaced: 'order.placed',
   InventoryReserved: 'inventory.reserved',
   InventoryRejected: 'inventory.rejected',
+  /** Inventory took back the stock of cancelled orders: their units may go back to the gate. */
+  InventoryReturned: 'inventory.returned',
   OrderConfirmed: 'order.confirmed',
   OrderPaid: 'order.paid',
   OrderCancelled: 'order.cancelled',
@@ -87,130 +89,20 @@ export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] 
   [EventName.OrderPlaced]: [QueueName.Inventory],
   [EventName.InventoryReserved]: [QueueName.Orders],
   [EventName.InventoryRejected]: [QueueName.Orders],
+  [EventName.InventoryReturned]: [QueueName.Orders],
   [EventName.OrderConfirmed]: [QueueName.Notifications, QueueName.Timeouts],
   [EventName.OrderPaid]: [QueueName.Notifications],
   [EventName.OrderCancelled]: [QueueName.Inventory, QueueName.Notifications],
 };
 
-/** Why an order was cancelled. */
-export type CancelReason = 'timeout' | 'requested';
-
-/** An admitted purchase, as the gate recorded it. */
-export interface Ticket {
-  orderId: string;
-  saleId: string;
-  userId: string;
-  quantity: number;
-  /** ms since the epoch */
-  admittedAt: number;
-  /**
-   * The hand-off batch the admission joined: the id of the `orders.place`
-   * job that carries it (absent on tickets admitted before batches).
-   */
-  batch?: string;
-}
-
-export interface EventPayloads {
-  [EventName.OrderPlaced]: { orderId: string; saleId: string; userId: string; quantity: number };
-  [EventName.InventoryReserved]: { orderId: string; saleId: string; quantity: number };
-  [EventName.InventoryRejected]: { orderId: string; saleId: string; quantity: number; reason: string };
-  [EventName.OrderConfirmed]: {
-    orderId: string;
-    saleId: string;
-    userId: string;
-    quantity: number;
-    amount: number;
-    paymentDeadline: string;
-  };
-  [EventName.OrderPaid]: {
-    orderId: string;
-    saleId: string;
-    userId: string;
-    quantity: number;
-    amount: number;
-    paymentId: string;
-    paidAt: string;
-  };
-  [EventName.OrderCancelled]: {
-    orderId: string;
-    saleId: string;
-    userId: string;
-    quantity: number;
-    amount: number;
-    reason: CancelReason;
-  };
-}
-
 /**
- * One event as its consumers see it. `eventId` names the outbox row that
- * carried it: a row holds the events of one type committed together (a batch
- * of orders), so several events share an id. Consumers record the ids they
- * handled, so a redelivered row changes nothing.
+ * Payload of each command, by job name. Each module that publishes a job
+ * declares its payload next to it (TypeScript declaration merging:
+ * `declare module '…/infra/queues/queues.js' { interface JobData { … } }`), so
+ * QueueService.enqueue is typed without this file knowing any module.
  */
-export interface EventJob<E extends EventName = EventName> {
-  eventId: string;
-  type: E;
-  payload: EventPayloads[E];
-}
-
-/** One outbox row as relayed: its id and the payloads of its events. */
-export interface EventRow<E extends EventName = EventName> {
-  eventId: string;
-  payloads: EventPayloads[E][];
-}
-
-/**
- * The data of an event job: outbox rows of one type (the job's name), in id
- * order (job id = the first and last row id). A row is never split across
- * jobs; a BullMQ job costs several Redis round trips, and the consumers write
- * a job's events in one transaction anyway.
- */
-export interface EventBatch<E extends EventName = EventName> {
-  rows: EventRow<E>[];
-}
-
-/**
- * The events of an event job: rows (today), `{events}` (jobs relayed before
- * rows carried batches) or a single event (before that). A malformed job
- * throws UnrecoverableError: it goes to the failed set at once, retrying
- * cannot mend it.
- */
-export function eventsOf<E extends EventName>(data: unknown, type: E): EventJob<E>[] {
-  const malformed = (): never => {
-    throw new UnrecoverableError(`malformed ${type} job`);
-  };
-  const d = data as { rows?: unknown; events?: unknown } | null;
-  let list: EventJob<E>[];
-  if (Array.isArray(d?.rows)) {
-    list = [];
-    for (const row of d.rows as Partial<EventRow<E>>[]) {
-      if (typeof row?.eventId !== 'string' || !Array.isArray(row.payloads)) return malformed();
-      for (const payload of row.payloads) list.push({ eventId: row.eventId, type, payload });
-    }
-  } else {
-    list = Array.isArray(d?.events) ? (d.events as EventJob<E>[]) : [data as EventJob<E>];
-  }
-  if (list.length === 0) return malformed();
-  for (const e of list) {
-    if (typeof e?.eventId !== 'string' || e.type !== type || typeof e.payload !== 'object' || e.payload === null) {
-      throw new UnrecoverableError(`malformed ${type} event`);
-    }
-  }
-  return list;
-}
-
-/** Payload of each command. */
 export interface JobData {
   [JobName.Ping]: { sentAt: number };
-  [JobName.PreheatSale]: { saleId: string };
-  [JobName.PlaceOrder]: Ticket;
-  [JobName.PlaceOrders]: { tickets: Ticket[] };
-  [JobName.SweepTickets]: Record<string, never>;
-  [JobName.SendEmail]: { notificationId: string };
-  [JobName.SendSms]: { notificationId: string };
-  [JobName.ExpireOrder]: { orderId: string };
-  [JobName.ExpireOrders]: { orderIds: string[] };
-  [JobName.ReconcileSales]: Record<string, never>;
 }
 
 /** The id of an order's payment-deadline job (BullMQ custom ids may not contain ':'). */
@@ -236,19 +128,6 @@ export const CAPPED_BACKOFF = 'capped';
  * malformed one still goes to the failed set at once (UnrecoverableError).
  */
 export const UNTIL_DONE_ATTEMPTS = 1_000_000;
-
-/**
- * The job that hands a batch of admitted tickets to the workers: job id = the
- * batch id written in each ticket, retried until done (a poison ticket is split
- * off to fail alone, see OrderPipelineService.placeAll).
- */
-export function placeOrdersJob(batchId: string, tickets: Ticket[]) {
-  return {
-    name: JobName.PlaceOrders,
-    data: { tickets } satisfies JobData[typeof JobName.PlaceOrders],
-    opts: { jobId: batchId, attempts: UNTIL_DONE_ATTEMPTS },
-  };
-}
 
 /** The worker-side strategy of CAPPED_BACKOFF: delay × 2^(n-1), at most capMs. */
 export function cappedBackoff(capMs: number) {
@@ -288,3 +167,6 @@ export function parseWorkerQueues(value: string): QueueName[] {
   }
   return [...new Set(names)] as QueueName[];
 }
+
+/** Compile-time check: every job has its payload declared in JobData (by the module that publishes it). */
+export const EVERY_JOB_HAS_DATA: Exclude<JobName, keyof JobData> extends never ? true : never = true;

@@ -1,4 +1,5 @@
-import type { CancelReason, EventName } from '../../infra/queues/queues.js';
+import type { EventName } from '../../infra/queues/queues.js';
+import type { CancelReason } from '../../orders/order.events.js';
 import { escapeHtml, money } from './format.js';
 import type { NotificationTemplate } from './template.js';
 

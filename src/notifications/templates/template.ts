@@ -1,4 +1,5 @@
-import type { EventName, EventPayloads } from '../../infra/queues/queues.js';
+import type { EventName } from '../../infra/queues/queues.js';
+import type { EventPayloads } from '../../events/event-batch.js';
 import type { EmailContent, SmsContent } from '../notification.types.js';
 
 /** Everything a template may use: the event, and the order, shopper and sale it is about. */

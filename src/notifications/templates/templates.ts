@@ -1,4 +1,5 @@
-import { EventName, type EventPayloads } from '../../infra/queues/queues.js';
+import { EventName } from '../../infra/queues/queues.js';
+import type { EventPayloads } from '../../events/event-batch.js';
 import { orderCancelled } from './order-cancelled.template.js';
 import { orderConfirmed } from './order-confirmed.template.js';
 import { orderPaid } from './order-paid.template.js';

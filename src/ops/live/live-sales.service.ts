@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SaleStatsService, type SaleStats } from '../../orders/sale-stats.service.js';
-import { effectiveEnd, saleStatus, type SaleStatus } from '../../promotions/sale-status.js';
+import { effectiveEnd, saleStatus, type SaleStatus } from '../../sales/sale-status.js';
 import { OpsRepository, type WatchedSale } from '../ops.repository.js';
 
 /** Sales starting within this long, or ended this long ago, are still shown. */

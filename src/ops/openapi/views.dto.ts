@@ -12,9 +12,8 @@ import type { NotificationPage } from '../../notifications/admin-notifications.s
 import type { NotificationView } from '../../notifications/notification.types.js';
 import type { OrderView } from '../../orders/orders.service.js';
 import type { SaleStats } from '../../orders/sale-stats.service.js';
-import type { SaleView } from '../../promotions/promotions.service.js';
-import type { ReconcileReport } from '../../promotions/reconcile.service.js';
-import type { StorefrontSale } from '../../promotions/storefront.service.js';
+import type { SaleView, StorefrontSale } from '../../sales/sale-view.js';
+import type { ReconcileReport } from '../../sales/reconcile.service.js';
 import type { AdminSession } from '../admin/admin-access.js';
 import type { HealthBody } from '../health.controller.js';
 

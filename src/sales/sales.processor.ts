@@ -5,18 +5,18 @@ import { ScheduleKeeper } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
 import { JobName, QueueName, type JobData } from '../infra/queues/queues.js';
 import { RedisService } from '../infra/redis/redis.module.js';
-import { PromotionsService } from './promotions.service.js';
+import { SalesService } from './sales.service.js';
 import { ReconcileService } from './reconcile.service.js';
 
 @Injectable()
 @JobConsumer(QueueName.Promotions)
-export class PromotionsProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Promotions');
   private healTimer?: NodeJS.Timeout;
   private stopWatching?: () => void;
 
   constructor(
-    @Inject(PromotionsService) private readonly promotions: PromotionsService,
+    @Inject(SalesService) private readonly promotions: SalesService,
     @Inject(ReconcileService) private readonly reconciler: ReconcileService,
     @Inject(ScheduleKeeper) private readonly schedules: ScheduleKeeper,
     @Inject(RedisService) private readonly redis: RedisService,

@@ -5,6 +5,8 @@ import { UUID } from '../infra/ids/ids.js';
 import { effectiveEnd } from './sale-status.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
 
+export type { SaleWithStock };
+
 /** Where a sale stands in time, as other modules need to know it. */
 export type SalePhase = 'UPCOMING' | 'OPEN' | 'ENDED';
 
@@ -22,13 +24,18 @@ export class SaleLookup {
     @Inject(SalesRepository) private readonly repository: SalesRepository,
     @Inject(SalesConfig) config: SalesConfig,
   ) {
-    this.sales = new TtlCache(config.STOREFRONT_CACHE_MS);
+    this.sales = new TtlCache((id) => this.repository.findWithStock(id), { ttlMs: config.STOREFRONT_CACHE_MS });
   }
 
   /** The sale (cached), or null when there is none with this id. */
   find(id: string): Promise<SaleWithStock | null> {
     if (!UUID.test(id)) return Promise.resolve(null);
-    return this.sales.get(id.toLowerCase(), () => this.repository.findWithStock(id));
+    return this.sales.get(id.toLowerCase());
+  }
+
+  /** The sale as Postgres has it now (not cached: admin reads), or null. */
+  findFresh(id: string): Promise<SaleWithStock | null> {
+    return UUID.test(id) ? this.repository.findWithStock(id) : Promise.resolve(null);
   }
 
   /** The sale's phase now, or null when there is no such sale. */

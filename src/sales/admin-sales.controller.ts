@@ -2,65 +2,66 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Qu
 import { Roles } from '../auth/auth.decorators.js';
 import { PageQueryDto } from '../infra/http/page-query.dto.js';
 import { CreateSaleDto, ReconcileQueryDto, UpdateSaleDto } from './dto/sale.dto.js';
-import { PromotionsService, type SaleView } from './promotions.service.js';
+import { SalesService } from './sales.service.js';
+import type { SaleView } from './sale-view.js';
 import { ReconcileService, type ReconcileReport } from './reconcile.service.js';
 
 @Controller('admin/sales')
 @Roles('ADMIN')
 export class AdminSalesController {
   constructor(
-    @Inject(PromotionsService) private readonly promotions: PromotionsService,
+    @Inject(SalesService) private readonly sales: SalesService,
     @Inject(ReconcileService) private readonly reconciler: ReconcileService,
   ) {}
 
   @Post()
   create(@Body() dto: CreateSaleDto): Promise<SaleView> {
-    return this.promotions.create(dto);
+    return this.sales.create(dto);
   }
 
   @Get()
   list(@Query() query: PageQueryDto): Promise<{ items: SaleView[]; page: number; pageSize: number; total: number }> {
-    return this.promotions.page(query.page, query.pageSize);
+    return this.sales.page(query.page, query.pageSize);
   }
 
   @Get(':id')
   get(@Param('id') id: string): Promise<SaleView> {
-    return this.promotions.get(id);
+    return this.sales.get(id);
   }
 
   @Patch(':id')
   update(@Param('id') id: string, @Body() dto: UpdateSaleDto): Promise<SaleView> {
-    return this.promotions.update(id, dto);
+    return this.sales.update(id, dto);
   }
 
   @Delete(':id')
   @HttpCode(204)
   remove(@Param('id') id: string): Promise<void> {
-    return this.promotions.remove(id);
+    return this.sales.remove(id);
   }
 
   @Post(':id/preheat')
   @HttpCode(200)
   preheat(@Param('id') id: string): Promise<SaleView> {
-    return this.promotions.preheat(id);
+    return this.sales.preheat(id);
   }
 
   @Post(':id/pause')
   @HttpCode(200)
   pause(@Param('id') id: string): Promise<SaleView> {
-    return this.promotions.setPaused(id, true);
+    return this.sales.setPaused(id, true);
   }
 
   @Post(':id/resume')
   @HttpCode(200)
   resume(@Param('id') id: string): Promise<SaleView> {
-    return this.promotions.setPaused(id, false);
+    return this.sales.setPaused(id, false);
   }
 
   @Post(':id/end')
   @HttpCode(200)
   end(@Param('id') id: string): Promise<SaleView> {
-    return this.promotions.end(id);
+    return this.sales.end(id);
   }
 
   /**

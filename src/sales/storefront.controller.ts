@@ -2,7 +2,8 @@ import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
 import { SalesConfig } from '../infra/config/app-config.js';
-import { StorefrontService, type StorefrontSale } from './storefront.service.js';
+import type { StorefrontSale } from './sale-view.js';
+import { StorefrontService } from './storefront.service.js';
 
 @Controller('sales')
 @Public()

@@ -4,21 +4,8 @@ import { SalesConfig } from '../infra/config/app-config.js';
 import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { SaleLookup } from './sale-lookup.js';
-import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
+import { storefrontSale, type StorefrontSale } from './sale-view.js';
 import { SalesRepository, type SaleWithStock } from './sales.repository.js';
-
-export interface StorefrontSale {
-  id: string;
-  name: string;
-  price: number;
-  stock: number;
-  remaining: number;
-  perUserLimit: number;
-  startsAt: Date;
-  endsAt: Date;
-  status: SaleStatus;
-  paused: boolean;
-}
 
 /**
  * The crowd's reads while it waits. Sale rows come from a short in-process
@@ -35,35 +22,22 @@ export class StorefrontService {
     @Inject(GateService) private readonly gate: GateService,
     @Inject(SalesConfig) config: SalesConfig,
   ) {
-    this.open = new TtlCache(config.STOREFRONT_CACHE_MS, 1);
+    this.open = new TtlCache(() => this.repository.openSales(new Date()), {
+      ttlMs: config.STOREFRONT_CACHE_MS,
+      max: 1,
+    });
   }
 
   async list(): Promise<StorefrontSale[]> {
-    const sales = await this.open.get('open', () => this.repository.openSales(new Date()));
+    const sales = await this.open.get('open');
     const remaining = await this.gate.remainingMany(sales.map((s) => s.id));
     const now = new Date();
-    return sales.map((sale, i) => this.view(sale, remaining[i] ?? null, now)).filter((s) => s.status !== 'ENDED');
+    return sales.map((sale, i) => storefrontSale(sale, remaining[i] ?? null, now)).filter((s) => s.status !== 'ENDED');
   }
 
   async detail(id: string): Promise<StorefrontSale> {
     const sale = await this.sales.find(id);
     if (!sale) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
-    return this.view(sale, await this.gate.remaining(id), new Date());
-  }
-
-  private view(sale: SaleWithStock, gateRemaining: number | null, now: Date): StorefrontSale {
-    const remaining = gateRemaining ?? sale.available;
-    return {
-      id: sale.id,
-      name: sale.name,
-      price: sale.price,
-      stock: sale.stock,
-      remaining,
-      perUserLimit: sale.perUserLimit,
-      startsAt: sale.startsAt,
-      endsAt: effectiveEnd(sale),
-      status: saleStatus(sale, remaining, now),
-      paused: sale.paused,
-    };
+    return storefrontSale(sale, await this.gate.remaining(id), new Date());
   }
 }

@@ -7,30 +7,12 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import type { CreateSaleDto, UpdateSaleDto } from './dto/sale.dto.js';
 import { gateSettings } from './gate-settings.js';
 import { ReconcileService } from './reconcile.service.js';
-import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
-import { SalesRepository, type SaleWithStock, type Tx } from './sales.repository.js';
+import { effectiveEnd } from './sale-status.js';
+import { saleView, type SaleView } from './sale-view.js';
+import type { Tx } from '../infra/prisma/prisma.service.js';
+import { SalesRepository, type SaleWithStock } from './sales.repository.js';
 import { UUID } from '../infra/ids/ids.js';
-
-export interface SaleView {
-  id: string;
-  name: string;
-  sku: string;
-  price: number;
-  stock: number;
-  perUserLimit: number;
-  startsAt: Date;
-  endsAt: Date;
-  endedAt: Date | null;
-  paused: boolean;
-  /** Seconds to pay once reserved; null = the PAYMENT_WINDOW_SECONDS default. */
-  paymentWindowSeconds: number | null;
-  status: SaleStatus;
-  /** Units left to buy: the gate's count once preheated, else the stock of record. */
-  remaining: number;
-  preheated: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
+import { StockOfRecord } from '../inventory/stock-of-record.js';
 
 function invalid(field: string, problem: string): DomainError {
   return new DomainError('VALIDATION_FAILED', `${field}: ${problem}`, [{ field, problem } satisfies ErrorDetail]);
@@ -38,11 +20,12 @@ function invalid(field: string, problem: string): DomainError {
 
 /** Admin management of flash sales and the stock preheat into the gate. */
 @Injectable()
-export class PromotionsService {
-  private readonly logger = new Logger('Promotions');
+export class SalesService {
+  private readonly logger = new Logger('Sales');
 
   constructor(
     @Inject(SalesRepository) private readonly sales: SalesRepository,
+    @Inject(StockOfRecord) private readonly stock: StockOfRecord,
     @Inject(GateService) private readonly gate: GateService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(ReconcileService) private readonly reconcile: ReconcileService,
@@ -53,15 +36,19 @@ export class PromotionsService {
     if (dto.endsAt <= dto.startsAt) throw invalid('endsAt', 'must be after startsAt');
     if (dto.endsAt <= new Date()) throw invalid('endsAt', 'must be in the future');
     assertAmountFits(dto.price, dto.perUserLimit);
-    const sale = await this.sales.create(dto);
+    const sale = await this.sales.transaction(async (tx): Promise<SaleWithStock> => {
+      const row = await this.sales.create(tx, dto);
+      await this.stock.open(tx, row.id, dto.stock);
+      return { ...row, available: dto.stock };
+    });
     await this.schedulePreheat(sale);
-    return this.view(sale, null);
+    return saleView(sale, null);
   }
 
   async get(id: string): Promise<SaleView> {
     const sale = UUID.test(id) ? await this.sales.findWithStock(id) : null;
     if (!sale) throw notFound();
-    return this.view(sale, await this.gate.remaining(id));
+    return saleView(sale, await this.gate.remaining(id));
   }
 
   async page(
@@ -69,7 +56,7 @@ export class PromotionsService {
     pageSize: number,
   ): Promise<{ items: SaleView[]; page: number; pageSize: number; total: number }> {
     const { items, total } = await this.sales.page(page, pageSize);
-    const views = await Promise.all(items.map(async (s) => this.view(s, await this.gate.remaining(s.id))));
+    const views = await Promise.all(items.map(async (s) => saleView(s, await this.gate.remaining(s.id))));
     return { items: views, page, pageSize, total };
   }
 
@@ -116,8 +103,9 @@ export class PromotionsService {
         throw new DomainError('CONFLICT', 'The stock of this sale is changing right now; try again');
       }
       try {
-        if (delta !== 0 && !(await this.sales.changeStock(tx, id, delta))) throw belowSold(sale.stock - sale.available);
+        if (delta !== 0 && !(await this.stock.adjust(tx, id, delta))) throw belowSold(sale.stock - sale.available);
         const updated = await this.sales.update(tx, id, {
+          stock: delta !== 0 ? sale.stock + delta : undefined,
           gateBuckets: dto.gateBuckets,
           name: dto.name,
           sku: dto.sku,
@@ -158,7 +146,7 @@ export class PromotionsService {
       await this.queues.remove(JobName.PreheatSale, preheatJobId(id, rescheduledFrom));
       await this.schedulePreheat(result);
     }
-    return this.view(result, await this.gate.remaining(id));
+    return saleView(result, await this.gate.remaining(id));
   }
 
   /** A preheated gate split into buckets moved to a new stock (a rebuild); absent when not preheated. */
@@ -213,7 +201,7 @@ export class PromotionsService {
       return { sale, remaining: answer.status === 'EXISTS' ? (answer.current ?? 0) : answer.expected };
     });
     this.logger.log(`sale ${id} preheated: ${result.remaining} remaining`);
-    return this.view(result.sale, result.remaining);
+    return saleView(result.sale, result.remaining);
   }
 
   /** Preheat job: a sale deleted since is no error. */
@@ -237,7 +225,7 @@ export class PromotionsService {
       await this.gate.updateSettings(id, gateSettings(updated));
       return updated;
     });
-    return this.view(sale, await this.gate.remaining(id));
+    return saleView(sale, await this.gate.remaining(id));
   }
 
   private async locked<T>(id: string, work: (sale: SaleWithStock, tx: Tx) => Promise<T>): Promise<T> {
@@ -254,28 +242,6 @@ export class PromotionsService {
       { saleId: sale.id },
       { jobId: preheatJobId(sale.id, sale.startsAt.getTime()), delay: Math.max(0, at - Date.now()) },
     );
-  }
-
-  view(sale: SaleWithStock, gateRemaining: number | null): SaleView {
-    const remaining = gateRemaining ?? sale.available;
-    return {
-      id: sale.id,
-      name: sale.name,
-      sku: sale.sku,
-      price: sale.price,
-      stock: sale.stock,
-      perUserLimit: sale.perUserLimit,
-      startsAt: sale.startsAt,
-      endsAt: sale.endsAt,
-      endedAt: sale.endedAt,
-      paused: sale.paused,
-      paymentWindowSeconds: sale.paymentWindowSeconds,
-      status: saleStatus(sale, remaining, new Date()),
-      remaining,
-      preheated: gateRemaining !== null,
-      createdAt: sale.createdAt,
-      updatedAt: sale.updatedAt,
-    };
   }
 }
 

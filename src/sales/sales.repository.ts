@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Prisma, Sale } from '../generated/prisma/client.js';
 import type { OrdersOfRecord } from '../gate/gate.service.js';
-import { PrismaService } from '../infra/prisma/prisma.service.js';
+import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 
 export type SaleWithStock = Sale & { available: number };
-export type Tx = Prisma.TransactionClient;
 
 export interface NewSale {
   name: string;
@@ -40,11 +39,13 @@ export class SalesRepository {
     );
   }
 
-  async create(data: NewSale): Promise<SaleWithStock> {
-    const sale = await this.prisma.sale.create({
-      data: { ...data, inventory: { create: { available: data.stock } } },
-    });
-    return { ...sale, available: data.stock };
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(work, { timeout: 30_000 });
+  }
+
+  /** The sale's row (its stock of record is the inventory module's: StockOfRecord.open). */
+  create(tx: Tx, data: NewSale): Promise<Sale> {
+    return tx.sale.create({ data });
   }
 
   async findWithStock(id: string, tx: Tx = this.prisma): Promise<SaleWithStock | null> {
@@ -89,16 +90,6 @@ export class SalesRepository {
 
   update(tx: Tx, id: string, data: Prisma.SaleUpdateInput): Promise<Sale> {
     return tx.sale.update({ where: { id }, data });
-  }
-
-  /** Changes stock and available by delta; false when available would go negative. */
-  async changeStock(tx: Tx, id: string, delta: number): Promise<boolean> {
-    const changed = await tx.$executeRaw`
-      UPDATE inventory SET available = available + ${delta}, updated_at = now()
-      WHERE sale_id = ${id}::uuid AND available + ${delta} >= 0`;
-    if (changed === 0) return false;
-    await tx.$executeRaw`UPDATE sales SET stock = stock + ${delta}, updated_at = now() WHERE id = ${id}::uuid`;
-    return true;
   }
 
   /** What the gate must hold for this sale: its live orders and the ids of the dead ones (one read). */

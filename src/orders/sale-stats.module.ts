@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { SalesModule } from '../sales/sales.module.js';
+import { OrdersModule } from './orders.module.js';
+import { SaleStatsService } from './sale-stats.service.js';
+
+/** A sale's figures (gate, orders by status, backlog) for the admin stats route and the live view. */
+@Module({
+  imports: [OrdersModule, SalesModule],
+  providers: [SaleStatsService],
+  exports: [SaleStatsService],
+})
+export class SaleStatsModule {}

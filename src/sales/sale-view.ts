@@ -1,0 +1,63 @@
+import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
+import type { SaleWithStock } from './sales.repository.js';
+
+/** A sale as the admin API answers it. */
+export interface SaleView {
+  id: string;
+  name: string;
+  sku: string;
+  price: number;
+  stock: number;
+  perUserLimit: number;
+  startsAt: Date;
+  endsAt: Date;
+  endedAt: Date | null;
+  paused: boolean;
+  /** Seconds to pay once reserved; null = the PAYMENT_WINDOW_SECONDS default. */
+  paymentWindowSeconds: number | null;
+  status: SaleStatus;
+  /** Units left to buy: the gate's count once preheated, else the stock of record. */
+  remaining: number;
+  preheated: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A sale as the storefront shows it to shoppers (endsAt: when it stops selling). */
+export type StorefrontSale = Pick<
+  SaleView,
+  'id' | 'name' | 'price' | 'stock' | 'remaining' | 'perUserLimit' | 'startsAt' | 'endsAt' | 'status' | 'paused'
+>;
+
+/** The one mapper of a sale row (and the gate's remaining count, null when not preheated) to its views. */
+export function saleView(sale: SaleWithStock, gateRemaining: number | null, now = new Date()): SaleView {
+  const remaining = gateRemaining ?? sale.available;
+  return {
+    id: sale.id,
+    name: sale.name,
+    sku: sale.sku,
+    price: sale.price,
+    stock: sale.stock,
+    perUserLimit: sale.perUserLimit,
+    startsAt: sale.startsAt,
+    endsAt: sale.endsAt,
+    endedAt: sale.endedAt,
+    paused: sale.paused,
+    paymentWindowSeconds: sale.paymentWindowSeconds,
+    status: saleStatus(sale, remaining, now),
+    remaining,
+    preheated: gateRemaining !== null,
+    createdAt: sale.createdAt,
+    updatedAt: sale.updatedAt,
+  };
+}
+
+/** The storefront's subset of saleView. */
+export function storefrontSale(sale: SaleWithStock, gateRemaining: number | null, now = new Date()): StorefrontSale {
+  const { id, name, price, stock, remaining, perUserLimit, startsAt, status, paused } = saleView(
+    sale,
+    gateRemaining,
+    now,
+  );
+  return { id, name, price, stock, remaining, perUserLimit, startsAt, endsAt: effectiveEnd(sale), status, paused };
+}
