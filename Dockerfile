@@ -1,7 +1,7 @@
 # The API and the worker in one image (the command picks the process):
 #   docker build -t flash-sale .
 #   docker run flash-sale node dist/main.js      # API
-#   docker run flash-sale node dist/worker.js    # worker (WORKER_QUEUES picks its queues)
+#   docker run flash-sale node --max-old-space-size=256 --max-semi-space-size=16 dist/worker.js    # worker (WORKER_QUEUES picks its queues)
 #   docker run flash-sale node dist/migrate.js deploy
 FROM node:20-bookworm-slim AS build
 WORKDIR /app

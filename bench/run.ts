@@ -27,7 +27,7 @@ import { Redis } from 'ioredis';
 import { OwnRedis } from '../test/support/redis-server.js';
 import { createUsersSignedWith } from '../test/support/users.js';
 import { chartSvg } from './chart.js';
-import { API_NODE_FLAGS, BASE_DB, databaseUrl, freePort, freshDatabase, query } from './support.js';
+import { API_NODE_FLAGS, WORKER_NODE_FLAGS, BASE_DB, databaseUrl, freePort, freshDatabase, query } from './support.js';
 import { cpuBetween, cpuSnapshot, pidsOf, startNode, stopProc, type Components, type Proc } from './procs.js';
 import {
   commandsBetween,
@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     procs.push(
       await startNode(
         'worker',
-        [...prof('worker'), path.join(ROOT, 'dist/worker.js')],
+        [...WORKER_NODE_FLAGS, ...prof('worker'), path.join(ROOT, 'dist/worker.js')],
         {
           ...env,
           WORKER_QUEUES: BUY_PATH_QUEUES,
@@ -353,7 +353,7 @@ async function main(): Promise<void> {
       procs.push(
         await startNode(
           'notify worker',
-          [path.join(ROOT, 'dist/worker.js')],
+          [...WORKER_NODE_FLAGS, path.join(ROOT, 'dist/worker.js')],
           {
             ...env,
             WORKER_QUEUES: 'notifications,email,sms',

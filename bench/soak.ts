@@ -21,6 +21,7 @@ import { SMTPServer } from 'smtp-server';
 import { ALL_QUEUES } from '../src/infra/queues/queues.js';
 import {
   API_NODE_FLAGS,
+  WORKER_NODE_FLAGS,
   clearRedis,
   freePort,
   freshDatabase,
@@ -282,7 +283,12 @@ async function main(): Promise<void> {
     { SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SMS_PROVIDER: 'log' },
   );
   const api = await startNode('soak-api', [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')], env, /API listening/);
-  const worker = await startNode('soak-worker', [path.join(ROOT, 'dist/worker.js')], env, /worker ready/);
+  const worker = await startNode(
+    'soak-worker',
+    [...WORKER_NODE_FLAGS, path.join(ROOT, 'dist/worker.js')],
+    env,
+    /worker ready/,
+  );
   const procs: Proc[] = [api, worker];
   const queues = ALL_QUEUES.map((name) => new Queue(name, { connection: { url: REDIS_URL }, prefix: QUEUE_PREFIX }));
   const base = `http://127.0.0.1:${port}`;

@@ -20,7 +20,7 @@ build_and_migrate
 # The API's heap flags are those of `npm start` (see README, Benchmark).
 node --max-old-space-size=256 --max-semi-space-size=8 dist/main.js &
 API=$!
-node dist/worker.js &
+node --max-old-space-size=256 --max-semi-space-size=16 dist/worker.js &
 WORKER=$!
 stop() { kill -TERM "$API" "$WORKER" 2>/dev/null || true; wait "$API" "$WORKER" 2>/dev/null || true; }
 trap stop INT TERM
