@@ -501,6 +501,8 @@ async function main(): Promise<void> {
       seconds: Math.round(stockOutMs / 100) / 10,
       requests: admission.timeline![tick] ?? admission.requests,
     };
+    // The CPU window is the whole phase (a build that answers slowly after the sell-out runs on in it).
+    const admissionPhaseSeconds = admission.seconds;
     admission.seconds = whileStockRemained.seconds;
     admission.requests = whileStockRemained.requests;
     admission.rps = Math.round(whileStockRemained.requests / (stockOutMs / 1000));
@@ -608,8 +610,8 @@ async function main(): Promise<void> {
     ];
     console.log(`${cpuTable(cpuWindows)}\n`);
     console.log(
-      `cores busy in admission (${admission.seconds} s): ${Object.entries(cpuAdmission)
-        .map(([k, v]) => `${k} ${(v / admission.seconds).toFixed(2)}`)
+      `cores busy in the admission phase (${admissionPhaseSeconds} s): ${Object.entries(cpuAdmission)
+        .map(([k, v]) => `${k} ${(v / admissionPhaseSeconds).toFixed(2)}`)
         .join(', ')}`,
     );
     console.log(

@@ -30,7 +30,7 @@ export class OutboxRepository {
         if (rows.length === 0) return 0;
         await publish(rows);
         await tx.$executeRaw`
-          UPDATE outbox_events SET published_at = now() WHERE id = ANY(${rows.map((r) => r.id)}::text[])`;
+          UPDATE outbox_events SET published_at = now() WHERE id = ANY(${rows.map((r) => r.id)}::bpchar[])`;
         return rows.length;
       },
       { timeout: 30_000 },

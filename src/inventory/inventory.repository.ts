@@ -42,7 +42,7 @@ export class InventoryRepository {
   async reservations(tx: Tx, orderIds: string[]): Promise<Map<string, string>> {
     const rows = await tx.$queryRaw<{ order_id: string; status: string }[]>`
       SELECT order_id, status::text AS status FROM inventory_reservations
-      WHERE order_id = ANY(${orderIds}::text[])`;
+      WHERE order_id = ANY(${orderIds}::bpchar[])`;
     return new Map(rows.map((r) => [r.order_id.trim(), r.status]));
   }
 

@@ -95,7 +95,7 @@ export class NotificationsRepository {
       SELECT o.id, o.quantity, o.amount, o.status::text AS status, o.payment_deadline,
              u.email, u.phone, u.name AS shopper_name, s.id::text AS sale_id, s.name AS sale_name
       FROM orders o JOIN users u ON u.id = o.user_id JOIN sales s ON s.id = o.sale_id
-      WHERE o.id = ANY(${orderIds}::text[])`;
+      WHERE o.id = ANY(${orderIds}::bpchar[])`;
     return new Map(
       rows.map((r) => [
         r.id,
@@ -137,7 +137,7 @@ export class NotificationsRepository {
         ON CONFLICT (order_id, kind, channel) DO NOTHING`;
       return tx.$queryRaw<{ id: string; channel: NotificationChannel }[]>`
         SELECT n.id, n.channel FROM notifications n
-        JOIN (SELECT DISTINCT * FROM unnest(${rows.map((r) => r.orderId)}::text[], ${rows.map((r) => r.kind)}::text[]))
+        JOIN (SELECT DISTINCT * FROM unnest(${rows.map((r) => r.orderId)}::bpchar[], ${rows.map((r) => r.kind)}::text[]))
              AS k(order_id, kind) ON n.order_id = k.order_id AND n.kind = k.kind
         WHERE n.status = 'QUEUED'
         ORDER BY n.id`;
@@ -168,14 +168,14 @@ export class NotificationsRepository {
   private readonly sent = new DataLoader<string, true>(async (ids) => {
     await this.prisma.$executeRaw`
       UPDATE notifications SET status = 'SENT', sent_at = now(), last_error = NULL, updated_at = now()
-      WHERE id = ANY(${[...ids]}::text[]) AND status <> 'SENT'`;
+      WHERE id = ANY(${[...ids]}::bpchar[]) AND status <> 'SENT'`;
     return ids.map(() => true as const);
   }, batching);
 
   private async claimMany(ids: readonly string[]): Promise<Claim[]> {
     const rows = await this.prisma.$queryRaw<RawClaimed[]>`
       UPDATE notifications SET status = 'SENDING', attempts = attempts + 1, updated_at = now()
-      WHERE id = ANY(${[...new Set(ids)]}::text[]) AND status = 'QUEUED'
+      WHERE id = ANY(${[...new Set(ids)]}::bpchar[]) AND status = 'QUEUED'
       RETURNING id, order_id, kind, channel, recipient, content, attempts`;
     const claimed = new Map(rows.map((row) => [row.id, row]));
     const others = ids.filter((id) => !claimed.has(id));

@@ -89,7 +89,7 @@ export class OrdersRepository {
           ELSE o.payment_deadline END,
         failure_reason = COALESCE(${extra.reason ?? null}::text, o.failure_reason)
       FROM sales s
-      WHERE s.id = o.sale_id AND o.id = ANY(${ids}::text[]) AND o.status = 'PENDING'
+      WHERE s.id = o.sale_id AND o.id = ANY(${ids}::bpchar[]) AND o.status = 'PENDING'
       RETURNING o.id, o.sale_id, o.user_id, o.quantity, o.amount, o.payment_deadline`;
     return rows.map(toRow);
   }
@@ -211,7 +211,7 @@ export class OrdersRepository {
     if (ids.length === 0) return [];
     const rows = await tx.$queryRaw<RawOrderRow[]>`
       UPDATE orders SET status = 'CANCELLED', failure_reason = ${reason}, updated_at = now()
-      WHERE id = ANY(${ids}::text[]) AND status::text = ANY(${from}::text[])
+      WHERE id = ANY(${ids}::bpchar[]) AND status::text = ANY(${from}::text[])
         AND (NOT ${onlyPastDeadline} OR payment_deadline <= now())
         AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
@@ -228,7 +228,7 @@ export class OrdersRepository {
     const rows = await this.prisma.$queryRaw<{ id: string; wait_ms: number }[]>`
       SELECT id, (extract(epoch FROM GREATEST(payment_deadline, payment_claimed_until) - now()) * 1000)::float8 AS wait_ms
       FROM orders
-      WHERE id = ANY(${ids}::text[]) AND status = 'AWAITING_PAYMENT'`;
+      WHERE id = ANY(${ids}::bpchar[]) AND status = 'AWAITING_PAYMENT'`;
     return rows.map((r) => ({ id: r.id, waitMs: Math.round(Number(r.wait_ms)) }));
   }
 
