@@ -9,7 +9,7 @@ import { InventoryModule } from './inventory/inventory.module.js';
 import { InventoryProcessor } from './inventory/inventory.processor.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { NotificationsProcessor } from './notifications/notifications.processor.js';
-import { EmailProcessor, SmsProcessor } from './notifications/send.processors.js';
+import { SendProcessor } from './notifications/send.processors.js';
 import { OpsProcessor } from './ops/ops.processor.js';
 import { WorkerOpsModule } from './ops/worker-ops.module.js';
 import { OrdersModule } from './orders/orders.module.js';
@@ -28,8 +28,8 @@ export const CONSUMERS: { readonly [Q in QueueName]: { processor: Type; imports:
   [QueueName.Orders]: { processor: OrdersProcessor, imports: [OrdersModule] },
   [QueueName.Inventory]: { processor: InventoryProcessor, imports: [InventoryModule] },
   [QueueName.Notifications]: { processor: NotificationsProcessor, imports: [NotificationsModule] },
-  [QueueName.Email]: { processor: EmailProcessor, imports: [NotificationsModule] },
-  [QueueName.Sms]: { processor: SmsProcessor, imports: [NotificationsModule] },
+  [QueueName.Email]: { processor: SendProcessor, imports: [NotificationsModule] },
+  [QueueName.Sms]: { processor: SendProcessor, imports: [NotificationsModule] },
   [QueueName.Timeouts]: { processor: TimeoutsProcessor, imports: [OrdersModule] },
 };
 
@@ -49,7 +49,8 @@ export class WorkerModule {
         WorkerOpsModule,
         ...new Set(chosen.flatMap((c) => c.imports)),
       ],
-      providers: [...chosen.map((c) => c.processor), OutboxRelay, OutboxRepository],
+      // One consumer may serve several queues (email and SMS): provided once.
+      providers: [...new Set(chosen.map((c) => c.processor)), OutboxRelay, OutboxRepository],
     };
   }
 }

@@ -19,26 +19,19 @@ async function runSend(delivery: DeliveryService, job: Job, channel: Notificatio
   }
 }
 
-/** Sends emails, one job per notification (job id = notification id). */
+/** Sends emails and SMS, one job per notification (job id = notification id), each on its channel's queue. */
 @Injectable()
-@JobConsumer(QueueName.Email)
-export class EmailProcessor {
+@JobConsumer([QueueName.Email, QueueName.Sms])
+export class SendProcessor {
   constructor(@Inject(DeliveryService) private readonly delivery: DeliveryService) {}
 
   @OnJob(JobName.SendEmail)
-  send(job: Job): Promise<DeliveryOutcome> {
+  email(job: Job): Promise<DeliveryOutcome> {
     return runSend(this.delivery, job, 'EMAIL');
   }
-}
-
-/** Sends SMS, one job per notification (job id = notification id). */
-@Injectable()
-@JobConsumer(QueueName.Sms)
-export class SmsProcessor {
-  constructor(@Inject(DeliveryService) private readonly delivery: DeliveryService) {}
 
   @OnJob(JobName.SendSms)
-  send(job: Job): Promise<DeliveryOutcome> {
+  sms(job: Job): Promise<DeliveryOutcome> {
     return runSend(this.delivery, job, 'SMS');
   }
 }

@@ -106,6 +106,28 @@ describe('@OnJob discovery', () => {
     );
   });
 
+  it('runs each method of a consumer of several queues on the queue its jobs are routed to', async () => {
+    @Injectable()
+    @JobConsumer([QueueName.Email, QueueName.Sms])
+    class Sender {
+      @OnJob(JobName.SendEmail)
+      email(): string {
+        return 'email';
+      }
+
+      @OnJob(JobName.SendSms)
+      sms(): string {
+        return 'sms';
+      }
+    }
+    const ctx = await context([Sender]);
+    const table = ctx.get(JobHandlers).collect();
+    expect([...table.get(QueueName.Email)!.run.keys()]).toEqual([JobName.SendEmail]);
+    expect([...table.get(QueueName.Sms)!.run.keys()]).toEqual([JobName.SendSms]);
+    expect(() => assertEveryJobHandled([QueueName.Email, QueueName.Sms], table)).not.toThrow();
+    await expect(dispatcher(QueueName.Sms, table.get(QueueName.Sms)!)(job(JobName.SendSms))).resolves.toBe('sms');
+  });
+
   it('refuses two handlers of one job on one queue', async () => {
     @Injectable()
     @JobConsumer(QueueName.Ops)

@@ -13,10 +13,11 @@ export type JobHandler = (job: Job) => Promise<unknown>;
 export type FailedHandler = (job: Job, err: Error) => Promise<void>;
 
 /**
- * Marks a provider as the consumer of one queue: its `@OnJob` methods run that
- * queue's jobs. Found at boot by `JobHandlers` (Nest's DiscoveryService).
+ * Marks a provider as the consumer of a queue (or of several: each of its
+ * `@OnJob` methods then runs on the queue its jobs are routed to). Found at
+ * boot by `JobHandlers` (Nest's DiscoveryService).
  */
-export const JobConsumer = DiscoveryService.createDecorator<QueueName>();
+export const JobConsumer = DiscoveryService.createDecorator<QueueName | readonly QueueName[]>();
 
 const RUNS = Reflector.createDecorator<readonly JobKind[]>();
 const ON_FAILED = Reflector.createDecorator<readonly JobKind[]>();
@@ -47,31 +48,43 @@ function newHandlers(): QueueHandlers {
 }
 
 /**
- * Adds one consumer's declared methods to its queue's handlers. A job name
- * run by two methods of a queue is refused: which one runs would be an accident.
+ * Adds one consumer's declared methods to its queue's handlers (for a
+ * consumer of several queues, each job name to the queue it is routed to; a
+ * name routed to none of them goes to the first, where the boot check names
+ * it). A job name run by two methods of a queue is refused: which one runs
+ * would be an accident.
  */
 export function addConsumer(
   table: Map<QueueName, QueueHandlers>,
-  queue: QueueName,
+  queues: QueueName | readonly QueueName[],
   instance: object,
   reflector: Reflector = new Reflector(),
 ): void {
-  const handlers = table.get(queue) ?? newHandlers();
-  table.set(queue, handlers);
+  const list: readonly QueueName[] = typeof queues === 'string' ? [queues] : queues;
+  const home = (name: JobKind): QueueName => list.find((q) => jobsOf(q).includes(name)) ?? list[0]!;
+  const handlersOf = (queue: QueueName): QueueHandlers => {
+    const handlers = table.get(queue) ?? newHandlers();
+    table.set(queue, handlers);
+    return handlers;
+  };
+  for (const queue of list) handlersOf(queue);
   const target = instance as Record<string, unknown>;
   for (const key of new MetadataScanner().getAllMethodNames(Object.getPrototypeOf(instance) as object)) {
     const method = target[key];
     if (typeof method !== 'function') continue;
     for (const name of reflector.get(RUNS, method) ?? []) {
+      const queue = home(name);
+      const handlers = handlersOf(queue);
       if (handlers.run.has(name)) throw new Error(`job ${name} on queue ${queue} has two handlers`);
       handlers.run.set(name, async (job) => method.call(instance, job) as unknown);
     }
     for (const name of reflector.get(ON_FAILED, method) ?? []) {
-      const list = handlers.failed.get(name) ?? [];
-      list.push(async (job, err) => {
+      const handlers = handlersOf(home(name));
+      const failed = handlers.failed.get(name) ?? [];
+      failed.push(async (job, err) => {
         await (method.call(instance, job, err) as unknown);
       });
-      handlers.failed.set(name, list);
+      handlers.failed.set(name, failed);
     }
   }
 }
@@ -119,16 +132,17 @@ export class JobHandlers {
   collect(): Map<QueueName, QueueHandlers> {
     const table = new Map<QueueName, QueueHandlers>();
     for (const wrapper of this.discovery.getProviders({ metadataKey: JobConsumer.KEY })) {
-      const queue = this.discovery.getMetadataByDecorator(JobConsumer, wrapper);
+      const queues = this.discovery.getMetadataByDecorator(JobConsumer, wrapper);
       const instance = wrapper.instance as object | undefined;
-      if (!queue || !instance) continue;
-      addConsumer(table, queue, instance, this.reflector);
+      if (!queues || !instance) continue;
+      addConsumer(table, queues, instance, this.reflector);
     }
     return table;
   }
 }
 
-/** The queue a class consumes, from its `@JobConsumer` (undefined when it has none). */
-export function consumerQueue(cls: abstract new (...args: never[]) => unknown): QueueName | undefined {
-  return Reflect.getMetadata(JobConsumer.KEY, cls) as QueueName | undefined;
+/** The queues a class consumes, from its `@JobConsumer` (none when it has none). */
+export function consumerQueues(cls: abstract new (...args: never[]) => unknown): readonly QueueName[] {
+  const queues = Reflect.getMetadata(JobConsumer.KEY, cls) as QueueName | readonly QueueName[] | undefined;
+  return queues === undefined ? [] : typeof queues === 'string' ? [queues] : queues;
 }
