@@ -22,7 +22,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { GateService } from '../src/gate/gate.service.js';
+import { GateAdmission } from '../src/gate/gate-admission.js';
+import { GateLayout } from '../src/gate/gate-layout.js';
+import { GateRebuild } from '../src/gate/gate-rebuild.js';
 import { loadConfig, type AppConfig } from '../src/infra/config/app-config.js';
 import { RedisService } from '../src/infra/redis/redis.module.js';
 import { OwnRedisCluster } from '../test/support/redis-cluster.js';
@@ -79,7 +81,7 @@ function configFor(env: Record<string, string>): AppConfig {
 async function drive(): Promise<void> {
   const config = configFor(process.env as Record<string, string>);
   const redis = new RedisService(config);
-  const gate = new GateService(redis, config, config);
+  const gate = new GateAdmission(new GateLayout(redis, config), config, config);
   const from = Number(flags['measure-from']);
   const to = Number(flags['measure-to']);
   const me = randomUUID().slice(0, 8);
@@ -128,13 +130,12 @@ async function runScenario(s: Scenario): Promise<Record<string, unknown>> {
   try {
     const config = configFor(env);
     const redis = new RedisService(config);
-    const gate = new GateService(redis, config, config);
+    const gate = new GateRebuild(new GateLayout(redis, config));
     const saleId = randomUUID();
     const now = Date.now();
-    await gate.rebuild(
-      saleId,
-      'create',
-      {
+    await gate.rebuild(saleId, {
+      mode: 'create',
+      settings: {
         stock: 100_000_000,
         startsAt: now - 1000,
         endsAt: now + 3_600_000,
@@ -143,10 +144,10 @@ async function runScenario(s: Scenario): Promise<Record<string, unknown>> {
         price: 100,
         buckets: s.buckets,
       },
-      { live: [], dead: [], awaiting: [] },
-      Array.from({ length: s.buckets }, () => 0),
-      false,
-    );
+      orders: { live: [], dead: [], awaiting: [] },
+      mark: Array.from({ length: s.buckets }, () => 0),
+      safe: false,
+    });
     await redis.onApplicationShutdown();
     const seconds = Number(flags.seconds);
     const from = Date.now() + 2000; // connect and warm up

@@ -3,7 +3,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ulid } from 'ulid';
 import { gateKeys } from '../src/gate/gate.keys.js';
-import { GateService } from '../src/gate/gate.service.js';
+import { GateAdmission } from '../src/gate/gate-admission.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { EventName, QueueName } from '../src/infra/queues/queues.js';
 import { RedisService } from '../src/infra/redis/redis.module.js';
@@ -210,10 +210,10 @@ describe('the buy path (real Postgres, Redis, BullMQ, parallel HTTP)', () => {
 
   it('an admitted ticket whose job was never added is swept into an order', async () => {
     const sale = await createActiveSale(api.url, admin, { stock: 5 });
-    const gate = api.app.get(GateService);
+    const admission = api.app.get(GateAdmission);
     const orderId = ulid();
     // What an API copy that died right after the Lua call leaves behind.
-    const answer = await gate.admit({
+    const answer = await admission.admit({
       ticket: { orderId, saleId: sale.id, userId: users[0]!.id, quantity: 1, admittedAt: Date.now() },
       ip: '127.0.0.1',
     });

@@ -3,7 +3,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
-import { GateService } from '../src/gate/gate.service.js';
+import { GateAdmission } from '../src/gate/gate-admission.js';
+import { GateReadModel } from '../src/gate/gate-read-model.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { QueueName } from '../src/infra/queues/queues.js';
 import { available, buy, createActiveSale, query, statusCounts } from './support/buy.js';
@@ -113,7 +114,7 @@ describe('buy path under stress: backlog cap, live status, crashes, poison', () 
       expect(counts).toEqual({ FAILED: 1 });
       const order = await request(api.url, 'GET', `/orders/${res.body.orderId}`, { token: users[5]!.token });
       expect(order.body).toMatchObject({ status: 'FAILED', failureReason: 'OUT_OF_STOCK' });
-      expect(await api.app.get(GateService).remaining(sale.id)).toBe(2);
+      expect(await api.app.get(GateReadModel).remaining(sale.id)).toBe(2);
       // The buyer's count went back too: the same shopper may try again.
       expect((await buy(api.url, users[5]!, sale.id)).status).toBe(202);
     } finally {
@@ -123,12 +124,13 @@ describe('buy path under stress: backlog cap, live status, crashes, poison', () 
 
   it('a poison ticket ends in the failed set after its attempts and leaks no reservation', async () => {
     const sale = await createActiveSale(api.url, admin, { stock: 3 });
-    const gate = api.app.get(GateService);
+    const admission = api.app.get(GateAdmission);
+    const gateReads = api.app.get(GateReadModel);
     const orderId = ulid();
     // A ticket no worker can persist: its user does not exist (foreign key).
     const ticket = { orderId, saleId: sale.id, userId: randomUUID(), quantity: 1, admittedAt: Date.now() };
-    await gate.admit({ ticket, ip: '127.0.0.1' });
-    expect(await gate.remaining(sale.id)).toBe(2);
+    await admission.admit({ ticket, ip: '127.0.0.1' });
+    expect(await gateReads.remaining(sale.id)).toBe(2);
     const queue = new Queue(QueueName.Orders, { connection: { url: config.REDIS_URL }, prefix: config.QUEUE_PREFIX });
     const worker = await startWorker(config);
     try {
@@ -143,10 +145,10 @@ describe('buy path under stress: backlog cap, live status, crashes, poison', () 
       expect(job!.failedReason).toMatch(/foreign key|violates/i);
       await waitFor(
         'the units back',
-        () => gate.remaining(sale.id),
+        () => gateReads.remaining(sale.id),
         (r) => r === 3,
       );
-      expect(await gate.pendingCount(sale.id)).toBe(0);
+      expect(await gateReads.pendingCount(sale.id)).toBe(0);
     } finally {
       await worker.close();
       await queue.close();

@@ -4,7 +4,10 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
-import { GateService } from '../src/gate/gate.service.js';
+import { GateAdmission } from '../src/gate/gate-admission.js';
+import { GateLayout } from '../src/gate/gate-layout.js';
+import { GateReadModel } from '../src/gate/gate-read-model.js';
+import { GateTickets } from '../src/gate/gate-tickets.js';
 import { loadConfig, type AppConfig } from '../src/infra/config/app-config.js';
 import { EventName, JobName, QueueName } from '../src/infra/queues/queues.js';
 import type { Ticket } from '../src/gate/tickets.js';
@@ -33,7 +36,10 @@ describe('hand-off of admitted tickets in batches', () => {
   let orders: Queue;
   let ordersEvents: QueueEvents;
   let redis: Redis;
-  let gate: GateService;
+  let admission: GateAdmission;
+  let layout: GateLayout;
+  let gateReads: GateReadModel;
+  let ticketStore: GateTickets;
 
   beforeAll(async () => {
     db = await createTestDatabase('handoff');
@@ -46,7 +52,10 @@ describe('hand-off of admitted tickets in batches', () => {
     });
     config = loadConfig(env);
     api = await startApi(config);
-    gate = api.app.get(GateService);
+    admission = api.app.get(GateAdmission);
+    layout = api.app.get(GateLayout);
+    gateReads = api.app.get(GateReadModel);
+    ticketStore = api.app.get(GateTickets);
     [admin] = await createUsers(api, db.url, 1, 'ADMIN');
     users = await createUsers(api, db.url, 200);
     const connection = { url: config.REDIS_URL };
@@ -69,7 +78,7 @@ describe('hand-off of admitted tickets in batches', () => {
     const tickets: Ticket[] = [];
     for (const userId of userIds) {
       const ticket: Ticket = { orderId: ulid(), saleId, userId, quantity: 1, admittedAt: Date.now(), batch };
-      expect((await gate.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
+      expect((await admission.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
       tickets.push(ticket);
     }
     return tickets;
@@ -85,12 +94,12 @@ describe('hand-off of admitted tickets in batches', () => {
       admittedAt: Date.now(),
       batch: 'resent',
     };
-    expect(await gate.admit({ ticket, ip: '127.0.0.1' })).toMatchObject({ code: 'OK', remaining: 4 });
-    expect(await gate.admit({ ticket, ip: '127.0.0.1' })).toMatchObject({ code: 'OK', remaining: 4 });
-    expect(await gate.remaining(sale.id)).toBe(4);
-    expect(await redis.hget(gate.keys(sale.id).buyers, users[0]!.id)).toBe('1');
-    expect(await gate.pendingCount(sale.id)).toBe(1);
-    await gate.clearTickets([ticket]);
+    expect(await admission.admit({ ticket, ip: '127.0.0.1' })).toMatchObject({ code: 'OK', remaining: 4 });
+    expect(await admission.admit({ ticket, ip: '127.0.0.1' })).toMatchObject({ code: 'OK', remaining: 4 });
+    expect(await gateReads.remaining(sale.id)).toBe(4);
+    expect(await redis.hget(layout.keys(sale.id).buyers, users[0]!.id)).toBe('1');
+    expect(await gateReads.pendingCount(sale.id)).toBe(1);
+    await ticketStore.clearTickets([ticket]);
   });
 
   describe('with a worker', () => {
@@ -114,7 +123,7 @@ describe('hand-off of admitted tickets in batches', () => {
       );
       // A ticket no worker can persist: its user does not exist (foreign key).
       const [poison] = await admitted(sale.id, [randomUUID()], batch);
-      expect(await gate.remaining(sale.id)).toBe(4);
+      expect(await gateReads.remaining(sale.id)).toBe(4);
       const job = await orders.add(JobName.PlaceOrders, { tickets: [...good, poison!] }, { jobId: batch });
       await job.waitUntilFinished(ordersEvents, 20_000);
 
@@ -133,10 +142,10 @@ describe('hand-off of admitted tickets in batches', () => {
       expect(alone!.failedReason).toMatch(/foreign key|violates/i);
       await waitFor(
         'its unit back in the gate',
-        () => gate.remaining(sale.id),
+        () => gateReads.remaining(sale.id),
         (r) => r === 5,
       );
-      expect(await gate.pendingCount(sale.id)).toBe(0);
+      expect(await gateReads.pendingCount(sale.id)).toBe(0);
       expect(await statusCounts(db.url, sale.id)).toEqual({ AWAITING_PAYMENT: 5 });
       expect(await available(db.url, sale.id)).toBe(5);
     });
@@ -156,7 +165,7 @@ describe('hand-off of admitted tickets in batches', () => {
         () => statusCounts(db.url, sale.id),
         (c) => c.AWAITING_PAYMENT === 6,
       );
-      const persisted = await redis.get(gate.keys(sale.id).persisted);
+      const persisted = await redis.get(layout.keys(sale.id).persisted);
       expect(persisted).toBe('6');
 
       // A stalled job run again, a relay-like redelivery: the same tickets in another job.
@@ -170,8 +179,8 @@ describe('hand-off of admitted tickets in batches', () => {
         EventName.OrderPlaced,
       );
       expect(placed.map((e) => e.payload.orderId).sort()).toEqual(tickets.map((t) => t.orderId).sort());
-      expect(await redis.get(gate.keys(sale.id).persisted)).toBe(persisted);
-      expect(await gate.remaining(sale.id)).toBe(4);
+      expect(await redis.get(layout.keys(sale.id).persisted)).toBe(persisted);
+      expect(await gateReads.remaining(sale.id)).toBe(4);
       expect(await available(db.url, sale.id)).toBe(4);
     });
   });
@@ -199,7 +208,7 @@ describe('hand-off of admitted tickets in batches', () => {
     }
 
     async function batchOf(saleId: string): Promise<string> {
-      const raw = Object.values(await redis.hgetall(gate.keys(saleId).pending));
+      const raw = Object.values(await redis.hgetall(layout.keys(saleId).pending));
       const batches = new Set(raw.map((json) => (JSON.parse(json) as Ticket).batch));
       expect(batches.size).toBe(1);
       return [...batches][0]!;
@@ -230,7 +239,7 @@ describe('hand-off of admitted tickets in batches', () => {
       for (const t of (job!.data as { tickets: Ticket[] }).tickets) expect(ids).toContain(t.orderId);
       const rows = await query<{ id: string }>(db.url, 'SELECT id FROM orders WHERE sale_id = $1', [sale.id]);
       expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
-      expect(await gate.pendingCount(sale.id)).toBe(0);
+      expect(await gateReads.pendingCount(sale.id)).toBe(0);
       expect(await available(db.url, sale.id)).toBe(20);
     });
 

@@ -3,7 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GateService } from '../src/gate/gate.service.js';
+import { GateReadModel } from '../src/gate/gate-read-model.js';
 import { SoldOutFlags } from '../src/purchase/sold-out-flags.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { EventName, QueueName } from '../src/infra/queues/queues.js';
@@ -30,7 +30,7 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
   let inventoryWorker: INestApplicationContext | undefined;
   let admin: TestUser;
   let users: TestUser[];
-  let gate: GateService;
+  let gateReads: GateReadModel;
   let next = 0;
   const shopper = (): TestUser => users[next++]!;
 
@@ -42,7 +42,7 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
       worker: 'ops,promotions,orders,timeouts,notifications',
     });
     ({ db, config, api, admin, users } = fx);
-    gate = api.app.get(GateService);
+    gateReads = api.app.get(GateReadModel);
   });
 
   afterAll(async () => {
@@ -132,7 +132,7 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
       );
       await waitFor(
         'the units back in the gate',
-        () => gate.remaining(sale.id),
+        () => gateReads.remaining(sale.id),
         (r) => r === 2,
       );
 
@@ -148,7 +148,7 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
         [EventName.OrderCancelled]: 1,
         [EventName.InventoryReturned]: 1,
       });
-      expect(await gate.remaining(sale.id)).toBe(2);
+      expect(await gateReads.remaining(sale.id)).toBe(2);
     } finally {
       await inventoryEvents.close();
       await inventoryQueue.close();
@@ -282,7 +282,7 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
     );
     await waitFor(
       'the gate back',
-      () => gate.remaining(sale.id),
+      () => gateReads.remaining(sale.id),
       (r) => r === 5,
     );
     expect(await reservation(orderId)).toBe('RETURNED');
@@ -334,7 +334,7 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
     expect((await pay(late, orderId)).body).toMatchObject({ code: 'ORDER_NOT_PAYABLE' });
     await waitFor(
       'the gate back',
-      () => gate.remaining(sale.id),
+      () => gateReads.remaining(sale.id),
       (r) => r === 1,
     );
     const nextId = await bought(nextBuyer, sale.id);
@@ -438,7 +438,7 @@ describe('order lifecycle: pay, cancel, payment timeout, stock return (real Post
     );
     await waitFor(
       'the gate',
-      () => gate.remaining(sale.id),
+      () => gateReads.remaining(sale.id),
       (r) => r === stock - paid,
     );
     const returned = await query<{ n: string }>(

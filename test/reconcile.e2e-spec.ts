@@ -4,7 +4,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ulid } from 'ulid';
 import { gateKeys } from '../src/gate/gate.keys.js';
-import { GateService } from '../src/gate/gate.service.js';
+import { GateAdmission } from '../src/gate/gate-admission.js';
+import { GateReadModel } from '../src/gate/gate-read-model.js';
+import { GateRebuild } from '../src/gate/gate-rebuild.js';
+import { GateTickets } from '../src/gate/gate-tickets.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { expireJobId, QueueName } from '../src/infra/queues/queues.js';
 import { gateSettings } from '../src/sales/gate-settings.js';
@@ -27,7 +30,10 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
   let admin: TestUser;
   let users: TestUser[];
   let redis: Redis;
-  let gate: GateService;
+  let admission: GateAdmission;
+  let gateReads: GateReadModel;
+  let rebuilder: GateRebuild;
+  let ticketStore: GateTickets;
   let next = 0;
   const shopper = (): TestUser => users[next++]!;
 
@@ -41,7 +47,10 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
     [admin] = await createUsers(api, db.url, 1, 'ADMIN');
     users = await createUsers(api, db.url, 400);
     redis = new Redis(own.url);
-    gate = api.app.get(GateService);
+    admission = api.app.get(GateAdmission);
+    gateReads = api.app.get(GateReadModel);
+    rebuilder = api.app.get(GateRebuild);
+    ticketStore = api.app.get(GateTickets);
   });
 
   afterAll(async () => {
@@ -99,23 +108,23 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
       ]),
     );
     expect(drift.drift.buyers).toHaveLength(2);
-    expect(await gate.remaining(sale.id)).toBe(9); // a report changes nothing
+    expect(await gateReads.remaining(sale.id)).toBe(9); // a report changes nothing
 
     expect(await reconcile(sale.id, true)).toMatchObject({ repaired: true, expected: { remaining: 7 } });
-    expect(await gate.remaining(sale.id)).toBe(7);
+    expect(await gateReads.remaining(sale.id)).toBe(7);
     expect(await redis.hgetall(keys.buyers)).toEqual(Object.fromEntries(buyers.map((u) => [u.id, '1'])));
     expect(await reconcile(sale.id)).toMatchObject({ inSync: true });
 
     // Too low (units lost) is repaired too.
     await redis.hset(keys.state, 'remaining', 2);
     expect(await reconcile(sale.id, true)).toMatchObject({ drift: { remaining: -5 }, expected: { remaining: 7 } });
-    expect(await gate.remaining(sale.id)).toBe(7);
+    expect(await gateReads.remaining(sale.id)).toBe(7);
 
     // An admitted ticket not persisted yet holds its units.
     const ticket = { orderId: ulid(), saleId: sale.id, userId: shopper().id, quantity: 2, admittedAt: Date.now() };
-    expect((await gate.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
+    expect((await admission.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
     expect(await reconcile(sale.id)).toMatchObject({ inSync: true, expected: { remaining: 5 } });
-    await gate.release(sale.id, ticket.orderId, ticket.userId, ticket.quantity);
+    await ticketStore.release(sale.id, ticket.orderId, ticket.userId, ticket.quantity);
   });
 
   it('an order persisted between the Postgres read and the Lua call: MOVED, or counted as held in safe mode', async () => {
@@ -126,19 +135,21 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
     const record = (await sales.findWithStock(sale.id))!;
     // A ticket (2 units) whose order commits after the read and is cleared before the call.
     const ticket = { orderId: ulid(), saleId: sale.id, userId: shopper().id, quantity: 2, admittedAt: Date.now() };
-    expect((await gate.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
-    const mark = await gate.persistedMark(sale.id, 1);
+    expect((await admission.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
+    const mark = await rebuilder.persistedMark(sale.id, 1);
     const orders = await sales.ordersOfRecord(sale.id);
-    await gate.clearTickets([ticket]);
+    await ticketStore.clearTickets([ticket]);
     const settings = gateSettings(record);
-    expect(await gate.rebuild(sale.id, 'repair', settings, orders, mark, false)).toMatchObject({ status: 'MOVED' });
-    expect(await gate.remaining(sale.id)).toBe(3); // nothing written
-    expect(await gate.rebuild(sale.id, 'repair', settings, orders, mark, true)).toMatchObject({
+    expect(await rebuilder.rebuild(sale.id, { mode: 'repair', settings, orders, mark, safe: false })).toMatchObject({
+      status: 'MOVED',
+    });
+    expect(await gateReads.remaining(sale.id)).toBe(3); // nothing written
+    expect(await rebuilder.rebuild(sale.id, { mode: 'repair', settings, orders, mark, safe: true })).toMatchObject({
       status: 'DONE',
       expected: 3,
       moved: 2,
     });
-    expect(await gate.remaining(sale.id)).toBe(3); // held, never freed
+    expect(await gateReads.remaining(sale.id)).toBe(3); // held, never freed
     // The next exact pass (fresh mark) puts the units back.
     expect(await reconcile(sale.id, true)).toMatchObject({ heldWhileMoving: 0, expected: { remaining: 5 } });
   });
@@ -187,7 +198,7 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
     expect(cancelled.status).toBe(200);
     await waitFor(
       'the cancelled units back',
-      () => gate.remaining(sale.id),
+      () => gateReads.remaining(sale.id),
       (r) => r === 8,
     );
 
@@ -205,7 +216,7 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
     });
 
     expect(await reconcile(sale.id, true)).toMatchObject({ repaired: true, expected: { remaining: 8 } });
-    expect(await gate.remaining(sale.id)).toBe(8);
+    expect(await gateReads.remaining(sale.id)).toBe(8);
     // The payment-deadline jobs lost with the data are back for the unpaid orders.
     const timeouts = new Queue(QueueName.Timeouts, { connection: { url: own.url }, prefix: config.QUEUE_PREFIX });
     try {
@@ -217,9 +228,9 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
     expect((await buy(api.url, a, sale.id)).body).toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect((await buy(api.url, c, sale.id)).status).toBe(202);
     expect((await buy(api.url, d, sale.id)).status).toBe(202);
-    expect(await gate.remaining(sale.id)).toBe(6);
+    expect(await gateReads.remaining(sale.id)).toBe(6);
     // The cancelled order's units are not given back a second time.
-    expect(await gate.release(sale.id, ids[2]!, c.id, 1)).toBe(false);
+    expect(await ticketStore.release(sale.id, ids[2]!, c.id, 1)).toBe(false);
     await settled(sale.id, 4);
     expect(await available(db.url, sale.id)).toBe(6);
   });
@@ -235,12 +246,12 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
       expected: { remaining: 3 },
       repaired: true,
     });
-    expect(await gate.remaining(sale.id)).toBe(3);
+    expect(await gateReads.remaining(sale.id)).toBe(3);
     await redis.hset(gateKeys(config.REDIS_KEY_PREFIX, sale.id).state, 'remaining', 4);
     const again = await api.app.get(ReconcileService).reconcileOpenSales();
     // RECONCILE_REPAIR is off here: reported, not repaired.
     expect(again.find((r) => r.saleId === sale.id)).toMatchObject({ drift: { remaining: 1 }, repaired: false });
-    expect(await gate.remaining(sale.id)).toBe(4);
+    expect(await gateReads.remaining(sale.id)).toBe(4);
     await reconcile(sale.id, true);
   });
 
@@ -262,10 +273,10 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
       expect((await buy(api.url, shopper(), sale.id)).body).toMatchObject({ code: 'GATE_NOT_READY' });
       await waitFor(
         'the gate rebuilt',
-        () => gate.remaining(sale.id),
+        () => gateReads.remaining(sale.id),
         (r) => r !== null,
       );
-      expect(await gate.remaining(sale.id)).toBe(4);
+      expect(await gateReads.remaining(sale.id)).toBe(4);
       expect((await buy(api.url, first, sale.id)).body).toMatchObject({ code: 'LIMIT_EXCEEDED' });
       expect((await buy(api.url, shopper(), sale.id)).status).toBe(202);
       await settled(sale.id, 2);

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { GateService } from '../src/gate/gate.service.js';
+import { GateReadModel } from '../src/gate/gate-read-model.js';
 import { loadConfig, type AppConfig } from '../src/infra/config/app-config.js';
 import { QueueName } from '../src/infra/queues/queues.js';
 import type { ReconcileReport } from '../src/sales/reconcile.service.js';
@@ -130,7 +130,7 @@ describe('Redis faults during a sale (own redis-server)', () => {
     await waitFor(
       'every ticket persisted and confirmed',
       async () => ({
-        pending: await api.app.get(GateService).pendingCount(sale.id),
+        pending: await api.app.get(GateReadModel).pendingCount(sale.id),
         counts: await statusCounts(db.url, sale.id),
       }),
       (s) => s.pending === 0 && !s.counts.PENDING,
@@ -170,7 +170,7 @@ describe('Redis faults during a sale (own redis-server)', () => {
     await waitFor(
       'every ticket persisted and confirmed',
       async () => ({
-        pending: await api.app.get(GateService).pendingCount(sale.id),
+        pending: await api.app.get(GateReadModel).pendingCount(sale.id),
         counts: await statusCounts(db.url, sale.id),
       }),
       (s) => s.pending === 0 && !s.counts.PENDING,
@@ -230,7 +230,7 @@ describe('Redis faults during a sale (own redis-server)', () => {
     // The gate was rebuilt from Postgres by the reconcile pass: the next shopper is served.
     await waitFor(
       'the gate rebuilt',
-      () => api.app.get(GateService).remaining(sale.id),
+      () => api.app.get(GateReadModel).remaining(sale.id),
       (r) => r === stock - 20,
     );
     await checkInvariants(sale.id, stock, 1, answers);
@@ -284,7 +284,7 @@ describe('Redis faults during a sale (own redis-server)', () => {
       );
       await waitFor(
         'their units back in the gate',
-        () => api.app.get(GateService).remaining(sale.id),
+        () => api.app.get(GateReadModel).remaining(sale.id),
         (r) => r === stock,
       );
     } finally {

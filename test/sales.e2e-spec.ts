@@ -4,7 +4,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { gateKeys } from '../src/gate/gate.keys.js';
-import { GateService } from '../src/gate/gate.service.js';
+import { GateRebuild } from '../src/gate/gate-rebuild.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { QueueName } from '../src/infra/queues/queues.js';
 import { preheatJobId } from '../src/sales/sales.service.js';
@@ -151,15 +151,15 @@ describe('flash-sale management and storefront', () => {
     it('a stock change reaches the gate once: from the old stock to the new (compare and set)', async () => {
       const sale = await createSale({ startsAt: iso(-1000), stock: 10 });
       await asAdmin('POST', `/admin/sales/${sale.id}/preheat`);
-      const gate = api.app.get(GateService);
-      expect(await gate.adjustStock(sale.id, 10, 15)).toEqual({ status: 'done', remaining: 15 });
+      const rebuilder = api.app.get(GateRebuild);
+      expect(await rebuilder.adjustStock(sale.id, 10, 15)).toEqual({ status: 'done', remaining: 15 });
       // Applied again (a retry, or a rebuild that already wrote the new stock): nothing more.
-      expect(await gate.adjustStock(sale.id, 10, 15)).toEqual({ status: 'done', remaining: 15 });
+      expect(await rebuilder.adjustStock(sale.id, 10, 15)).toEqual({ status: 'done', remaining: 15 });
       // A change from a stock the gate is not at is refused, not applied on top.
-      expect(await gate.adjustStock(sale.id, 12, 20)).toEqual({ status: 'conflict', remaining: 15 });
-      expect(await gate.adjustStock(sale.id, 15, 4)).toEqual({ status: 'done', remaining: 4 });
+      expect(await rebuilder.adjustStock(sale.id, 12, 20)).toEqual({ status: 'conflict', remaining: 15 });
+      expect(await rebuilder.adjustStock(sale.id, 15, 4)).toEqual({ status: 'done', remaining: 4 });
       await takeFromGate(sale.id, 4);
-      expect(await gate.adjustStock(sale.id, 4, 3)).toEqual({ status: 'refused', remaining: 0 });
+      expect(await rebuilder.adjustStock(sale.id, 4, 3)).toEqual({ status: 'refused', remaining: 0 });
     });
 
     it('stock can be lowered only down to what is sold (409 STOCK_BELOW_SOLD)', async () => {

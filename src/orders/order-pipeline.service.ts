@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ProcessedEvents, OutboxWriter, type NewEvent } from '../events/outbox.js';
-import { GateService } from '../gate/gate.service.js';
+import { GateTickets } from '../gate/gate-tickets.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
 import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
@@ -60,7 +60,7 @@ export class OrderPipelineService {
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateTickets) private readonly gate: GateTickets,
     @Inject(OrderStatusPublisher) private readonly status: OrderStatusPublisher,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(PaymentConfig) private readonly config: PaymentConfig,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Order, OrderStatus } from '../generated/prisma/client.js';
 import type { AuthUser } from '../auth/auth.types.js';
-import { GateService } from '../gate/gate.service.js';
+import { GateTickets } from '../gate/gate-tickets.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { OrdersRepository } from './orders.repository.js';
 import { ULID } from '../infra/ids/ids.js';
@@ -40,7 +40,7 @@ function view(order: Order): OrderView {
 export class OrdersService {
   constructor(
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateTickets) private readonly gate: GateTickets,
   ) {}
 
   async get(id: string, caller: AuthUser): Promise<OrderView> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OrderStatus } from '../generated/prisma/client.js';
-import { GateService } from '../gate/gate.service.js';
+import { GateReadModel } from '../gate/gate-read-model.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { QueueName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -30,7 +30,7 @@ export class SaleStatsService {
   constructor(
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateReadModel) private readonly gate: GateReadModel,
     @Inject(QueueService) private readonly queues: QueueService,
   ) {}
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { GateService } from '../gate/gate.service.js';
+import { GateTickets } from '../gate/gate-tickets.js';
 import { OrdersConfig } from '../infra/config/app-config.js';
 import { JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import { placeOrdersJob, type Ticket } from '../gate/tickets.js';
@@ -30,7 +30,7 @@ export class TicketSweeperService {
   private readonly logger = new Logger('Sweeper');
 
   constructor(
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateTickets) private readonly gate: GateTickets,
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(OrderPipelineService) private readonly pipeline: OrderPipelineService,
     @Inject(QueueService) private readonly queues: QueueService,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { GateService } from '../gate/gate.service.js';
+import { GateAdmission } from '../gate/gate-admission.js';
 import { HttpConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { isStoreUnavailable } from '../infra/errors/unavailable.js';
@@ -36,7 +36,7 @@ export class AdmissionService {
   private readonly nextOrderId = ulidFactory();
 
   constructor(
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateAdmission) private readonly gate: GateAdmission,
     @Inject(SoldOutFlags) private readonly flags: SoldOutFlags,
     @Inject(TicketHandoff) private readonly handoff: TicketHandoff,
     @Inject(QueueService) private readonly queues: QueueService,

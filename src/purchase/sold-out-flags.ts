@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { RedisConfig } from '../infra/config/app-config.js';
 import { duplicateClient, RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import { gateChannel } from '../gate/gate.keys.js';
-import { GateService } from '../gate/gate.service.js';
+import { GateReadModel } from '../gate/gate-read-model.js';
 
 /**
  * The API process's own knowledge that a sale is sold out, so the crowd that
@@ -37,7 +37,7 @@ export class SoldOutFlags implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(RedisService) private readonly redis: RedisService,
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateReadModel) private readonly gate: GateReadModel,
     @Inject(RedisConfig) private readonly config: RedisConfig,
   ) {
     this.expires = redis.isCluster;

@@ -1,4 +1,4 @@
-import type { GateSettings } from '../gate/gate.service.js';
+import type { GateSettings } from '../gate/gate-rebuild.js';
 import { effectiveEnd } from './sale-status.js';
 import type { SaleWithStock } from './sales.repository.js';
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { GateService, type OrdersOfRecord, type RebuildAnswer } from '../gate/gate.service.js';
+import { GateRebuild, type OrdersOfRecord, type RebuildAnswer } from '../gate/gate-rebuild.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { newTestService, type Mocked } from '../testing/new-test-service.js';
 import { saleRow } from '../testing/sales.js';
@@ -21,7 +21,7 @@ const answer = (over: Partial<RebuildAnswer>): RebuildAnswer => ({
 describe('ReconcileService.run: rebuild the gate from the orders of record', () => {
   let service: ReconcileService;
   let sales: Mocked<SalesRepository>;
-  let gate: Mocked<GateService>;
+  let gate: Mocked<GateRebuild>;
   let addBulk: jest.Mock<(jobs: unknown[]) => Promise<unknown>>;
   let orders: OrdersOfRecord;
 
@@ -29,7 +29,7 @@ describe('ReconcileService.run: rebuild the gate from the orders of record', () 
     const t = newTestService(ReconcileService);
     service = t.sut;
     sales = t.mock(SalesRepository);
-    gate = t.mock(GateService);
+    gate = t.mock(GateRebuild);
     addBulk = jest.fn(async () => []);
     t.mock(QueueService).queue.mockReturnValue({ addBulk } as never);
     orders = { live: [], dead: [], awaiting: [] };
@@ -47,14 +47,14 @@ describe('ReconcileService.run: rebuild the gate from the orders of record', () 
     expect(result).toMatchObject({ status: 'DONE', moved: 2, expected: 6 });
     expect(sales.ordersOfRecord).toHaveBeenCalledTimes(5);
     // One mark per read, each passed with its read; only the last attempt is safe.
-    expect(gate.rebuild.mock.calls.map((c) => [c[4], c[5]])).toEqual([
+    expect(gate.rebuild.mock.calls.map(([, o]) => [o.mark, o.safe])).toEqual([
       ['1', false],
       ['2', false],
       ['3', false],
       ['4', false],
       ['5', true],
     ]);
-    expect(gate.rebuild.mock.calls[0]![2]).toMatchObject({ stock: 10, perUserLimit: 1, buckets: 1 });
+    expect(gate.rebuild.mock.calls[0]![1].settings).toMatchObject({ stock: 10, perUserLimit: 1, buckets: 1 });
   });
 
   it('a gate that was missing (Redis lost its data) gets the unpaid orders’ payment deadlines back', async () => {
@@ -89,7 +89,7 @@ describe('ReconcileService.run: rebuild the gate from the orders of record', () 
     gate.rebuild.mockResolvedValue(answer({ status: 'SHORT', expected: -2 }));
     const result = await service.restock(sale, 4);
     expect(result.status).toBe('SHORT');
-    const call = gate.rebuild.mock.calls[0]!;
-    expect([call[1], call[2].stock, call[6]]).toEqual(['repair', 4, true]);
+    const [, options] = gate.rebuild.mock.calls[0]!;
+    expect([options.mode, options.settings.stock, options.guard]).toEqual(['repair', 4, true]);
   });
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { GateService, type RebuildAnswer, type RebuildMode } from '../gate/gate.service.js';
+import { GateRebuild, type RebuildAnswer, type RebuildMode } from '../gate/gate-rebuild.js';
 import { SalesConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { JOB_QUEUE, JobName } from '../infra/queues/queues.js';
@@ -46,7 +46,7 @@ export class ReconcileService {
 
   constructor(
     @Inject(SalesRepository) private readonly sales: SalesRepository,
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateRebuild) private readonly gate: GateRebuild,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(OrderRecovery) private readonly recovery: OrderRecovery,
     @Inject(SalesConfig) private readonly config: SalesConfig,
@@ -60,19 +60,22 @@ export class ReconcileService {
    * included: the payment-deadline jobs of the sale's unpaid orders are put
    * back (same job ids, so one that still exists is left as it is).
    */
-  async run(sale: SaleWithStock, mode: RebuildMode, guard = false): Promise<RebuildAnswer> {
+  async run(
+    sale: SaleWithStock,
+    mode: RebuildMode,
+    { guard = false }: { guard?: boolean } = {},
+  ): Promise<RebuildAnswer> {
     for (let attempt = 1; ; attempt++) {
       const mark = await this.gate.persistedMark(sale.id, sale.gateBuckets);
       const orders = await this.sales.ordersOfRecord(sale.id);
-      const answer = await this.gate.rebuild(
-        sale.id,
+      const answer = await this.gate.rebuild(sale.id, {
         mode,
-        gateSettings(sale),
+        settings: gateSettings(sale),
         orders,
         mark,
-        attempt >= EXACT_ATTEMPTS,
+        safe: attempt >= EXACT_ATTEMPTS,
         guard,
-      );
+      });
       if (answer.status === 'MOVED') continue;
       if (mode !== 'check' && answer.status === 'DONE' && answer.current === null && orders.awaiting.length > 0) {
         const now = Date.now();
@@ -88,10 +91,10 @@ export class ReconcileService {
    * A stock change of a preheated sale split into buckets: the gate is
    * rebuilt from the orders of record with the new stock (a decrease below
    * the units held is refused: SHORT, nothing written). A sale of one bucket
-   * moves its stock by compare-and-set instead (GateService.adjustStock).
+   * moves its stock by compare-and-set instead (GateRebuild.adjustStock).
    */
   async restock(sale: SaleWithStock, stock: number): Promise<RebuildAnswer> {
-    return this.run({ ...sale, stock }, 'repair', true);
+    return this.run({ ...sale, stock }, 'repair', { guard: true });
   }
 
   /** POST /admin/sales/:id/reconcile: the drift report; with repair, the gate rewritten from Postgres. */

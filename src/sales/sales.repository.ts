@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Prisma, Sale } from '../generated/prisma/client.js';
-import type { OrdersOfRecord } from '../gate/gate.service.js';
+import type { OrdersOfRecord } from '../gate/gate-rebuild.js';
 import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 
 export type SaleWithStock = Sale & { available: number };

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import { GateService } from '../gate/gate.service.js';
+import { GateReadModel } from '../gate/gate-read-model.js';
+import { GateRebuild } from '../gate/gate-rebuild.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import type { Tx } from '../infra/prisma/prisma.service.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -25,7 +26,8 @@ describe('SalesService.update/remove: the gate and Postgres kept in step by hand
   let service: SalesService;
   let sales: Mocked<SalesRepository>;
   let stock: Mocked<StockOfRecord>;
-  let gate: Mocked<GateService>;
+  let gate: Mocked<GateRebuild>;
+  let gateReads: Mocked<GateReadModel>;
   let queues: Mocked<QueueService>;
   let reconcile: Mocked<ReconcileService>;
   let current: SaleWithStock;
@@ -37,7 +39,8 @@ describe('SalesService.update/remove: the gate and Postgres kept in step by hand
     service = t.sut;
     sales = t.mock(SalesRepository);
     stock = t.mock(StockOfRecord);
-    gate = t.mock(GateService);
+    gate = t.mock(GateRebuild);
+    gateReads = t.mock(GateReadModel);
     queues = t.mock(QueueService);
     reconcile = t.mock(ReconcileService);
     current = sale();
@@ -61,8 +64,8 @@ describe('SalesService.update/remove: the gate and Postgres kept in step by hand
       return { status: 'done', remaining: to };
     });
     gate.updateSettings.mockResolvedValue(true);
-    gate.remaining.mockResolvedValue(10);
-    gate.pendingCount.mockResolvedValue(0);
+    gateReads.remaining.mockResolvedValue(10);
+    gateReads.pendingCount.mockResolvedValue(0);
     gate.remove.mockResolvedValue(undefined);
     queues.remove.mockResolvedValue(undefined);
     queues.enqueue.mockResolvedValue(undefined as never);
@@ -129,7 +132,7 @@ describe('SalesService.update/remove: the gate and Postgres kept in step by hand
 
   it('remove: tickets in flight (admitted, not yet orders) also keep the sale', async () => {
     sales.countOrders.mockResolvedValue(0);
-    gate.pendingCount.mockResolvedValue(1);
+    gateReads.pendingCount.mockResolvedValue(1);
     await expect(service.remove(ID)).rejects.toMatchObject({ code: 'SALE_HAS_ORDERS' });
     expect(sales.delete).not.toHaveBeenCalled();
   });

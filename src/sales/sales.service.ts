@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { GateService, type AdjustResult } from '../gate/gate.service.js';
+import { GateReadModel } from '../gate/gate-read-model.js';
+import { GateRebuild, type AdjustResult } from '../gate/gate-rebuild.js';
 import { SalesConfig } from '../infra/config/app-config.js';
 import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
 import { JobName } from '../infra/queues/queues.js';
@@ -26,7 +27,8 @@ export class SalesService {
   constructor(
     @Inject(SalesRepository) private readonly sales: SalesRepository,
     @Inject(StockOfRecord) private readonly stock: StockOfRecord,
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateRebuild) private readonly gate: GateRebuild,
+    @Inject(GateReadModel) private readonly gateReads: GateReadModel,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(ReconcileService) private readonly reconcile: ReconcileService,
     @Inject(SalesConfig) private readonly config: SalesConfig,
@@ -48,7 +50,7 @@ export class SalesService {
   async get(id: string): Promise<SaleView> {
     const sale = UUID.test(id) ? await this.sales.findWithStock(id) : null;
     if (!sale) throw notFound();
-    return saleView(sale, await this.gate.remaining(id));
+    return saleView(sale, await this.gateReads.remaining(id));
   }
 
   async page(
@@ -56,7 +58,7 @@ export class SalesService {
     pageSize: number,
   ): Promise<{ items: SaleView[]; page: number; pageSize: number; total: number }> {
     const { items, total } = await this.sales.page(page, pageSize);
-    const views = await Promise.all(items.map(async (s) => saleView(s, await this.gate.remaining(s.id))));
+    const views = await Promise.all(items.map(async (s) => saleView(s, await this.gateReads.remaining(s.id))));
     return { items: views, page, pageSize, total };
   }
 
@@ -83,7 +85,7 @@ export class SalesService {
         if (now >= sale.startsAt)
           throw new DomainError('SALE_ALREADY_STARTED', 'The sale has begun; its buckets cannot change');
         // Nothing can be admitted before the start: the gate is laid out anew.
-        if ((await this.gate.remaining(id)) !== null) {
+        if ((await this.gateReads.remaining(id)) !== null) {
           await this.gate.remove(id);
           relayout = true;
         }
@@ -130,7 +132,7 @@ export class SalesService {
     if (relayout) {
       await this.preheat(id);
     } else if (added > 0 && result.gateBuckets > 1) {
-      if ((await this.gate.remaining(id)) !== null) await this.reconcile.reconcile(id, true);
+      if ((await this.gateReads.remaining(id)) !== null) await this.reconcile.reconcile(id, true);
       this.logger.log(`sale ${id}: stock raised by ${added} to ${result.stock}`);
     } else if (added > 0) {
       // Units are added to the gate only once Postgres has committed them.
@@ -146,12 +148,12 @@ export class SalesService {
       await this.queues.remove(JobName.PreheatSale, preheatJobId(id, rescheduledFrom));
       await this.schedulePreheat(result);
     }
-    return saleView(result, await this.gate.remaining(id));
+    return saleView(result, await this.gateReads.remaining(id));
   }
 
   /** A preheated gate split into buckets moved to a new stock (a rebuild); absent when not preheated. */
   private async restockBuckets(sale: SaleWithStock, stock: number): Promise<AdjustResult> {
-    if ((await this.gate.remaining(sale.id)) === null) return { status: 'absent' };
+    if ((await this.gateReads.remaining(sale.id)) === null) return { status: 'absent' };
     const answer = await this.reconcile.restock(sale, stock);
     // SHORT: expected = stock − held, so held = stock − expected.
     if (answer.status === 'SHORT') return { status: 'refused', remaining: sale.stock - (stock - answer.expected) };
@@ -162,9 +164,9 @@ export class SalesService {
     const startsAt = await this.locked(id, async (sale, tx) => {
       // Close the gate first so nothing is admitted while we look.
       const wasPreheated = await this.gate.updateSettings(id, { ...gateSettings(sale), paused: true });
-      const inFlight = wasPreheated ? await this.gate.pendingCount(id) : 0;
+      const inFlight = wasPreheated ? await this.gateReads.pendingCount(id) : 0;
       const orders = await this.sales.countOrders(tx, id);
-      if (orders > 0 || inFlight > 0 || (wasPreheated && (await this.gate.remaining(id)) !== sale.stock)) {
+      if (orders > 0 || inFlight > 0 || (wasPreheated && (await this.gateReads.remaining(id)) !== sale.stock)) {
         if (wasPreheated) await this.gate.updateSettings(id, gateSettings(sale));
         throw new DomainError('SALE_HAS_ORDERS', 'The sale has orders; end it instead of deleting it');
       }
@@ -225,7 +227,7 @@ export class SalesService {
       await this.gate.updateSettings(id, gateSettings(updated));
       return updated;
     });
-    return saleView(sale, await this.gate.remaining(id));
+    return saleView(sale, await this.gateReads.remaining(id));
   }
 
   private async locked<T>(id: string, work: (sale: SaleWithStock, tx: Tx) => Promise<T>): Promise<T> {

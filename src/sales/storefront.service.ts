@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GateService } from '../gate/gate.service.js';
+import { GateReadModel } from '../gate/gate-read-model.js';
 import { SalesConfig } from '../infra/config/app-config.js';
 import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { DomainError } from '../infra/errors/domain-error.js';
@@ -19,7 +19,7 @@ export class StorefrontService {
   constructor(
     @Inject(SalesRepository) private readonly repository: SalesRepository,
     @Inject(SaleLookup) private readonly sales: SaleLookup,
-    @Inject(GateService) private readonly gate: GateService,
+    @Inject(GateReadModel) private readonly gate: GateReadModel,
     @Inject(SalesConfig) config: SalesConfig,
   ) {
     this.open = new TtlCache(() => this.repository.openSales(new Date()), {
