@@ -1,6 +1,98 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The modules of src/, lowest first, and what each may import (infra and the
+ * generated Prisma client aside, a module imports only those it names, all
+ * below it). Dependencies run one way: the order is explained in
+ * docs/architecture.md. `room` (the waiting room) and `overload` (overload
+ * control) are placed ahead of their code. The composition roots (src/*.ts)
+ * and `demo` may import any module; `testing` only unit specs may import.
+ */
+const MODULES = {
+  infra: [],
+  overload: [],
+  users: [],
+  auth: ['users'],
+  events: [],
+  gate: [],
+  inventory: ['events'],
+  sales: ['auth', 'gate', 'inventory'],
+  orders: ['auth', 'events', 'gate', 'sales'],
+  notifications: ['auth', 'events', 'users', 'sales', 'orders'],
+  room: ['overload', 'auth', 'gate', 'sales'],
+  purchase: ['overload', 'auth', 'gate', 'sales', 'room'],
+  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders'],
+  ops: [
+    'overload',
+    'users',
+    'auth',
+    'events',
+    'gate',
+    'inventory',
+    'sales',
+    'orders',
+    'notifications',
+    'room',
+    'purchase',
+    'sale-admin',
+  ],
+};
+const ROOTS = ['app.module', 'worker.module', 'http-app', 'main', 'worker', 'migrate'];
+/** Deepest folder level inside a module that the rule covers (src/<module>/a/b/c/d/e.ts). */
+const MAX_DEPTH = 5;
+
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * no-restricted-imports for each module and folder depth: an import that
+ * climbs out of the module (`../` as often as the file is deep, plus one) may
+ * only name a module it is allowed to import, never a composition root or
+ * another module's repository; only specs may import `testing`.
+ */
+function moduleEdges() {
+  const names = Object.keys(MODULES);
+  const configs = [];
+  for (const [module, allowed] of Object.entries(MODULES)) {
+    const may = ['infra', ...allowed].filter((m) => m !== module);
+    const forbidden = names.filter((m) => m !== module && !may.includes(m));
+    for (let depth = 0; depth <= MAX_DEPTH; depth++) {
+      const out = `^${'\\.\\./'.repeat(depth + 1)}`;
+      const patterns = [
+        {
+          regex: `${out}(${[...forbidden, 'demo'].map(escape).join('|')})/`,
+          message: `${module} may import only ${may.join(', ')}: dependencies run one way (docs/architecture.md).`,
+        },
+        {
+          regex: `${out}(${ROOTS.map(escape).join('|')})\\.js$`,
+          message: 'The composition roots import the modules, never the reverse.',
+        },
+        {
+          regex: `${out}(?!${escape(module)}/)[a-z-]+/(.+/)?[\\w.-]+\\.repository\\.js$`,
+          message: "Another module's data goes through its exported service or query, never its repository.",
+        },
+      ];
+      const testing = { regex: `${out}testing/`, message: 'Only unit specs import src/testing.' };
+      const files = `src/${module}/${'*/'.repeat(depth)}`;
+      configs.push(
+        { files: [`${files}*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testing] }] } },
+        { files: [`${files}*.spec.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } },
+      );
+    }
+  }
+  configs.push({
+    files: ['src/*.ts'],
+    ignores: ['src/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\./testing/', message: 'Only unit specs import src/testing.' }] },
+      ],
+    },
+  });
+  return configs;
+}
+
 export default tseslint.config(
   {
     ignores: ['dist/', 'dist-bench/', 'src/generated/', 'node_modules/', 'coverage/', 'bench/results/', 'test-output/'],
@@ -19,6 +111,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  ...moduleEdges(),
   {
     // The admin pages' scripts run in the browser (no build step).
     files: ['static/**/*.js'],

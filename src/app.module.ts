@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import type { AppConfig } from './infra/config/app-config.js';
 import { ConfigModule } from './infra/config/config.module.js';
 import { loggingModule } from './infra/logging/logging.js';
+import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { PrismaModule } from './infra/prisma/prisma.module.js';
 import { QueuesModule } from './infra/queues/queues.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
@@ -15,7 +16,15 @@ import { NotificationsHttpModule } from './notifications/notifications.http.modu
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
-  return [ConfigModule.forRoot(config), loggingModule(config), PrismaModule, RedisModule, QueuesModule, OpsCoreModule];
+  return [
+    ConfigModule.forRoot(config),
+    loggingModule(config),
+    PrismaModule,
+    RedisModule,
+    QueuesModule,
+    MetricsModule,
+    OpsCoreModule,
+  ];
 }
 
 /** The HTTP API: controllers and producers, no queue consumers. */

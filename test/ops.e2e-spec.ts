@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
-import { MetricsRegistry } from '../src/ops/metrics/metrics.registry.js';
+import { MetricsRegistry } from '../src/infra/metrics/metrics.registry.js';
 import type { SaleView } from '../src/sales/sale-view.js';
 import { buy, createActiveSale, statusCounts } from './support/buy.js';
 import type { TestDatabase } from './support/env.js';

@@ -1,10 +1,17 @@
 import { UnrecoverableError } from 'bullmq';
 import type { EventName } from '../infra/queues/queues.js';
-import type { InventoryEventPayloads } from '../inventory/inventory.events.js';
-import type { OrderEventPayloads } from '../orders/order.events.js';
 
-/** The payload of every event, as the modules that publish them declare it. */
-export type EventPayloads = OrderEventPayloads & InventoryEventPayloads;
+/**
+ * The payload of each event, by event name. Each module that publishes events
+ * declares their payloads next to them (TypeScript declaration merging:
+ * `declare module '…/events/event-batch.js' { interface EventPayloads { … } }`),
+ * as jobs do with JobData, so the envelope names no module.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface EventPayloads {}
+
+/** Compile-time check: every event has its payload declared in EventPayloads (by the module that publishes it). */
+export const EVERY_EVENT_HAS_PAYLOAD: Exclude<EventName, keyof EventPayloads> extends never ? true : never = true;
 
 /**
  * One event as its consumers see it. `eventId` names the outbox row that

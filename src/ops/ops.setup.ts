@@ -7,7 +7,7 @@ import { StaticPages } from './admin/static-pages.js';
 import { LiveSalesService } from './live/live-sales.service.js';
 import { registerLiveView } from './live/live.routes.js';
 import { observeHttp } from './metrics/http.metrics.js';
-import { MetricsRegistry } from './metrics/metrics.registry.js';
+import { MetricsRegistry } from '../infra/metrics/metrics.registry.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
 /**

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpConfig, OpsConfig } from '../infra/config/app-config.js';
 import { downStores, HealthProbes } from './health-probes.js';
-import { MetricsRegistry } from './metrics/metrics.registry.js';
+import { MetricsRegistry } from '../infra/metrics/metrics.registry.js';
 import { Readiness } from './readiness.js';
 
 /**

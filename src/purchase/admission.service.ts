@@ -7,7 +7,7 @@ import { UUID, ulidFactory } from '../infra/ids/ids.js';
 import { JobName } from '../infra/queues/queues.js';
 import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { GateMetrics } from '../ops/metrics/gate.metrics.js';
+import { GateMetrics } from './gate.metrics.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 import { TicketHandoff } from './ticket-handoff.js';

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { GateModule } from '../gate/gate.module.js';
 import { SalesModule } from '../sales/sales.module.js';
 import { AdmissionService } from './admission.service.js';
+import { GateMetrics } from './gate.metrics.js';
 import { PurchaseController } from './purchase.controller.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 import { SoldOutShortcut } from './sold-out-shortcut.js';
@@ -14,8 +16,8 @@ import { TicketHandoff } from './ticket-handoff.js';
  * tickets to the workers in batches.
  */
 @Module({
-  imports: [SalesModule, AuthModule],
+  imports: [GateModule, SalesModule, AuthModule],
   controllers: [PurchaseController],
-  providers: [AdmissionService, SoldOutFlags, SoldOutShortcut, TicketHandoff],
+  providers: [AdmissionService, SoldOutFlags, SoldOutShortcut, TicketHandoff, GateMetrics],
 })
 export class PurchaseModule {}

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { TokenVerifier } from '../auth/token-verifier.js';
-import { GateMetrics } from '../ops/metrics/gate.metrics.js';
+import { GateMetrics } from './gate.metrics.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 
 const BUY = /^\/sales\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/orders\/?(?:\?|$)/i;

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import type { Job } from 'bullmq';
 import { JobWorkers } from '../../infra/queues/job-workers.js';
 import { Counter, Histogram } from 'prom-client';
-import { MetricsRegistry } from './metrics.registry.js';
+import { MetricsRegistry } from '../../infra/metrics/metrics.registry.js';
 
 /**
  * Jobs this worker process finished, per queue: completed, failed attempts

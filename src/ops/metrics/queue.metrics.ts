@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ALL_QUEUES, type QueueName } from '../../infra/queues/queues.js';
 import { QueueService } from '../../infra/queues/queues.module.js';
-import { MetricsRegistry, scrapedGauge } from './metrics.registry.js';
+import { MetricsRegistry, scrapedGauge } from '../../infra/metrics/metrics.registry.js';
 
 const STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LiveSalesService, type LiveSale } from '../live/live-sales.service.js';
 import { OpsRepository } from '../ops.repository.js';
-import { MetricsRegistry, scrapedGauge } from './metrics.registry.js';
+import { MetricsRegistry, scrapedGauge } from '../../infra/metrics/metrics.registry.js';
 
 type Figure = (sale: LiveSale) => [labels: Record<string, string>, value: number][];
 

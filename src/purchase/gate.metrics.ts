@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { MetricsRegistry } from './metrics.registry.js';
+import { MetricsRegistry } from '../infra/metrics/metrics.registry.js';
 
 /** Decisions of more distinct sales than this (per process) are counted under sale="other". */
 export const MAX_SALE_LABELS = 500;

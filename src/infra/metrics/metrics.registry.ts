@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { OpsConfig } from '../../infra/config/app-config.js';
-import { PrismaService } from '../../infra/prisma/prisma.service.js';
+import { OpsConfig } from '../config/app-config.js';
+import { PrismaService } from '../prisma/prisma.service.js';
 
 /**
  * This process's Prometheus registry (one per application, so an API and a

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { GateMetrics, MAX_SALE_LABELS } from './gate.metrics.js';
-import type { MetricsRegistry } from './metrics.registry.js';
+import type { MetricsRegistry } from '../infra/metrics/metrics.registry.js';
 
 const SALE = '0f4c2a9e-5b8d-4e21-9a7c-3d6b1e8f2a40';
 
