@@ -75,7 +75,10 @@ function moduleEdges() {
       const testing = { regex: `${out}testing/`, message: 'Only unit specs import src/testing.' };
       const files = `src/${module}/${'*/'.repeat(depth)}`;
       configs.push(
-        { files: [`${files}*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testing] }] } },
+        {
+          files: [`${files}*.ts`],
+          rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testing] }] },
+        },
         { files: [`${files}*.spec.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } },
       );
     }

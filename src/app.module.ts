@@ -9,6 +9,7 @@ import { RedisModule } from './infra/redis/redis.module.js';
 import { OpsCoreModule } from './ops/ops-core.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { SaleAdminHttpModule } from './sale-admin/sale-admin.http.module.js';
 import { SalesHttpModule } from './sales/sales.http.module.js';
 import { OrdersHttpModule } from './orders/orders.http.module.js';
 import { PurchaseModule } from './purchase/purchase.module.js';
@@ -38,6 +39,7 @@ export class AppModule {
         OpsModule,
         AuthModule,
         SalesHttpModule,
+        SaleAdminHttpModule,
         PurchaseModule,
         OrdersHttpModule,
         NotificationsHttpModule,

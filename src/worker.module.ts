@@ -15,8 +15,8 @@ import { WorkerOpsModule } from './ops/worker-ops.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { OrdersProcessor } from './orders/orders.processor.js';
 import { TimeoutsProcessor } from './orders/timeouts.processor.js';
-import { SalesModule } from './sales/sales.module.js';
-import { SalesProcessor } from './sales/sales.processor.js';
+import { SaleAdminModule } from './sale-admin/sale-admin.module.js';
+import { SalesProcessor } from './sale-admin/sales.processor.js';
 
 /**
  * The consumer class of each queue (its `@OnJob` methods say what it handles)
@@ -24,7 +24,7 @@ import { SalesProcessor } from './sales/sales.processor.js';
  */
 export const CONSUMERS: { readonly [Q in QueueName]: { processor: Type; imports: Type[] } } = {
   [QueueName.Ops]: { processor: OpsProcessor, imports: [] },
-  [QueueName.Promotions]: { processor: SalesProcessor, imports: [SalesModule] },
+  [QueueName.Promotions]: { processor: SalesProcessor, imports: [SaleAdminModule] },
   [QueueName.Orders]: { processor: OrdersProcessor, imports: [OrdersModule] },
   [QueueName.Inventory]: { processor: InventoryProcessor, imports: [InventoryModule] },
   [QueueName.Notifications]: { processor: NotificationsProcessor, imports: [NotificationsModule] },

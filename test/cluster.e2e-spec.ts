@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ReconcileReport } from '../src/sales/reconcile.service.js';
+import type { ReconcileReport } from '../src/sale-admin/reconcile.service.js';
 import type { SaleView } from '../src/sales/sale-view.js';
 import { buy, createActiveSale, query, statusCounts } from './support/buy.js';
 import { waitFor } from './support/wait-for.js';

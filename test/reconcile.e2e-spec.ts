@@ -11,8 +11,9 @@ import { GateTickets } from '../src/gate/gate-tickets.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { expireJobId, QueueName } from '../src/infra/queues/queues.js';
 import { gateSettings } from '../src/sales/gate-settings.js';
-import { ReconcileService, type ReconcileReport } from '../src/sales/reconcile.service.js';
-import { SalesRepository } from '../src/sales/sales.repository.js';
+import { ReconcileService, type ReconcileReport } from '../src/sale-admin/reconcile.service.js';
+import { OrdersOfRecordReader } from '../src/sale-admin/orders-of-record.js';
+import { SaleCatalog } from '../src/sales/sale-catalog.js';
 import { available, buy, createActiveSale, query, statusCounts } from './support/buy.js';
 import { waitFor } from './support/wait-for.js';
 import { createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
@@ -131,13 +132,12 @@ describe('gate/database reconciliation and rebuild after Redis data loss (own re
     const sale = await createActiveSale(api.url, admin, { stock: 6, perUserLimit: 2 });
     expect((await buy(api.url, shopper(), sale.id)).status).toBe(202);
     await settled(sale.id, 1);
-    const sales = api.app.get(SalesRepository);
-    const record = (await sales.findWithStock(sale.id))!;
+    const record = (await api.app.get(SaleCatalog).find(sale.id))!;
     // A ticket (2 units) whose order commits after the read and is cleared before the call.
     const ticket = { orderId: ulid(), saleId: sale.id, userId: shopper().id, quantity: 2, admittedAt: Date.now() };
     expect((await admission.admit({ ticket, ip: '127.0.0.1' })).code).toBe('OK');
     const mark = await rebuilder.persistedMark(sale.id, 1);
-    const orders = await sales.ordersOfRecord(sale.id);
+    const orders = await api.app.get(OrdersOfRecordReader).read(sale.id);
     await ticketStore.clearTickets([ticket]);
     const settings = gateSettings(record);
     expect(await rebuilder.rebuild(sale.id, { mode: 'repair', settings, orders, mark, safe: false })).toMatchObject({

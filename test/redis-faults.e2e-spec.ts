@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { GateReadModel } from '../src/gate/gate-read-model.js';
 import { loadConfig, type AppConfig } from '../src/infra/config/app-config.js';
 import { QueueName } from '../src/infra/queues/queues.js';
-import type { ReconcileReport } from '../src/sales/reconcile.service.js';
+import type { ReconcileReport } from '../src/sale-admin/reconcile.service.js';
 import { buy, createActiveSale, query, statusCounts } from './support/buy.js';
 import { waitFor } from './support/wait-for.js';
 import { createTestDatabase, testEnv, type TestDatabase } from './support/env.js';

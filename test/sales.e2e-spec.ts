@@ -7,7 +7,7 @@ import { gateKeys } from '../src/gate/gate.keys.js';
 import { GateRebuild } from '../src/gate/gate-rebuild.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { QueueName } from '../src/infra/queues/queues.js';
-import { preheatJobId } from '../src/sales/sales.service.js';
+import { preheatJobId } from '../src/sale-admin/sales.service.js';
 import type { SaleView } from '../src/sales/sale-view.js';
 import type { TestDatabase } from './support/env.js';
 import { startFixture, type ApiFixture } from './support/fixture.js';

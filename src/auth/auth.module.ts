@@ -29,7 +29,7 @@ import { TokenVerifier } from './token-verifier.js';
   ],
   controllers: [AuthController],
   providers: [AuthService, PasswordHasher, AuthThrottle, TokenVerifier, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [AuthService, JwtModule, TokenVerifier],
+  exports: [AuthService, TokenVerifier],
 })
 export class AuthModule {}
 

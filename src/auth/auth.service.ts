@@ -3,7 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import type { User } from '../generated/prisma/client.js';
 import { AuthConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { UsersRepository } from '../users/users.repository.js';
+import { UsersService } from '../users/users.service.js';
 import { AuthThrottle } from './auth-throttle.js';
 import type { TokenClaims } from './auth.types.js';
 import type { LoginDto, RegisterDto } from './dto/auth.dto.js';
@@ -34,7 +34,7 @@ export class AuthService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');
 
   constructor(
-    @Inject(UsersRepository) private readonly users: UsersRepository,
+    @Inject(UsersService) private readonly users: UsersService,
     @Inject(JwtService) private readonly jwt: JwtService,
     @Inject(AuthConfig) private readonly config: AuthConfig,
     @Inject(PasswordHasher) private readonly passwords: PasswordHasher,

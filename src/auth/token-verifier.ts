@@ -12,15 +12,21 @@ import { claimsFrom } from './token-claims.js';
 export class TokenVerifier {
   constructor(@Inject(JwtService) private readonly jwt: JwtService) {}
 
+  /** The payload of a token whose signature and expiry hold, or null. */
+  payloadOf<T extends object>(token: string): T | null {
+    try {
+      return this.jwt.verify<T>(token);
+    } catch {
+      return null;
+    }
+  }
+
   /** The caller of an `Authorization` header value, or null (missing, tampered, expired, odd claims). */
   userOf(authorization: string | undefined): AuthUser | null {
     if (!authorization?.startsWith('Bearer ')) return null;
     const token = authorization.slice(7).trim();
     if (!token) return null;
-    try {
-      return claimsFrom(this.jwt.verify<object>(token));
-    } catch {
-      return null;
-    }
+    const payload = this.payloadOf<object>(token);
+    return payload && claimsFrom(payload);
   }
 }

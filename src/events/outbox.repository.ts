@@ -37,6 +37,14 @@ export class OutboxRepository {
     );
   }
 
+  /** Outbox events not yet relayed, and the age in seconds of the oldest (0 when none). */
+  async backlog(): Promise<{ unpublished: number; oldestSeconds: number }> {
+    const [row] = await this.prisma.$queryRaw<{ n: number; age: number | null }[]>`
+      SELECT count(*)::int AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age
+      FROM outbox_events WHERE published_at IS NULL`;
+    return { unpublished: row?.n ?? 0, oldestSeconds: Math.max(0, row?.age ?? 0) };
+  }
+
   /** Marks the rows of these types published within the last `seconds` unpublished again; returns how many. */
   unpublishRecent(types: string[], seconds: number): Promise<number> {
     return this.prisma.$executeRaw`

@@ -30,6 +30,22 @@ export class InventoryRepository {
     return changed > 0;
   }
 
+  /** Units available per sale (sales without a stock of record are left out). */
+  async available(saleIds: string[], tx: Tx = this.prisma): Promise<Map<string, number>> {
+    const rows = await tx.inventory.findMany({
+      where: { saleId: { in: saleIds } },
+      select: { saleId: true, available: true },
+    });
+    return new Map(rows.map((r) => [r.saleId, r.available]));
+  }
+
+  /** Orders of a sale whose stock is reserved now (RESERVED: not returned or voided). */
+  async reservedOrders(saleId: string): Promise<Set<string>> {
+    const rows = await this.prisma.$queryRaw<{ order_id: string }[]>`
+      SELECT order_id FROM inventory_reservations WHERE sale_id = ${saleId}::uuid AND status = 'RESERVED'`;
+    return new Set(rows.map((r) => r.order_id.trim()));
+  }
+
   /** Locks the sales' inventory rows (in id order: no deadlock) and reads what is available. */
   async lockSales(tx: Tx, saleIds: string[]): Promise<Map<string, number>> {
     const stock = await tx.$queryRaw<{ sale_id: string; available: number }[]>`

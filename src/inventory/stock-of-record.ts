@@ -3,9 +3,12 @@ import type { Tx } from '../infra/prisma/prisma.service.js';
 import { InventoryRepository } from './inventory.repository.js';
 
 /**
- * What the sales module may ask of the stock of record, inside its own
- * transaction: open a new sale's stock, move it when the sale's stock changes.
- * Every other write to inventory is the inventory module's reaction to events.
+ * The stock of record as other modules see it. Writes, inside the sales
+ * module's transaction: open a new sale's stock, move it when the sale's
+ * stock changes (every other write to inventory is the inventory module's
+ * reaction to events). Reads: units available, and the orders whose units
+ * are reserved (a gate rebuild tells cancelled orders still holding stock
+ * from those whose stock came back).
  */
 @Injectable()
 export class StockOfRecord {
@@ -18,5 +21,17 @@ export class StockOfRecord {
   /** Moves available by delta; false when it would go below zero (units already sold). */
   adjust(tx: Tx, saleId: string, delta: number): Promise<boolean> {
     return this.repository.adjust(tx, saleId, delta);
+  }
+
+  /** Units available per sale (0 for a sale without a stock of record). */
+  async available(saleIds: string[], tx?: Tx): Promise<Map<string, number>> {
+    if (saleIds.length === 0) return new Map();
+    const found = await this.repository.available(saleIds, tx);
+    return new Map(saleIds.map((id) => [id, found.get(id) ?? 0]));
+  }
+
+  /** The orders of a sale whose units are reserved now. */
+  reservedOrders(saleId: string): Promise<Set<string>> {
+    return this.repository.reservedOrders(saleId);
   }
 }

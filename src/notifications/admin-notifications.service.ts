@@ -23,6 +23,11 @@ export class AdminNotificationsService {
     @Inject(NotifyConfig) private readonly config: NotifyConfig,
   ) {}
 
+  /** Records by channel and status (the ops module's metrics). */
+  counts(): Promise<{ channel: string; status: string; n: number }[]> {
+    return this.repository.counts();
+  }
+
   async page(filter: NotificationFilter): Promise<NotificationPage> {
     const { items, total } = await this.repository.page(filter);
     return { items, page: filter.page, pageSize: filter.pageSize, total };

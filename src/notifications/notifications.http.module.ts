@@ -7,5 +7,6 @@ import { NotificationsRepository } from './notifications.repository.js';
 @Module({
   controllers: [AdminNotificationsController],
   providers: [NotificationsRepository, AdminNotificationsService],
+  exports: [AdminNotificationsService],
 })
 export class NotificationsHttpModule {}

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
 import { NotifyConfig } from '../infra/config/app-config.js';
+import { OrdersModule } from '../orders/orders.module.js';
+import { SalesModule } from '../sales/sales.module.js';
+import { UsersModule } from '../users/users.module.js';
 import { EmailSender } from './channels/email.sender.js';
 import { SMS_PROVIDER } from './channels/sms-provider.js';
 import { SMS_PROVIDERS } from './channels/sms.providers.js';
@@ -10,6 +13,7 @@ import { NotificationsService } from './notifications.service.js';
 
 /** The worker side of notifications: records from events, and the two channels that send them. */
 @Module({
+  imports: [OrdersModule, UsersModule, SalesModule],
   providers: [
     NotificationsRepository,
     NotificationsService,

@@ -17,33 +17,6 @@ const batching = {
   batchScheduleFn: (run: () => void) => setTimeout(run, BATCH_LINGER_MS),
 };
 
-/** An order with the shopper and sale a message about it needs. */
-export interface OrderFacts {
-  orderId: string;
-  quantity: number;
-  amount: number;
-  status: string;
-  paymentDeadline: Date | null;
-  email: string;
-  phone: string;
-  shopperName: string | null;
-  saleId: string;
-  saleName: string;
-}
-
-interface RawOrderFacts {
-  id: string;
-  quantity: number;
-  amount: number;
-  status: string;
-  payment_deadline: Date | null;
-  email: string;
-  phone: string;
-  shopper_name: string | null;
-  sale_id: string;
-  sale_name: string;
-}
-
 interface RawClaimed {
   id: string;
   order_id: string;
@@ -87,33 +60,6 @@ const MAX_ERROR = 1000;
 @Injectable()
 export class NotificationsRepository {
   constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
-
-  /** The orders, with their shopper's contact and the sale's name; missing ids are left out. */
-  async orderFacts(orderIds: string[]): Promise<Map<string, OrderFacts>> {
-    if (orderIds.length === 0) return new Map();
-    const rows = await this.prisma.$queryRaw<RawOrderFacts[]>`
-      SELECT o.id, o.quantity, o.amount, o.status::text AS status, o.payment_deadline,
-             u.email, u.phone, u.name AS shopper_name, s.id::text AS sale_id, s.name AS sale_name
-      FROM orders o JOIN users u ON u.id = o.user_id JOIN sales s ON s.id = o.sale_id
-      WHERE o.id = ANY(${orderIds}::bpchar[])`;
-    return new Map(
-      rows.map((r) => [
-        r.id,
-        {
-          orderId: r.id,
-          quantity: r.quantity,
-          amount: r.amount,
-          status: r.status,
-          paymentDeadline: r.payment_deadline,
-          email: r.email,
-          phone: r.phone,
-          shopperName: r.shopper_name,
-          saleId: r.sale_id,
-          saleName: r.sale_name,
-        },
-      ]),
-    );
-  }
 
   /**
    * Records the notifications, one per (order, kind, channel): a record that
@@ -233,6 +179,13 @@ export class NotificationsRepository {
     });
     if (changed.count === 0) return null;
     return this.findById(id);
+  }
+
+  /** Notification records by channel and status. */
+  counts(): Promise<{ channel: string; status: string; n: number }[]> {
+    return this.prisma.$queryRaw<{ channel: string; status: string; n: number }[]>`
+      SELECT channel::text AS channel, status::text AS status, count(*)::int AS n
+      FROM notifications GROUP BY channel, status`;
   }
 
   async findById(id: string): Promise<NotificationView | null> {

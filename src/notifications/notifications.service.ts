@@ -6,11 +6,28 @@ import type { EventJob } from '../events/event-batch.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { NewNotification, NotificationChannel } from './notification.types.js';
 import { SEND_JOB, sendJobOptions, sendQueue } from './send-jobs.js';
-import { NotificationsRepository, type OrderFacts } from './notifications.repository.js';
+import { OrderQueries } from '../orders/order-queries.js';
+import { SaleLookup } from '../sales/sale-lookup.js';
+import { UsersService } from '../users/users.service.js';
+import { NotificationsRepository } from './notifications.repository.js';
 import type { NotificationContext, NotificationTemplate } from './templates/template.js';
 import { TEMPLATES, type OrderEvent } from './templates/templates.js';
 
 type NotifiedEvent = EventJob<OrderEvent>;
+
+/** An order with the shopper and sale a message about it needs. */
+interface OrderFacts {
+  orderId: string;
+  quantity: number;
+  amount: number;
+  status: string;
+  paymentDeadline: Date | null;
+  email: string;
+  phone: string;
+  shopperName: string | null;
+  saleId: string;
+  saleName: string;
+}
 
 /**
  * Turns order events into notification records and per-channel send jobs.
@@ -29,6 +46,9 @@ export class NotificationsService {
 
   constructor(
     @Inject(NotificationsRepository) private readonly repository: NotificationsRepository,
+    @Inject(OrderQueries) private readonly orders: OrderQueries,
+    @Inject(UsersService) private readonly users: UsersService,
+    @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(QueueConfig) queueConfig: QueueConfig,
     @Inject(NotifyConfig) private readonly config: NotifyConfig,
@@ -42,7 +62,7 @@ export class NotificationsService {
   }
 
   private async recordBatch(events: NotifiedEvent[]): Promise<void> {
-    const facts = await this.repository.orderFacts([...new Set(events.map((e) => e.payload.orderId))]);
+    const facts = await this.orderFacts([...new Set(events.map((e) => e.payload.orderId))]);
     const rows: NewNotification[] = [];
     for (const event of events) {
       const order = facts.get(event.payload.orderId);
@@ -71,6 +91,40 @@ export class NotificationsService {
         ),
       ),
     );
+  }
+
+  /**
+   * The orders, with their shopper's contact and the sale's name, each from
+   * the module that owns it (sales from the cached lookup); orders missing
+   * any of the three are left out.
+   */
+  private async orderFacts(orderIds: string[]): Promise<Map<string, OrderFacts>> {
+    const orders = [...(await this.orders.byIds(orderIds)).values()];
+    const saleIds = [...new Set(orders.map((o) => o.saleId))];
+    const [contacts, sales] = await Promise.all([
+      this.users.contacts(orders.map((o) => o.userId)),
+      Promise.all(saleIds.map((id) => this.sales.find(id))),
+    ]);
+    const saleNames = new Map(saleIds.map((id, i) => [id, sales[i]?.name]));
+    const facts = new Map<string, OrderFacts>();
+    for (const o of orders) {
+      const contact = contacts.get(o.userId);
+      const saleName = saleNames.get(o.saleId);
+      if (!contact || saleName === undefined) continue;
+      facts.set(o.id, {
+        orderId: o.id,
+        quantity: o.quantity,
+        amount: o.amount,
+        status: o.status,
+        paymentDeadline: o.paymentDeadline,
+        email: contact.email,
+        phone: contact.phone,
+        shopperName: contact.name,
+        saleId: o.saleId,
+        saleName,
+      });
+    }
+    return facts;
   }
 
   /** The records one event makes: one per channel its template writes for. */

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module.js';
-import { OrdersModule } from '../orders/orders.module.js';
+import { EventsModule } from '../events/events.module.js';
+import { NotificationsHttpModule } from '../notifications/notifications.http.module.js';
 import { SaleStatsModule } from '../orders/sale-stats.module.js';
 import { SalesModule } from '../sales/sales.module.js';
 import { AdminAccess } from './admin/admin-access.js';
@@ -11,7 +12,6 @@ import { HealthController } from './health.controller.js';
 import { LiveSalesService } from './live/live-sales.service.js';
 import { QueueMetrics } from './metrics/queue.metrics.js';
 import { SystemMetrics } from './metrics/system.metrics.js';
-import { OpsRepository } from './ops.repository.js';
 
 /**
  * The API side of ops: health probes, the browser session of the admin pages,
@@ -19,8 +19,8 @@ import { OpsRepository } from './ops.repository.js';
  * The routes outside Nest (metrics, dashboards, docs) are set up by setupOps.
  */
 @Module({
-  imports: [AuthModule, DiscoveryModule, OrdersModule, SalesModule, SaleStatsModule],
+  imports: [AuthModule, DiscoveryModule, EventsModule, NotificationsHttpModule, SalesModule, SaleStatsModule],
   controllers: [HealthController, AdminSessionController],
-  providers: [OpsRepository, LiveSalesService, QueueMetrics, SystemMetrics, AdminAccess, StaticPages],
+  providers: [LiveSalesService, QueueMetrics, SystemMetrics, AdminAccess, StaticPages],
 })
 export class OpsModule {}

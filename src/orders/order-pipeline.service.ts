@@ -7,8 +7,9 @@ import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import type { EventJob } from '../events/event-batch.js';
 import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
+import { SaleLookup } from '../sales/sale-lookup.js';
 import { OrderStatusPublisher } from './order-status.js';
-import { OrdersRepository, type OrderRow } from './orders.repository.js';
+import { OrdersRepository, type OrderRow, type PricedTicket } from './orders.repository.js';
 
 const CONSUMER = 'orders';
 
@@ -63,6 +64,7 @@ export class OrderPipelineService {
     @Inject(GateTickets) private readonly gate: GateTickets,
     @Inject(OrderStatusPublisher) private readonly status: OrderStatusPublisher,
     @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(PaymentConfig) private readonly config: PaymentConfig,
     @Inject(QueueConfig) queueConfig: QueueConfig,
   ) {
@@ -120,18 +122,37 @@ export class OrderPipelineService {
     return this.answers.submit(events);
   }
 
+  /**
+   * The tickets with their sales' unit prices, from the sales module's cached
+   * lookup (one query per sale per STOREFRONT_CACHE_MS, not a join per batch).
+   * A ticket whose sale does not exist can never be placed.
+   */
+  private async priced(tickets: Ticket[]): Promise<PricedTicket[]> {
+    const sales = new Map<string, Promise<{ price: number } | null>>();
+    for (const t of tickets) if (!sales.has(t.saleId)) sales.set(t.saleId, this.sales.find(t.saleId));
+    return Promise.all(
+      tickets.map(async (t) => {
+        const sale = await sales.get(t.saleId)!;
+        if (!sale) throw new UnplaceableTicket(`sale ${t.saleId} of order ${t.orderId} does not exist`);
+        return { ...t, price: sale.price };
+      }),
+    );
+  }
+
+  /** Payment windows (seconds) of these sales: their own, else PAYMENT_WINDOW_SECONDS. */
+  private async paymentWindows(saleIds: string[]): Promise<Map<string, number>> {
+    const unique = [...new Set(saleIds)];
+    const sales = await Promise.all(unique.map((id) => this.sales.find(id)));
+    return new Map(unique.map((id, i) => [id, sales[i]?.paymentWindowSeconds ?? this.config.PAYMENT_WINDOW_SECONDS]));
+  }
+
   private async placeBatch(tickets: Ticket[]): Promise<void> {
+    const priced = await this.priced(tickets);
     const placed = await this.orders.transaction(async (tx) => {
-      const rows = await this.orders.insertPending(tx, tickets);
+      const rows = await this.orders.insertPending(tx, priced);
       await this.outbox.write(tx, rows.map(placedEvent));
       return rows;
     });
-    if (placed.length < tickets.length) {
-      // Already persisted (a redelivery) or the sale is gone: find which.
-      const known = await this.orders.existing(tickets.map((t) => t.orderId));
-      const orphan = tickets.find((t) => !known.has(t.orderId));
-      if (orphan) throw new UnplaceableTicket(`sale ${orphan.saleId} of order ${orphan.orderId} does not exist`);
-    }
     await this.gate.clearTickets(tickets);
     await this.status.publish(placed.map((o) => ({ orderId: o.id, status: 'PENDING' as const })));
   }
@@ -149,7 +170,9 @@ export class OrderPipelineService {
         (e): e is EventJob<typeof EventName.InventoryRejected> => e.type === EventName.InventoryRejected,
       );
       const confirmedRows = await this.orders.transition(tx, reserved, 'AWAITING_PAYMENT', {
-        paymentWindowSeconds: this.config.PAYMENT_WINDOW_SECONDS,
+        paymentWindows: await this.paymentWindows(
+          todo.filter((e) => e.type === EventName.InventoryReserved).map((e) => e.payload.saleId),
+        ),
       });
       await this.outbox.write(
         tx,
@@ -195,9 +218,11 @@ export class OrderPipelineService {
     // tries again later, so an admission is never dropped for a passing outage.
     // A row that can never be written (a constraint refuses it) is no reason to
     // hold the units forever: they go back all the same.
+    const sale = await this.sales.find(ticket.saleId);
     let inserted: boolean;
     try {
-      inserted = await this.orders.insertFailed(ticket, reason);
+      // A sale that is gone takes its gate with it: nothing to record, nothing to give back.
+      inserted = sale ? await this.orders.insertFailed({ ...ticket, price: sale.price }, reason) : false;
     } catch (err) {
       if (sqlStateClass(err) !== '23') throw err;
       this.logger.error(`order ${ticket.orderId} cannot be recorded, giving its units back: ${String(err)}`);

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { SalesModule } from '../sales/sales.module.js';
+import { GateModule } from '../gate/gate.module.js';
 import { AdminOrdersController } from './admin-orders.controller.js';
 import { OpenStreams } from './open-streams.js';
 import { OrderEventsHub } from './order-events.hub.js';
@@ -12,7 +12,7 @@ import { SaleStatsModule } from './sale-stats.module.js';
 
 /** The HTTP side: reading, paying and cancelling orders, their live status, sale stats. */
 @Module({
-  imports: [OrdersModule, SalesModule, SaleStatsModule, AuthModule],
+  imports: [OrdersModule, GateModule, SaleStatsModule, AuthModule],
   controllers: [OrdersController, OrderLifecycleController, AdminOrdersController],
   providers: [OrdersService, OrderEventsHub, OpenStreams],
 })

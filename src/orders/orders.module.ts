@@ -2,8 +2,10 @@ import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module.js';
 import { GateModule } from '../gate/gate.module.js';
 import { PaymentConfig } from '../infra/config/app-config.js';
+import { SalesModule } from '../sales/sales.module.js';
 import { OrderLifecycleService } from './order-lifecycle.service.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
+import { OrderQueries } from './order-queries.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
 import { PAYMENT_PROVIDER } from './payments/payment-provider.js';
@@ -11,9 +13,12 @@ import { PAYMENT_PROVIDERS } from './payments/payment.providers.js';
 import { OrderRecovery } from './order-recovery.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
 
-/** The worker side of orders (placing, following inventory, sweeping, timeouts) and the lifecycle rules. */
+/**
+ * The worker side of orders (placing, following inventory, sweeping, timeouts)
+ * and the lifecycle rules; OrderQueries is what other modules may read.
+ */
 @Module({
-  imports: [EventsModule, GateModule],
+  imports: [EventsModule, GateModule, SalesModule],
   providers: [
     OrdersRepository,
     OrderPipelineService,
@@ -21,12 +26,20 @@ import { TicketSweeperService } from './ticket-sweeper.service.js';
     TicketSweeperService,
     OrderLifecycleService,
     OrderRecovery,
+    OrderQueries,
     {
       provide: PAYMENT_PROVIDER,
       inject: [PaymentConfig],
       useFactory: (config: PaymentConfig) => PAYMENT_PROVIDERS[config.PAYMENT_PROVIDER](config),
     },
   ],
-  exports: [OrdersRepository, OrderPipelineService, TicketSweeperService, OrderLifecycleService, OrderRecovery],
+  exports: [
+    OrdersRepository,
+    OrderPipelineService,
+    TicketSweeperService,
+    OrderLifecycleService,
+    OrderRecovery,
+    OrderQueries,
+  ],
 })
 export class OrdersModule {}

@@ -3,6 +3,9 @@ import type { Order, OrderStatus, RefundStatus } from '../generated/prisma/clien
 import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 import type { Ticket } from '../gate/tickets.js';
 
+/** A ticket with the unit price of its sale (minor units), as an order is inserted. */
+export type PricedTicket = Ticket & { price: number };
+
 export interface OrderRow {
   id: string;
   saleId: string;
@@ -45,17 +48,20 @@ export class OrdersRepository {
     return this.prisma.$transaction(work, { timeout: 30_000 });
   }
 
-  /** Inserts PENDING orders for the tickets; returns only those inserted now (idempotent on id). */
-  async insertPending(tx: Tx, tickets: Ticket[]): Promise<OrderRow[]> {
+  /**
+   * Inserts PENDING orders for the tickets, each at its sale's unit price
+   * (read by the caller through the sales module); returns only those
+   * inserted now (idempotent on id).
+   */
+  async insertPending(tx: Tx, tickets: PricedTicket[]): Promise<OrderRow[]> {
     const rows = await tx.$queryRaw<RawOrderRow[]>`
       INSERT INTO orders (id, sale_id, user_id, quantity, amount, status, admitted_at, updated_at)
-      SELECT t.id, t.sale_id, t.user_id, t.quantity, s.price * t.quantity, 'PENDING',
+      SELECT t.id, t.sale_id, t.user_id, t.quantity, t.price * t.quantity, 'PENDING',
              to_timestamp(t.admitted_at / 1000.0), now()
       FROM unnest(${tickets.map((t) => t.orderId)}::text[], ${tickets.map((t) => t.saleId)}::uuid[],
                   ${tickets.map((t) => t.userId)}::uuid[], ${tickets.map((t) => t.quantity)}::int[],
-                  ${tickets.map((t) => t.admittedAt)}::float8[])
-           AS t(id, sale_id, user_id, quantity, admitted_at)
-      JOIN sales s ON s.id = t.sale_id
+                  ${tickets.map((t) => t.admittedAt)}::float8[], ${tickets.map((t) => t.price)}::int[])
+           AS t(id, sale_id, user_id, quantity, admitted_at, price)
       ORDER BY t.id -- the same order in every transaction: two batches sharing orders cannot deadlock
       ON CONFLICT (id) DO NOTHING
       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
@@ -63,33 +69,37 @@ export class OrdersRepository {
   }
 
   /** An order that could not be placed, so the shopper sees FAILED with the reason. */
-  async insertFailed(ticket: Ticket, reason: string): Promise<boolean> {
+  async insertFailed(ticket: PricedTicket, reason: string): Promise<boolean> {
     const inserted = await this.prisma.$executeRaw`
       INSERT INTO orders (id, sale_id, user_id, quantity, amount, status, failure_reason, admitted_at, updated_at)
-      SELECT ${ticket.orderId}, s.id, ${ticket.userId}::uuid, ${ticket.quantity}, s.price * ${ticket.quantity},
-             'FAILED', ${reason}, to_timestamp(${ticket.admittedAt} / 1000.0), now()
-      FROM sales s WHERE s.id = ${ticket.saleId}::uuid
+      VALUES (${ticket.orderId}, ${ticket.saleId}::uuid, ${ticket.userId}::uuid, ${ticket.quantity},
+              ${ticket.price * ticket.quantity}, 'FAILED', ${reason}, to_timestamp(${ticket.admittedAt} / 1000.0), now())
       ON CONFLICT (id) DO NOTHING`;
     return inserted > 0;
   }
 
-  /** PENDING → status for these ids; returns the rows that changed now. */
+  /**
+   * PENDING → status for these ids; returns the rows that changed now. To
+   * AWAITING_PAYMENT, the deadline is now + the payment window of the order's
+   * sale (`paymentWindows`: seconds by sale id, read by the caller through
+   * the sales module).
+   */
   async transition(
     tx: Tx,
     ids: string[],
     to: Extract<OrderStatus, 'AWAITING_PAYMENT' | 'FAILED'>,
-    extra: { paymentWindowSeconds?: number; reason?: string } = {},
+    { paymentWindows = new Map(), reason }: { paymentWindows?: Map<string, number>; reason?: string } = {},
   ): Promise<OrderRow[]> {
     if (ids.length === 0) return [];
-    // The sale's own payment window wins over the default.
     const rows = await tx.$queryRaw<RawOrderRow[]>`
       UPDATE orders o SET status = ${to}::"OrderStatus", updated_at = now(),
         payment_deadline = CASE WHEN ${to} = 'AWAITING_PAYMENT'
-          THEN now() + make_interval(secs => COALESCE(s.payment_window_seconds, ${extra.paymentWindowSeconds ?? 0})::float8)
+          THEN now() + make_interval(secs => COALESCE(
+            (SELECT w.secs FROM unnest(${[...paymentWindows.keys()]}::uuid[], ${[...paymentWindows.values()]}::float8[])
+               AS w(sale_id, secs) WHERE w.sale_id = o.sale_id), 0))
           ELSE o.payment_deadline END,
-        failure_reason = COALESCE(${extra.reason ?? null}::text, o.failure_reason)
-      FROM sales s
-      WHERE s.id = o.sale_id AND o.id = ANY(${ids}::bpchar[]) AND o.status = 'PENDING'
+        failure_reason = COALESCE(${reason ?? null}::text, o.failure_reason)
+      WHERE o.id = ANY(${ids}::bpchar[]) AND o.status = 'PENDING'
       RETURNING o.id, o.sale_id, o.user_id, o.quantity, o.amount, o.payment_deadline`;
     return rows.map(toRow);
   }
@@ -251,6 +261,37 @@ export class OrdersRepository {
         ORDER BY id LIMIT ${limit}`,
     ]);
     return { pending: pending.map(toRow), overdue: overdue.map((r) => r.id) };
+  }
+
+  /** Every order of a sale: who holds how many units, in which status (a gate rebuild's read). */
+  async ofSale(
+    saleId: string,
+  ): Promise<{ id: string; userId: string; quantity: number; status: OrderStatus; paymentDeadline: Date | null }[]> {
+    const rows = await this.prisma.$queryRaw<
+      { id: string; user_id: string; quantity: number; status: OrderStatus; payment_deadline: Date | null }[]
+    >`
+      SELECT id, user_id::text AS user_id, quantity, status::text AS status, payment_deadline
+      FROM orders WHERE sale_id = ${saleId}::uuid`;
+    return rows.map((r) => ({
+      id: r.id.trim(),
+      userId: r.user_id,
+      quantity: r.quantity,
+      status: r.status,
+      paymentDeadline: r.payment_deadline,
+    }));
+  }
+
+  countOfSale(saleId: string, tx: Tx = this.prisma): Promise<number> {
+    return tx.order.count({ where: { saleId } });
+  }
+
+  /** These orders as a message about them needs them (missing ids left out). */
+  async findMany(ids: string[]): Promise<(OrderRow & { status: OrderStatus })[]> {
+    const rows = await this.prisma.$queryRaw<(RawOrderRow & { status: OrderStatus })[]>`
+      SELECT id, sale_id::text AS sale_id, user_id::text AS user_id, quantity, amount, payment_deadline,
+             status::text AS status
+      FROM orders WHERE id = ANY(${ids}::bpchar[])`;
+    return rows.map((r) => ({ ...toRow(r), status: r.status }));
   }
 
   async existing(ids: string[]): Promise<Set<string>> {

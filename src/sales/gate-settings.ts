@@ -1,6 +1,6 @@
 import type { GateSettings } from '../gate/gate-rebuild.js';
 import { effectiveEnd } from './sale-status.js';
-import type { SaleWithStock } from './sales.repository.js';
+import type { SaleWithStock } from './sale-catalog.js';
 
 export function gateSettings(sale: SaleWithStock): GateSettings {
   return {

@@ -3,7 +3,7 @@ import { SalesConfig } from '../infra/config/app-config.js';
 import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { UUID } from '../infra/ids/ids.js';
 import { effectiveEnd } from './sale-status.js';
-import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+import { SaleCatalog, type SaleWithStock } from './sale-catalog.js';
 
 export type { SaleWithStock };
 
@@ -21,10 +21,10 @@ export class SaleLookup {
   private readonly sales: TtlCache<string, SaleWithStock | null>;
 
   constructor(
-    @Inject(SalesRepository) private readonly repository: SalesRepository,
+    @Inject(SaleCatalog) private readonly catalog: SaleCatalog,
     @Inject(SalesConfig) config: SalesConfig,
   ) {
-    this.sales = new TtlCache((id) => this.repository.findWithStock(id), { ttlMs: config.STOREFRONT_CACHE_MS });
+    this.sales = new TtlCache((id) => this.catalog.find(id), { ttlMs: config.STOREFRONT_CACHE_MS });
   }
 
   /** The sale (cached), or null when there is none with this id. */
@@ -35,7 +35,7 @@ export class SaleLookup {
 
   /** The sale as Postgres has it now (not cached: admin reads), or null. */
   findFresh(id: string): Promise<SaleWithStock | null> {
-    return UUID.test(id) ? this.repository.findWithStock(id) : Promise.resolve(null);
+    return UUID.test(id) ? this.catalog.find(id) : Promise.resolve(null);
   }
 
   /** The sale's phase now, or null when there is no such sale. */

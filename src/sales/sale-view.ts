@@ -1,5 +1,5 @@
 import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
-import type { SaleWithStock } from './sales.repository.js';
+import type { SaleWithStock } from './sale-catalog.js';
 
 /** A sale as the admin API answers it. */
 export interface SaleView {

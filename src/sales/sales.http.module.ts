@@ -1,14 +1,13 @@
 import { Module } from '@nestjs/common';
-import { AdminSalesController } from './admin-sales.controller.js';
+import { GateModule } from '../gate/gate.module.js';
 import { SalesModule } from './sales.module.js';
 import { StorefrontController } from './storefront.controller.js';
 import { StorefrontService } from './storefront.service.js';
 
-/** The HTTP side: admin sale management and the public storefront reads. */
+/** The HTTP side: the public storefront reads. */
 @Module({
-  imports: [SalesModule],
-  controllers: [AdminSalesController, StorefrontController],
+  imports: [SalesModule, GateModule],
+  controllers: [StorefrontController],
   providers: [StorefrontService],
-  exports: [StorefrontService],
 })
 export class SalesHttpModule {}

@@ -1,16 +1,17 @@
 import { Module } from '@nestjs/common';
-import { GateModule } from '../gate/gate.module.js';
 import { InventoryModule } from '../inventory/inventory.module.js';
-import { OrdersModule } from '../orders/orders.module.js';
-import { SalesService } from './sales.service.js';
-import { ReconcileService } from './reconcile.service.js';
+import { SaleCatalog } from './sale-catalog.js';
 import { SaleLookup } from './sale-lookup.js';
 import { SalesRepository } from './sales.repository.js';
 
-/** Sale management and preheat; used by the API and by the workers of the promotions queue. */
+/**
+ * The sale catalog: owns `sales`. SaleLookup is the narrow, cached read of
+ * the crowd's paths; SaleCatalog the rows with their stock of record, for the
+ * admin's use cases above this module.
+ */
 @Module({
-  imports: [GateModule, OrdersModule, InventoryModule],
-  providers: [SalesRepository, SalesService, ReconcileService, SaleLookup],
-  exports: [SalesRepository, SalesService, ReconcileService, SaleLookup, GateModule],
+  imports: [InventoryModule],
+  providers: [SalesRepository, SaleCatalog, SaleLookup],
+  exports: [SaleCatalog, SaleLookup],
 })
 export class SalesModule {}

@@ -5,7 +5,7 @@ import { TtlCache } from '../infra/cache/ttl-cache.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { SaleLookup } from './sale-lookup.js';
 import { storefrontSale, type StorefrontSale } from './sale-view.js';
-import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+import { SaleCatalog, type SaleWithStock } from './sale-catalog.js';
 
 /**
  * The crowd's reads while it waits. Sale rows come from a short in-process
@@ -17,12 +17,12 @@ export class StorefrontService {
   private readonly open: TtlCache<'open', SaleWithStock[]>;
 
   constructor(
-    @Inject(SalesRepository) private readonly repository: SalesRepository,
+    @Inject(SaleCatalog) private readonly catalog: SaleCatalog,
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(GateReadModel) private readonly gate: GateReadModel,
     @Inject(SalesConfig) config: SalesConfig,
   ) {
-    this.open = new TtlCache(() => this.repository.openSales(new Date()), {
+    this.open = new TtlCache(() => this.catalog.openSales(new Date()), {
       ttlMs: config.STOREFRONT_CACHE_MS,
       max: 1,
     });

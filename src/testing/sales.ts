@@ -1,4 +1,4 @@
-import type { SaleWithStock } from '../sales/sales.repository.js';
+import type { SaleWithStock } from '../sales/sale-catalog.js';
 
 /** A sale row (with its stock of record) as repositories return it: selling now, 10 units, one bucket. */
 export function saleRow(overrides: Partial<SaleWithStock> = {}): SaleWithStock {

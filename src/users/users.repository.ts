@@ -31,4 +31,12 @@ export class UsersRepository {
   findById(id: string): Promise<User | null> {
     return this.prisma.user.findUnique({ where: { id } });
   }
+
+  /** Email, phone and name of these users (missing ids left out). */
+  contacts(ids: string[]): Promise<{ id: string; email: string; phone: string; name: string | null }[]> {
+    return this.prisma.user.findMany({
+      where: { id: { in: ids } },
+      select: { id: true, email: true, phone: true, name: true },
+    });
+  }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { TokenClaims } from '../../auth/auth.types.js';
+import { TokenVerifier } from '../../auth/token-verifier.js';
 import type { ErrorBody } from '../../infra/http/all-exceptions.filter.js';
 import { StaticPages } from './static-pages.js';
 
@@ -44,19 +44,14 @@ export function readCookie(header: string | undefined, name: string): string | u
 @Injectable()
 export class AdminAccess {
   constructor(
-    @Inject(JwtService) private readonly jwt: JwtService,
+    @Inject(TokenVerifier) private readonly tokens: TokenVerifier,
     @Inject(StaticPages) private readonly pages: StaticPages,
   ) {}
 
   verify(token: string | undefined): Verdict {
     if (!token) return refusal(401, 'Admin sign-in required');
-    let claims: Claims;
-    try {
-      claims = this.jwt.verify<Claims>(token);
-    } catch {
-      return refusal(401, 'The token is invalid or expired');
-    }
-    if (typeof claims.sub !== 'string') return refusal(401, 'The token is invalid or expired');
+    const claims = this.tokens.payloadOf<Claims>(token);
+    if (!claims || typeof claims.sub !== 'string') return refusal(401, 'The token is invalid or expired');
     if (claims.role !== 'ADMIN') return refusal(403, 'This needs the admin role');
     return { ok: true, claims };
   }

@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SaleStatsService, type SaleStats } from '../../orders/sale-stats.service.js';
-import { effectiveEnd, saleStatus, type SaleStatus } from '../../sales/sale-status.js';
-import { OpsRepository, type WatchedSale } from '../ops.repository.js';
+import { effectiveEnd, saleStatus, type SaleStatus, type SaleTimes } from '../../sales/sale-status.js';
+import { SaleCatalog } from '../../sales/sale-catalog.js';
+
+/** A sale worth watching, with what its status needs. */
+type WatchedSale = SaleTimes & { id: string; name: string };
 
 /** Sales starting within this long, or ended this long ago, are still shown. */
 const AHEAD_MS = 15 * 60_000;
@@ -65,7 +68,7 @@ export class LiveSalesService {
   private readonly previous = new Map<string, Previous>();
 
   constructor(
-    @Inject(OpsRepository) private readonly repository: OpsRepository,
+    @Inject(SaleCatalog) private readonly catalog: SaleCatalog,
     @Inject(SaleStatsService) private readonly stats: SaleStatsService,
   ) {}
 
@@ -77,7 +80,7 @@ export class LiveSalesService {
   }
 
   private async take(): Promise<LiveSample> {
-    const sales = await this.repository.watchedSales(AHEAD_MS, AFTER_MS);
+    const sales = await this.catalog.watched(AHEAD_MS, AFTER_MS);
     const figures = await Promise.all(sales.map((sale) => this.stats.stats(sale.id).catch(() => null)));
     const now = Date.now();
     const live: LiveSale[] = [];

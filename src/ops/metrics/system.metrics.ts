@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LiveSalesService, type LiveSale } from '../live/live-sales.service.js';
-import { OpsRepository } from '../ops.repository.js';
+import { OutboxBacklog } from '../../events/outbox-backlog.js';
+import { AdminNotificationsService } from '../../notifications/admin-notifications.service.js';
 import { MetricsRegistry, scrapedGauge } from '../../infra/metrics/metrics.registry.js';
 
 type Figure = (sale: LiveSale) => [labels: Record<string, string>, value: number][];
@@ -52,11 +53,12 @@ const SALE_FIGURES: [name: string, help: string, labelNames: string[], figure: F
 export class SystemMetrics {
   constructor(
     @Inject(MetricsRegistry) metrics: MetricsRegistry,
-    @Inject(OpsRepository) repository: OpsRepository,
+    @Inject(OutboxBacklog) backlog: OutboxBacklog,
+    @Inject(AdminNotificationsService) notifications: AdminNotificationsService,
     @Inject(LiveSalesService) live: LiveSalesService,
   ) {
     const registry = metrics.registry;
-    const outbox = sharedFor(1000, () => repository.outboxBacklog());
+    const outbox = sharedFor(1000, () => backlog.read());
     scrapedGauge(
       { name: 'flash_outbox_unpublished_events', help: 'Outbox events committed but not yet relayed', registry },
       async (gauge) => gauge.set((await outbox()).unpublished),
@@ -77,7 +79,7 @@ export class SystemMetrics {
         registry,
       },
       async (gauge) => {
-        for (const { channel, status, n } of await repository.notificationCounts()) gauge.set({ channel, status }, n);
+        for (const { channel, status, n } of await notifications.counts()) gauge.set({ channel, status }, n);
       },
     );
     for (const [name, help, labelNames, figure] of SALE_FIGURES) {

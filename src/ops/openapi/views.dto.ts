@@ -13,7 +13,7 @@ import type { NotificationView } from '../../notifications/notification.types.js
 import type { OrderView } from '../../orders/orders.service.js';
 import type { SaleStats } from '../../orders/sale-stats.service.js';
 import type { SaleView, StorefrontSale } from '../../sales/sale-view.js';
-import type { ReconcileReport } from '../../sales/reconcile.service.js';
+import type { ReconcileReport } from '../../sale-admin/reconcile.service.js';
 import type { AdminSession } from '../admin/admin-access.js';
 import type { HealthBody } from '../health.controller.js';
 

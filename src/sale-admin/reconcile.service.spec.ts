@@ -4,7 +4,7 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import { newTestService, type Mocked } from '../testing/new-test-service.js';
 import { saleRow } from '../testing/sales.js';
 import { ReconcileService } from './reconcile.service.js';
-import { SalesRepository } from './sales.repository.js';
+import { OrdersOfRecordReader } from './orders-of-record.js';
 
 const ID = '5f0e3c1a-8a9b-4e38-9d1f-2c3b4a5d6e7f';
 const sale = saleRow({ id: ID });
@@ -20,7 +20,7 @@ const answer = (over: Partial<RebuildAnswer>): RebuildAnswer => ({
 
 describe('ReconcileService.run: rebuild the gate from the orders of record', () => {
   let service: ReconcileService;
-  let sales: Mocked<SalesRepository>;
+  let ordersOfRecord: Mocked<OrdersOfRecordReader>;
   let gate: Mocked<GateRebuild>;
   let addBulk: jest.Mock<(jobs: unknown[]) => Promise<unknown>>;
   let orders: OrdersOfRecord;
@@ -28,12 +28,12 @@ describe('ReconcileService.run: rebuild the gate from the orders of record', () 
   beforeEach(() => {
     const t = newTestService(ReconcileService);
     service = t.sut;
-    sales = t.mock(SalesRepository);
+    ordersOfRecord = t.mock(OrdersOfRecordReader);
     gate = t.mock(GateRebuild);
     addBulk = jest.fn(async () => []);
     t.mock(QueueService).queue.mockReturnValue({ addBulk } as never);
     orders = { live: [], dead: [], awaiting: [] };
-    sales.ordersOfRecord.mockImplementation(async () => orders);
+    ordersOfRecord.read.mockImplementation(async () => orders);
     let mark = 0;
     gate.persistedMark.mockImplementation(async () => String(++mark) as never);
   });
@@ -45,7 +45,7 @@ describe('ReconcileService.run: rebuild the gate from the orders of record', () 
     gate.rebuild.mockResolvedValueOnce(answer({ status: 'DONE', moved: 2, expected: 6 }));
     const result = await service.run(sale, 'repair');
     expect(result).toMatchObject({ status: 'DONE', moved: 2, expected: 6 });
-    expect(sales.ordersOfRecord).toHaveBeenCalledTimes(5);
+    expect(ordersOfRecord.read).toHaveBeenCalledTimes(5);
     // One mark per read, each passed with its read; only the last attempt is safe.
     expect(gate.rebuild.mock.calls.map(([, o]) => [o.mark, o.safe])).toEqual([
       ['1', false],

@@ -9,7 +9,8 @@ import { newTestService, type Mocked } from '../testing/new-test-service.js';
 import { saleRow } from '../testing/sales.js';
 import { SalesService } from './sales.service.js';
 import { ReconcileService } from './reconcile.service.js';
-import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+import { SaleCatalog, type SaleWithStock } from '../sales/sale-catalog.js';
+import { OrderQueries } from '../orders/order-queries.js';
 
 const ID = '0b7c5a52-7d0e-4c55-9a51-6f1d1c1e7a10';
 const tx = { tx: true } as unknown as Tx;
@@ -24,7 +25,8 @@ const sale = (overrides: Partial<SaleWithStock> = {}): SaleWithStock => saleRow(
  */
 describe('SalesService.update/remove: the gate and Postgres kept in step by hand', () => {
   let service: SalesService;
-  let sales: Mocked<SalesRepository>;
+  let sales: Mocked<SaleCatalog>;
+  let orders: Mocked<OrderQueries>;
   let stock: Mocked<StockOfRecord>;
   let gate: Mocked<GateRebuild>;
   let gateReads: Mocked<GateReadModel>;
@@ -37,7 +39,8 @@ describe('SalesService.update/remove: the gate and Postgres kept in step by hand
   beforeEach(() => {
     const t = newTestService(SalesService);
     service = t.sut;
-    sales = t.mock(SalesRepository);
+    sales = t.mock(SaleCatalog);
+    orders = t.mock(OrderQueries);
     stock = t.mock(StockOfRecord);
     gate = t.mock(GateRebuild);
     gateReads = t.mock(GateReadModel);
@@ -123,7 +126,7 @@ describe('SalesService.update/remove: the gate and Postgres kept in step by hand
   });
 
   it('remove: a sale with orders is refused and its gate reopened as it was', async () => {
-    sales.countOrders.mockResolvedValue(3);
+    orders.countOfSale.mockResolvedValue(3);
     await expect(service.remove(ID)).rejects.toMatchObject({ code: 'SALE_HAS_ORDERS' });
     expect(gate.updateSettings.mock.calls.map((c) => c[1].paused)).toEqual([true, false]);
     expect(sales.delete).not.toHaveBeenCalled();
@@ -131,14 +134,14 @@ describe('SalesService.update/remove: the gate and Postgres kept in step by hand
   });
 
   it('remove: tickets in flight (admitted, not yet orders) also keep the sale', async () => {
-    sales.countOrders.mockResolvedValue(0);
+    orders.countOfSale.mockResolvedValue(0);
     gateReads.pendingCount.mockResolvedValue(1);
     await expect(service.remove(ID)).rejects.toMatchObject({ code: 'SALE_HAS_ORDERS' });
     expect(sales.delete).not.toHaveBeenCalled();
   });
 
   it('remove: a sale nobody bought goes from Postgres, the gate and the preheat queue', async () => {
-    sales.countOrders.mockResolvedValue(0);
+    orders.countOfSale.mockResolvedValue(0);
     sales.delete.mockResolvedValue(undefined);
     await service.remove(ID);
     expect(sales.delete).toHaveBeenCalledWith(tx, ID);

@@ -3,7 +3,7 @@ import { Roles } from '../auth/auth.decorators.js';
 import { PageQueryDto } from '../infra/http/page-query.dto.js';
 import { CreateSaleDto, ReconcileQueryDto, UpdateSaleDto } from './dto/sale.dto.js';
 import { SalesService } from './sales.service.js';
-import type { SaleView } from './sale-view.js';
+import type { SaleView } from '../sales/sale-view.js';
 import { ReconcileService, type ReconcileReport } from './reconcile.service.js';
 
 @Controller('admin/sales')

@@ -6,14 +6,15 @@ import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
 import { JobName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { CreateSaleDto, UpdateSaleDto } from './dto/sale.dto.js';
-import { gateSettings } from './gate-settings.js';
+import { gateSettings } from '../sales/gate-settings.js';
 import { ReconcileService } from './reconcile.service.js';
-import { effectiveEnd } from './sale-status.js';
-import { saleView, type SaleView } from './sale-view.js';
+import { effectiveEnd } from '../sales/sale-status.js';
+import { saleView, type SaleView } from '../sales/sale-view.js';
 import type { Tx } from '../infra/prisma/prisma.service.js';
-import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+import { SaleCatalog, type SaleWithStock } from '../sales/sale-catalog.js';
 import { UUID } from '../infra/ids/ids.js';
 import { StockOfRecord } from '../inventory/stock-of-record.js';
+import { OrderQueries } from '../orders/order-queries.js';
 
 function invalid(field: string, problem: string): DomainError {
   return new DomainError('VALIDATION_FAILED', `${field}: ${problem}`, [{ field, problem } satisfies ErrorDetail]);
@@ -25,12 +26,13 @@ export class SalesService {
   private readonly logger = new Logger('Sales');
 
   constructor(
-    @Inject(SalesRepository) private readonly sales: SalesRepository,
+    @Inject(SaleCatalog) private readonly sales: SaleCatalog,
     @Inject(StockOfRecord) private readonly stock: StockOfRecord,
     @Inject(GateRebuild) private readonly gate: GateRebuild,
     @Inject(GateReadModel) private readonly gateReads: GateReadModel,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(ReconcileService) private readonly reconcile: ReconcileService,
+    @Inject(OrderQueries) private readonly orders: OrderQueries,
     @Inject(SalesConfig) private readonly config: SalesConfig,
   ) {}
 
@@ -48,7 +50,7 @@ export class SalesService {
   }
 
   async get(id: string): Promise<SaleView> {
-    const sale = UUID.test(id) ? await this.sales.findWithStock(id) : null;
+    const sale = UUID.test(id) ? await this.sales.find(id) : null;
     if (!sale) throw notFound();
     return saleView(sale, await this.gateReads.remaining(id));
   }
@@ -165,7 +167,7 @@ export class SalesService {
       // Close the gate first so nothing is admitted while we look.
       const wasPreheated = await this.gate.updateSettings(id, { ...gateSettings(sale), paused: true });
       const inFlight = wasPreheated ? await this.gateReads.pendingCount(id) : 0;
-      const orders = await this.sales.countOrders(tx, id);
+      const orders = await this.orders.countOfSale(id, tx);
       if (orders > 0 || inFlight > 0 || (wasPreheated && (await this.gateReads.remaining(id)) !== sale.stock)) {
         if (wasPreheated) await this.gate.updateSettings(id, gateSettings(sale));
         throw new DomainError('SALE_HAS_ORDERS', 'The sale has orders; end it instead of deleting it');

@@ -6,8 +6,9 @@ import { JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import { OrderRecovery } from '../orders/order-recovery.service.js';
 import { expireOrderJob } from '../orders/payment-deadlines.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { gateSettings } from './gate-settings.js';
-import { SalesRepository, type SaleWithStock } from './sales.repository.js';
+import { gateSettings } from '../sales/gate-settings.js';
+import { SaleCatalog, type SaleWithStock } from '../sales/sale-catalog.js';
+import { OrdersOfRecordReader } from './orders-of-record.js';
 import { UUID } from '../infra/ids/ids.js';
 
 /** Exact attempts (the `persisted` counter must not move during one) before the safe one. */
@@ -45,7 +46,8 @@ export class ReconcileService {
   private readonly logger = new Logger('Reconcile');
 
   constructor(
-    @Inject(SalesRepository) private readonly sales: SalesRepository,
+    @Inject(SaleCatalog) private readonly sales: SaleCatalog,
+    @Inject(OrdersOfRecordReader) private readonly ordersOfRecord: OrdersOfRecordReader,
     @Inject(GateRebuild) private readonly gate: GateRebuild,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(OrderRecovery) private readonly recovery: OrderRecovery,
@@ -67,7 +69,7 @@ export class ReconcileService {
   ): Promise<RebuildAnswer> {
     for (let attempt = 1; ; attempt++) {
       const mark = await this.gate.persistedMark(sale.id, sale.gateBuckets);
-      const orders = await this.sales.ordersOfRecord(sale.id);
+      const orders = await this.ordersOfRecord.read(sale.id);
       const answer = await this.gate.rebuild(sale.id, {
         mode,
         settings: gateSettings(sale),
