@@ -3,7 +3,7 @@ import { RedisConfig, sliceOf } from '../infra/config/app-config.js';
 import type { RedisService } from '../infra/redis/redis.module.js';
 import { newTestService, unitConfig } from '../testing/new-test-service.js';
 import { GateLayout, type RebuildReply } from './gate-layout.js';
-import { GateRebuild, type GateSettings, type OrdersOfRecord } from './gate-rebuild.js';
+import { GateRebuild, type GateSettings, type OrdersOfRecord, type RebuildOptions } from './gate-rebuild.js';
 import { homeBucket } from './gate.keys.js';
 
 const SALE = '3c9e2d1a-7b6f-4a5e-8d4c-2b1a0f9e8d7c';
@@ -62,15 +62,12 @@ describe('GateRebuild: a sale split into buckets', () => {
   });
 
   const calls = (mode: string) => gateRebuild.mock.calls.filter((c) => c[ARG.mode] === mode);
+  /** A repair of the sale (10 units in 3 buckets) from `orders`, read after a mark of 0. */
+  const rebuild = (over: Partial<RebuildOptions> = {}) =>
+    gate.rebuild(SALE, { mode: 'repair', settings: settings(), orders, mark: [0, 0, 0], safe: false, ...over });
 
   it('each bucket counts what it holds, then gets it plus an even share of the rest: the shares add up to the stock', async () => {
-    const answer = await gate.rebuild(SALE, {
-      mode: 'repair',
-      settings: settings(),
-      orders,
-      mark: [0, 0, 0],
-      safe: false,
-    });
+    const answer = await rebuild();
     expect(calls('check')).toHaveLength(3);
     const writes = calls('repair');
     expect(writes.map((c) => c[ARG.bucket])).toEqual([0, 1, 2]);
@@ -87,7 +84,7 @@ describe('GateRebuild: a sale split into buckets', () => {
   });
 
   it('each bucket is given only the live orders of its own shoppers', async () => {
-    await gate.rebuild(SALE, { mode: 'check', settings: settings(), orders, mark: [0, 0, 0], safe: false });
+    await rebuild({ mode: 'check' });
     for (const call of calls('check')) {
       const bucket = Number(call[ARG.bucket]);
       const mine = orders.live.filter((o) => homeBucket(o.userId, 3) === bucket);
@@ -98,14 +95,7 @@ describe('GateRebuild: a sale split into buckets', () => {
 
   it('more held than the new stock: with guard, SHORT and nothing written', async () => {
     held = [2, 2, 1];
-    const answer = await gate.rebuild(SALE, {
-      mode: 'repair',
-      settings: settings({ stock: 4 }),
-      orders,
-      mark: [0, 0, 0],
-      safe: false,
-      guard: true,
-    });
+    const answer = await rebuild({ settings: settings({ stock: 4 }), guard: true });
     expect(answer).toMatchObject({ status: 'SHORT', expected: -1 });
     expect(calls('repair')).toHaveLength(0);
     expect(redis.sadd).not.toHaveBeenCalled();
@@ -113,25 +103,13 @@ describe('GateRebuild: a sale split into buckets', () => {
 
   it('without guard, a stock below the units held is written as sold out: every bucket keeps what it holds', async () => {
     held = [2, 2, 1];
-    await gate.rebuild(SALE, {
-      mode: 'repair',
-      settings: settings({ stock: 4 }),
-      orders,
-      mark: [0, 0, 0],
-      safe: false,
-    });
+    await rebuild({ settings: settings({ stock: 4 }) });
     expect(calls('repair').map((c) => Number(c[ARG.stock]))).toEqual([2, 2, 1]);
   });
 
   it('a bucket whose orders moved during the read: MOVED, nothing written', async () => {
     gateRebuild.mockImplementationOnce(async () => ['MOVED', -1, -1, 1, '', 0]);
-    const answer = await gate.rebuild(SALE, {
-      mode: 'repair',
-      settings: settings(),
-      orders,
-      mark: [0, 0, 0],
-      safe: false,
-    });
+    const answer = await rebuild();
     expect(answer.status).toBe('MOVED');
     expect(calls('repair')).toHaveLength(0);
   });

@@ -49,13 +49,13 @@ export class AdminSalesController {
   @Post(':id/pause')
   @HttpCode(200)
   pause(@Param('id') id: string): Promise<SaleView> {
-    return this.sales.setPaused(id, true);
+    return this.sales.setPaused(id, { paused: true });
   }
 
   @Post(':id/resume')
   @HttpCode(200)
   resume(@Param('id') id: string): Promise<SaleView> {
-    return this.sales.setPaused(id, false);
+    return this.sales.setPaused(id, { paused: false });
   }
 
   @Post(':id/end')
@@ -71,6 +71,6 @@ export class AdminSalesController {
   @Post(':id/reconcile')
   @HttpCode(200)
   reconcile(@Param('id') id: string, @Query() query: ReconcileQueryDto): Promise<ReconcileReport> {
-    return this.reconciler.reconcile(id, query.repair);
+    return this.reconciler.reconcile(id, { repair: query.repair });
   }
 }

@@ -100,9 +100,9 @@ export class ReconcileService {
   }
 
   /** POST /admin/sales/:id/reconcile: the drift report; with repair, the gate rewritten from Postgres. */
-  async reconcile(id: string, repair: boolean): Promise<ReconcileReport> {
+  async reconcile(id: string, { repair }: { repair: boolean }): Promise<ReconcileReport> {
     if (!UUID.test(id)) throw notFound();
-    const report = await this.sales.withLockedSale(id, async (sale) => this.reconcileSale(sale, repair));
+    const report = await this.sales.withLockedSale(id, async (sale) => this.reconcileSale(sale, { repair }));
     if (report === null) throw notFound();
     return report;
   }
@@ -114,7 +114,9 @@ export class ReconcileService {
    * Orders stuck in a non-final state are healed (OrderRecovery), also those
    * of sales that ended within the last day.
    */
-  async reconcileOpenSales(repair = this.config.RECONCILE_REPAIR): Promise<ReconcileReport[]> {
+  async reconcileOpenSales({ repair = this.config.RECONCILE_REPAIR }: { repair?: boolean } = {}): Promise<
+    ReconcileReport[]
+  > {
     const now = Date.now();
     const reports: ReconcileReport[] = [];
     const open = await this.sales.openSales(new Date(now), 1000);
@@ -123,11 +125,11 @@ export class ReconcileService {
     for (const sale of open) {
       if (sale.startsAt.getTime() - this.config.PREHEAT_LEAD_SECONDS * 1000 > now) continue;
       const report = await this.sales.withLockedSale(sale.id, async (locked) => {
-        const check = await this.reconcileSale(locked, false);
+        const check = await this.reconcileSale(locked, { repair: false });
         // An inexact check (orders being persisted all along) is no evidence of drift.
         const drifted = !check.inSync && check.heldWhileMoving === 0;
         if (!check.gate.exists || (drifted && repair)) {
-          return this.reconcileSale(locked, true);
+          return this.reconcileSale(locked, { repair: true });
         }
         return check;
       });
@@ -144,7 +146,7 @@ export class ReconcileService {
     return reports;
   }
 
-  private async reconcileSale(sale: SaleWithStock, repair: boolean): Promise<ReconcileReport> {
+  private async reconcileSale(sale: SaleWithStock, { repair }: { repair: boolean }): Promise<ReconcileReport> {
     const answer = await this.run(sale, repair ? 'repair' : 'check');
     const drift = answer.current === null ? null : answer.current - answer.expected;
     const inSync = drift === 0 && answer.buyers.length === 0;

@@ -36,7 +36,7 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     this.healTimer = setTimeout(() => {
       this.logger.warn('Redis Cluster masters changed: repairing every open sale from the orders of record');
       this.reconciler
-        .reconcileOpenSales(true)
+        .reconcileOpenSales({ repair: true })
         .catch((err: unknown) => this.logger.warn(`repair after failover failed: ${String(err)}`));
     }, 1000);
     this.healTimer.unref();

@@ -116,7 +116,7 @@ describe('SalesService.update/remove: the gate and Postgres kept in step by hand
     gate.adjustStock.mockResolvedValue({ status: 'conflict' } as never);
     reconcile.reconcile.mockResolvedValue({} as never);
     await service.update(ID, { stock: 15 });
-    expect(reconcile.reconcile).toHaveBeenCalledWith(ID, true);
+    expect(reconcile.reconcile).toHaveBeenCalledWith(ID, { repair: true });
   });
 
   it('nothing changes after the sale ended', async () => {

@@ -134,7 +134,7 @@ export class SalesService {
     if (relayout) {
       await this.preheat(id);
     } else if (added > 0 && result.gateBuckets > 1) {
-      if ((await this.gateReads.remaining(id)) !== null) await this.reconcile.reconcile(id, true);
+      if ((await this.gateReads.remaining(id)) !== null) await this.reconcile.reconcile(id, { repair: true });
       this.logger.log(`sale ${id}: stock raised by ${added} to ${result.stock}`);
     } else if (added > 0) {
       // Units are added to the gate only once Postgres has committed them.
@@ -142,7 +142,7 @@ export class SalesService {
       if (raised.status === 'conflict') {
         // Another change moved the gate meanwhile: rebuild it from Postgres.
         this.logger.warn(`sale ${id}: gate stock moved during a raise; repairing from the orders of record`);
-        await this.reconcile.reconcile(id, true);
+        await this.reconcile.reconcile(id, { repair: true });
       }
       this.logger.log(`sale ${id}: stock raised by ${added} to ${result.stock}`);
     }
@@ -179,7 +179,7 @@ export class SalesService {
     await this.queues.remove(JobName.PreheatSale, preheatJobId(id, startsAt));
   }
 
-  setPaused(id: string, paused: boolean): Promise<SaleView> {
+  setPaused(id: string, { paused }: { paused: boolean }): Promise<SaleView> {
     return this.change(id, (sale) => {
       if (new Date() >= effectiveEnd(sale)) throw new DomainError('SALE_ENDED', 'The sale has ended');
       return { paused };
