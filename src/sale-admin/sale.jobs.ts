@@ -1,4 +1,4 @@
-/** Payloads of the jobs the sales module publishes (see infra/queues: JobData). */
+/** Payloads of the jobs sale administration publishes on the `promotions` queue (see infra/queues: JobData). */
 export {};
 
 declare module '../infra/queues/queues.js' {

@@ -13,8 +13,9 @@ export type SalePhase = 'UPCOMING' | 'OPEN' | 'ENDED';
 /**
  * Sale rows for the crowd's paths, from a short in-process cache with single
  * flight: one Postgres query per sale per STOREFRONT_CACHE_MS per API
- * process, however many shoppers ask. The narrow read other modules use
- * (the purchase path asks only a sale's phase).
+ * process, however many shoppers ask. The narrow read other modules use:
+ * the purchase path asks a sale's phase; the workers its price and payment
+ * window (orders) and its name (notifications).
  */
 @Injectable()
 export class SaleLookup {
