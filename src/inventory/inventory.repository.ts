@@ -39,10 +39,10 @@ export class InventoryRepository {
     return new Map(rows.map((r) => [r.saleId, r.available]));
   }
 
-  /** Orders of a sale whose stock is reserved now (RESERVED: not returned or voided). */
-  async reservedOrders(saleId: string): Promise<Set<string>> {
+  /** Those of these orders whose stock is reserved now (RESERVED: not returned or voided). */
+  async stillReserved(orderIds: string[]): Promise<Set<string>> {
     const rows = await this.prisma.$queryRaw<{ order_id: string }[]>`
-      SELECT order_id FROM inventory_reservations WHERE sale_id = ${saleId}::uuid AND status = 'RESERVED'`;
+      SELECT order_id FROM inventory_reservations WHERE order_id = ANY(${orderIds}::bpchar[]) AND status = 'RESERVED'`;
     return new Set(rows.map((r) => r.order_id.trim()));
   }
 

@@ -6,9 +6,9 @@ import { InventoryRepository } from './inventory.repository.js';
  * The stock of record as other modules see it. Writes, inside the sales
  * module's transaction: open a new sale's stock, move it when the sale's
  * stock changes (every other write to inventory is the inventory module's
- * reaction to events). Reads: units available, and the orders whose units
- * are reserved (a gate rebuild tells cancelled orders still holding stock
- * from those whose stock came back).
+ * reaction to events). Reads: units available, and which orders still have
+ * their units reserved (a gate rebuild tells cancelled orders still holding
+ * stock from those whose stock came back).
  */
 @Injectable()
 export class StockOfRecord {
@@ -30,8 +30,8 @@ export class StockOfRecord {
     return new Map(saleIds.map((id) => [id, found.get(id) ?? 0]));
   }
 
-  /** The orders of a sale whose units are reserved now. */
-  reservedOrders(saleId: string): Promise<Set<string>> {
-    return this.repository.reservedOrders(saleId);
+  /** Those of these orders whose units are reserved now (not returned, not voided). */
+  async stillReserved(orderIds: string[]): Promise<Set<string>> {
+    return orderIds.length === 0 ? new Set() : this.repository.stillReserved(orderIds);
   }
 }

@@ -9,7 +9,7 @@ import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { OrderStatusPublisher } from './order-status.js';
-import { OrdersRepository, type OrderRow, type PricedTicket } from './orders.repository.js';
+import { OrdersRepository, type OrderRow } from './orders.repository.js';
 
 const CONSUMER = 'orders';
 
@@ -123,20 +123,23 @@ export class OrderPipelineService {
   }
 
   /**
-   * The tickets with their sales' unit prices, from the sales module's cached
+   * The unit price of each ticket's sale, from the sales module's cached
    * lookup (one query per sale per STOREFRONT_CACHE_MS, not a join per batch).
    * A ticket whose sale does not exist can never be placed.
    */
-  private async priced(tickets: Ticket[]): Promise<PricedTicket[]> {
-    const sales = new Map<string, Promise<{ price: number } | null>>();
-    for (const t of tickets) if (!sales.has(t.saleId)) sales.set(t.saleId, this.sales.find(t.saleId));
-    return Promise.all(
-      tickets.map(async (t) => {
-        const sale = await sales.get(t.saleId)!;
-        if (!sale) throw new UnplaceableTicket(`sale ${t.saleId} of order ${t.orderId} does not exist`);
-        return { ...t, price: sale.price };
-      }),
-    );
+  private async prices(tickets: Ticket[]): Promise<Map<string, number>> {
+    const saleIds = [...new Set(tickets.map((t) => t.saleId))];
+    const sales = await Promise.all(saleIds.map((id) => this.sales.find(id)));
+    const prices = new Map<string, number>();
+    saleIds.forEach((id, i) => {
+      const sale = sales[i];
+      if (!sale) {
+        const orphan = tickets.find((t) => t.saleId === id)!;
+        throw new UnplaceableTicket(`sale ${id} of order ${orphan.orderId} does not exist`);
+      }
+      prices.set(id, sale.price);
+    });
+    return prices;
   }
 
   /** Payment windows (seconds) of these sales: their own, else PAYMENT_WINDOW_SECONDS. */
@@ -147,9 +150,9 @@ export class OrderPipelineService {
   }
 
   private async placeBatch(tickets: Ticket[]): Promise<void> {
-    const priced = await this.priced(tickets);
+    const prices = await this.prices(tickets);
     const placed = await this.orders.transaction(async (tx) => {
-      const rows = await this.orders.insertPending(tx, priced);
+      const rows = await this.orders.insertPending(tx, tickets, prices);
       await this.outbox.write(tx, rows.map(placedEvent));
       return rows;
     });
@@ -222,7 +225,7 @@ export class OrderPipelineService {
     let inserted: boolean;
     try {
       // A sale that is gone takes its gate with it: nothing to record, nothing to give back.
-      inserted = sale ? await this.orders.insertFailed({ ...ticket, price: sale.price }, reason) : false;
+      inserted = sale ? await this.orders.insertFailed(ticket, { reason, price: sale.price }) : false;
     } catch (err) {
       if (sqlStateClass(err) !== '23') throw err;
       this.logger.error(`order ${ticket.orderId} cannot be recorded, giving its units back: ${String(err)}`);

@@ -3,9 +3,6 @@ import type { Order, OrderStatus, RefundStatus } from '../generated/prisma/clien
 import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 import type { Ticket } from '../gate/tickets.js';
 
-/** A ticket with the unit price of its sale (minor units), as an order is inserted. */
-export type PricedTicket = Ticket & { price: number };
-
 export interface OrderRow {
   id: string;
   saleId: string;
@@ -50,17 +47,17 @@ export class OrdersRepository {
 
   /**
    * Inserts PENDING orders for the tickets, each at its sale's unit price
-   * (read by the caller through the sales module); returns only those
-   * inserted now (idempotent on id).
+   * (`prices` by sale id, read by the caller through the sales module);
+   * returns only those inserted now (idempotent on id).
    */
-  async insertPending(tx: Tx, tickets: PricedTicket[]): Promise<OrderRow[]> {
+  async insertPending(tx: Tx, tickets: Ticket[], prices: Map<string, number>): Promise<OrderRow[]> {
     const rows = await tx.$queryRaw<RawOrderRow[]>`
       INSERT INTO orders (id, sale_id, user_id, quantity, amount, status, admitted_at, updated_at)
       SELECT t.id, t.sale_id, t.user_id, t.quantity, t.price * t.quantity, 'PENDING',
              to_timestamp(t.admitted_at / 1000.0), now()
       FROM unnest(${tickets.map((t) => t.orderId)}::text[], ${tickets.map((t) => t.saleId)}::uuid[],
                   ${tickets.map((t) => t.userId)}::uuid[], ${tickets.map((t) => t.quantity)}::int[],
-                  ${tickets.map((t) => t.admittedAt)}::float8[], ${tickets.map((t) => t.price)}::int[])
+                  ${tickets.map((t) => t.admittedAt)}::float8[], ${tickets.map((t) => prices.get(t.saleId))}::int[])
            AS t(id, sale_id, user_id, quantity, admitted_at, price)
       ORDER BY t.id -- the same order in every transaction: two batches sharing orders cannot deadlock
       ON CONFLICT (id) DO NOTHING
@@ -68,12 +65,12 @@ export class OrdersRepository {
     return rows.map(toRow);
   }
 
-  /** An order that could not be placed, so the shopper sees FAILED with the reason. */
-  async insertFailed(ticket: PricedTicket, reason: string): Promise<boolean> {
+  /** An order that could not be placed, so the shopper sees FAILED with the reason (`price`: its sale's unit price). */
+  async insertFailed(ticket: Ticket, { reason, price }: { reason: string; price: number }): Promise<boolean> {
     const inserted = await this.prisma.$executeRaw`
       INSERT INTO orders (id, sale_id, user_id, quantity, amount, status, failure_reason, admitted_at, updated_at)
       VALUES (${ticket.orderId}, ${ticket.saleId}::uuid, ${ticket.userId}::uuid, ${ticket.quantity},
-              ${ticket.price * ticket.quantity}, 'FAILED', ${reason}, to_timestamp(${ticket.admittedAt} / 1000.0), now())
+              ${price * ticket.quantity}, 'FAILED', ${reason}, to_timestamp(${ticket.admittedAt} / 1000.0), now())
       ON CONFLICT (id) DO NOTHING`;
     return inserted > 0;
   }

@@ -6,8 +6,8 @@ import { OrderQueries } from '../orders/order-queries.js';
 /**
  * What the gate of a sale must hold, from Postgres: its live orders and the
  * ids of the dead ones, read through the orders and inventory modules. The
- * orders are read first: a cancelled order counts as dead only once the
- * reservation read after it is no longer RESERVED (its stock came back), so
+ * orders are read first: a cancelled order counts as dead only once its
+ * reservation, read after it, is no longer RESERVED (its stock came back), so
  * an order cancelled between the two reads still holds its units here (at
  * worst a few units stay held until the next pass, never given twice).
  */
@@ -20,7 +20,8 @@ export class OrdersOfRecordReader {
 
   async read(saleId: string): Promise<OrdersOfRecord> {
     const orders = await this.orders.ofSale(saleId);
-    const reserved = await this.stock.reservedOrders(saleId);
+    const ended = orders.filter((o) => o.status === 'CANCELLED' || o.status === 'FAILED');
+    const reserved = await this.stock.stillReserved(ended.map((o) => o.id));
     const result: OrdersOfRecord = { live: [], dead: [], awaiting: [] };
     for (const o of orders) {
       // A cancelled order whose stock inventory has not taken back yet still
