@@ -1,5 +1,6 @@
 /**
- * `npm run bench:api [-- --requests N] [--connections N] [--repeat N] [--sold-out] [--drain] [--profile] [--node-options "..."]`
+ * `npm run bench:api [-- --requests N] [--connections N] [--repeat N] [--sold-out] [--drain] [--profile] [--node-options "..."]
+ *                    [--env KEY=VALUE ...]`
  *
  * The API's own CPU per purchase request, measured apart from everything else:
  * only the built API runs (no worker: admitted batches wait in Redis), on a
@@ -33,6 +34,8 @@ const { values: flags } = parseArgs({
     requests: { type: 'string', default: '60000' },
     connections: { type: 'string', default: '100' },
     repeat: { type: 'string', default: '1' },
+    /** A setting for the API and the worker (repeatable), e.g. --env TOKEN_CACHE_SIZE=0. */
+    env: { type: 'string', multiple: true },
     'sold-out': { type: 'boolean', default: false },
     drain: { type: 'boolean', default: false },
     'worker-node-options': { type: 'string', default: '' },
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
     BACKLOG_CAP: '10000000',
     ADMIN_EMAIL: 'cost-admin@bench.test',
     ADMIN_PASSWORD: 'cost-admin-password',
+    ...Object.fromEntries((flags.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
   const api = await startNode(
     'api-cost',

@@ -17,6 +17,12 @@ export class SqlTx {
     return result.rows;
   }
 
+  /** Runs the statement `name` and returns how many rows it changed. */
+  async execute(name: string, text: string, values: unknown[]): Promise<number> {
+    const result = await this.client.query({ name: `fs_${name}`, text, values });
+    return result.rowCount ?? 0;
+  }
+
   /** Runs `work` in a transaction on a connection of `pool`: committed when it resolves, rolled back when it throws. */
   static async run<T>(pool: pg.Pool, work: (tx: SqlTx) => Promise<T>): Promise<T> {
     const client = await pool.connect();
