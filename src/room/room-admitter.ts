@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GateReadModel } from '../gate/gate-read-model.js';
 import { PaymentConfig, RoomConfig } from '../infra/config/app-config.js';
 import { JobName } from '../infra/queues/queues.js';

@@ -3,15 +3,7 @@ import type { QueueMemo } from './room-tokens.js';
 
 /** What a shopper is told about their place (GET/POST/DELETE /sales/:id/queue). */
 export type QueueState =
-  | 'prequeue'
-  | 'waiting'
-  | 'admitted'
-  | 'used'
-  | 'sold_out'
-  | 'closed'
-  | 'full'
-  | 'not_open'
-  | 'left';
+  'prequeue' | 'waiting' | 'admitted' | 'used' | 'sold_out' | 'closed' | 'full' | 'not_open' | 'left';
 
 export interface QueueTerms {
   state: QueueState;
@@ -58,7 +50,14 @@ export interface TermsInput {
  *   window, so no admission lapses between two polls. In the pre-queue, half
  *   the time to the start; the first poll after the start is spread over 1-5 s.
  */
-export function queueTerms({ place, startsAt, claimSeconds, configuredRate, memo, jitter = 0 }: TermsInput): QueueTerms {
+export function queueTerms({
+  place,
+  startsAt,
+  claimSeconds,
+  configuredRate,
+  memo,
+  jitter = 0,
+}: TermsInput): QueueTerms {
   const { now, waiting, measuredRate, rateNow } = place.room;
   const rate = Math.max(measuredRate > 0 ? measuredRate : (rateNow ?? configuredRate), 0.001);
   const base = { queueLength: waiting, admitPerSecond: round1(rate) };
@@ -67,7 +66,13 @@ export function queueTerms({ place, startsAt, claimSeconds, configuredRate, memo
   switch (place.state) {
     case 'waiting': {
       if (place.room.soldOut) {
-        return { ...base, state: 'sold_out', position: place.ahead + 1, estimatedWaitSeconds: none, refreshAfterSeconds: 15 };
+        return {
+          ...base,
+          state: 'sold_out',
+          position: place.ahead + 1,
+          estimatedWaitSeconds: none,
+          refreshAfterSeconds: 15,
+        };
       }
       if (now < startsAt) {
         const untilStart = (startsAt - now) / 1000;

@@ -155,7 +155,11 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     ],
   },
   'DELETE /sales/{id}/queue': {
-    ok: { status: 200, type: QueueViewDto, example: { ...QUEUE_EXAMPLE, state: 'left', position: null, queueToken: null } },
+    ok: {
+      status: 200,
+      type: QueueViewDto,
+      example: { ...QUEUE_EXAMPLE, state: 'left', position: null, queueToken: null },
+    },
     errors: QUEUE_ROUTE_ERRORS,
     id: 'sale',
   },

@@ -35,7 +35,8 @@ const IsAdmitRate = (): PropertyDecorator =>
     name: 'isAdmitRate',
     validator: {
       validate: (value: unknown) =>
-        value === 'auto' || (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ADMIT_PER_SECOND),
+        value === 'auto' ||
+        (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ADMIT_PER_SECOND),
       defaultMessage: () => `must be "auto" or an integer from 1 to ${MAX_ADMIT_PER_SECOND}`,
     },
   });
@@ -48,7 +49,13 @@ const IsAdmitRate = (): PropertyDecorator =>
  */
 export class WaitingRoomDto {
   /** Shoppers let in per second, or `auto`: the admitter follows what the purchase path measures. */
-  @ApiProperty({ oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', enum: ['auto'] }], example: 200 })
+  @ApiProperty({
+    oneOf: [
+      { type: 'integer', minimum: 1 },
+      { type: 'string', enum: ['auto'] },
+    ],
+    example: 200,
+  })
   @IsOptional()
   @IsAdmitRate()
   admitPerSecond?: number | 'auto';
