@@ -100,7 +100,9 @@ export class LiveSalesService {
     const sales = await this.catalog.watched(AHEAD_MS, AFTER_MS);
     const [figures, rooms] = await Promise.all([
       Promise.all(sales.map((sale) => this.stats.stats(sale.id).catch(() => null))),
-      Promise.all(sales.map((sale) => (sale.waitingRoom === null ? null : this.room(sale.id).catch(() => null)))),
+      Promise.all(
+        sales.map((sale) => (sale.waitingRoom === null ? Promise.resolve(null) : this.room(sale.id).catch(() => null))),
+      ),
     ]);
     const now = Date.now();
     const live: LiveSale[] = [];
