@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { SaleView } from '../src/sales/sale-view.js';
+import { createActiveSale, statusCounts } from './support/buy.js';
+import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
+import { request, startApi, type RunningApi } from './support/http.js';
+import { ROOT } from './support/processes.js';
+import { createUsers, type TestUser } from './support/users.js';
+import { startWorker } from './support/worker.js';
+
+/** Debian's chromium (scripts/prepare.sh installs it); never a browser downloaded by a package. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The README's picture of the page. */
+const SCREENSHOT = path.join(ROOT, 'docs', 'img', 'shop.png');
+
+describe('the shop page (/shop/) in headless Chromium', () => {
+  let db: TestDatabase;
+  let api: RunningApi;
+  let worker: INestApplicationContext;
+  let config: ReturnType<typeof testConfig>;
+  let profile: string;
+  let browser: BrowserContext;
+  let admin: TestUser;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('shop');
+    config = testConfig(db.url, { SMTP_URL: 'smtp://127.0.0.1:1' });
+    api = await startApi(config);
+    worker = await startWorker(config);
+    [admin] = await createUsers(api, db.url, 1, 'ADMIN');
+    profile = mkdtempSync(path.join(tmpdir(), 'fs-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 900, height: 1000 },
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(profile, { recursive: true, force: true });
+    await api.close();
+    await worker.close();
+    await clearRedis(config);
+    await db.drop();
+  });
+
+  /** A fresh tab; the page's own errors fail the test that opened it. */
+  async function openTab(): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    return { page, errors };
+  }
+
+  const orderStatus = (page: Page, status: string) =>
+    page.waitForSelector(`#order[data-status="${status}"]`, { timeout: 30_000 });
+
+  it('is served at /shop/ with its script and style, under a CSP that keeps requests on this origin', async () => {
+    const bare = await fetch(`${api.url}/shop`, { redirect: 'manual' });
+    expect(bare.status).toBe(301);
+    expect(bare.headers.get('location')).toBe('/shop/');
+    const page = await request(api.url, 'GET', '/shop/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.body).toContain('<script src="/shop/shop.js"></script>');
+    for (const [file, type] of [
+      ['shop.js', 'javascript'],
+      ['shop.css', 'text/css'],
+    ]) {
+      const asset = await request(api.url, 'GET', `/shop/${file}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toContain(type);
+    }
+    const missing = await request<{ code: string }>(api.url, 'GET', '/shop/nothing-here.js');
+    expect(missing.status).toBe(404);
+    const traversal = await request(api.url, 'GET', '/shop/..%2f..%2fpackage.json');
+    expect(traversal.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('on a sale without a room: registers through the page, buys, follows the order and pays', async () => {
+    const sale: SaleView = await createActiveSale(api.url, admin, { name: 'Direct sale', stock: 5 });
+    const { page, errors } = await openTab();
+    await page.goto(`${api.url}/shop/?sale=${sale.id}`);
+    await page.waitForSelector('#sale-name:has-text("Direct sale")');
+    expect(await page.isHidden('#queue')).toBe(true);
+
+    // Register: a wrong phone first (the server's words are shown), then a good one.
+    await page.click('#mode');
+    await page.fill('input[name=email]', 'shop-direct@example.com');
+    await page.fill('input[name=password]', 'shop-password-1');
+    await page.fill('input[name=name]', 'Direct Shopper');
+    await page.fill('input[name=phone]', '12');
+    await page.click('#signin-submit');
+    await page.waitForSelector('#problem[data-code="VALIDATION_FAILED"]');
+    expect(await page.innerText('#problem')).toContain('phone');
+    await page.fill('input[name=phone]', '+14155550123');
+    await page.click('#signin-submit');
+    await page.waitForSelector('#who:not([hidden])');
+    expect(await page.innerText('#who-email')).toBe('shop-direct@example.com');
+
+    await page.click('#purchase');
+    await orderStatus(page, 'AWAITING_PAYMENT');
+    expect(await page.isVisible('#pay')).toBe(true);
+    expect(await page.innerText('#order-deadline')).toContain('Pay by');
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await page.click('#pay');
+    await orderStatus(page, 'PAID');
+    expect(await statusCounts(db.url, sale.id)).toEqual({ PAID: 1 });
+
+    // A reload keeps the session and the order.
+    await page.reload();
+    await orderStatus(page, 'PAID');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
