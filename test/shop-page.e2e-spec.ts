@@ -16,6 +16,19 @@ import { startWorker } from './support/worker.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The README's picture of the page. */
 const SCREENSHOT = path.join(ROOT, 'docs', 'img', 'shop.png');
+/** Every route static/shop/shop.js calls: the page must word each of their error codes. */
+const CALLED_ROUTES = [
+  'POST /auth/register',
+  'POST /auth/login',
+  'GET /sales',
+  'GET /sales/{id}',
+  'POST /sales/{id}/orders',
+  'GET /orders/{id}',
+  'GET /orders/{id}/events',
+  'POST /orders/{id}/pay',
+  'POST /orders/{id}/cancel',
+  'GET /me/orders',
+];
 
 describe('the shop page (/shop/) in headless Chromium', () => {
   let db: TestDatabase;
@@ -91,6 +104,34 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     expect(missing.status).toBe(404);
     const traversal = await request(api.url, 'GET', '/shop/..%2f..%2fpackage.json');
     expect(traversal.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('has a message of its own for every error code of the routes it calls (from the OpenAPI document)', async () => {
+    type Operation = {
+      responses: Record<string, { content?: Record<string, { examples?: Record<string, unknown> }> }>;
+    };
+    const doc = await request<{ paths: Record<string, Record<string, Operation>> }>(api.url, 'GET', '/docs-json');
+    const documented = new Set<string>();
+    for (const route of CALLED_ROUTES) {
+      const [method, at] = route.split(' ') as [string, string];
+      const operation = doc.body.paths[at]?.[method.toLowerCase()];
+      expect([route, operation !== undefined]).toEqual([route, true]);
+      for (const [status, answer] of Object.entries(operation!.responses)) {
+        if (Number(status) < 400) continue;
+        for (const content of Object.values(answer.content ?? {})) {
+          for (const code of Object.keys(content.examples ?? {})) documented.add(code);
+        }
+      }
+    }
+    expect(documented.size).toBeGreaterThan(20);
+    const { page, errors } = await openTab();
+    await page.goto(`${api.url}/shop/`);
+    const known = await page.evaluate(
+      () => (globalThis as unknown as { FlashShop: { messageCodes: string[] } }).FlashShop.messageCodes,
+    );
+    expect([...documented].filter((code) => !known.includes(code)).sort()).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('on a sale without a room: registers through the page, buys, follows the order and pays', async () => {

@@ -68,6 +68,7 @@ const MESSAGES = {
   TOO_MANY_STREAMS: 'Too many open pages follow orders: this one checks every few seconds instead.',
   STREAMS_BUSY: 'Live updates are busy: this page checks every few seconds instead.',
   PAYLOAD_TOO_LARGE: 'That is too long.',
+  UNSUPPORTED_MEDIA_TYPE: 'The page sent something the shop could not read. Reload the page.',
   INTERNAL_ERROR: 'Something went wrong on our side. Please try again.',
 };
 
@@ -679,6 +680,8 @@ globalThis.FlashShop = {
     hooks.beforeJoin = beforeJoin || null;
   },
   saleId,
+  /** The error codes the page words itself (the suite checks them against the OpenAPI document). */
+  messageCodes: Object.keys(MESSAGES),
 };
 
 void start();
