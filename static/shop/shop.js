@@ -340,13 +340,17 @@ function onQueueAnswer(answer, { polling = false, joining = false } = {}) {
     if (answer.status === 401) return;
     const code = answer.body.code;
     showProblem(answer);
-    if (
-      ['UNAVAILABLE', 'QUEUE_FULL', 'NETWORK', 'RATE_LIMITED', 'BUSY'].includes(code) ||
-      (joining && code === 'QUEUE_NOT_OPEN')
-    ) {
+    if (['UNAVAILABLE', 'QUEUE_FULL', 'NETWORK', 'RATE_LIMITED', 'BUSY'].includes(code)) {
       // Try again when told; a poll keeps the place the shopper holds.
       const again = answer.retryAfter ?? 5;
       state.pollTimer = setTimeout(() => void (polling ? poll() : join()), again * 1000);
+    } else if (joining && code === 'QUEUE_NOT_OPEN') {
+      // Join again when the pre-queue opens (spread over a few seconds, so the crowd does not come at once).
+      const opens = Date.parse(state.sale.waitingRoom?.prequeueOpensAt ?? '') - now();
+      const known = Number.isFinite(opens) && opens > 0;
+      if (known)
+        showProblem(`The queue opens at ${new Date(Date.now() + opens).toLocaleTimeString()}: the page joins then.`);
+      state.pollTimer = setTimeout(() => void join(), known ? opens + Math.random() * 3000 : 5000);
     } else if (code === 'NO_WAITING_ROOM') {
       state.sale.waitingRoom = null;
       $('queue').hidden = true;
@@ -465,6 +469,7 @@ async function purchase() {
       $('buy').hidden = true;
       $('queue').hidden = true;
       notify('Order received: it is being reserved for you.');
+      void loadSale(); // the units left
       return startOrder(answer.body.orderId, answer.body.status);
     }
     const code = answer.body.code;
