@@ -14,14 +14,18 @@ import { startWorker } from './support/worker.js';
 
 /** Debian's chromium (scripts/prepare.sh installs it); never a browser downloaded by a package. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** The README's picture of the page. */
+/** The README's picture of the page (a shopper waiting in the room); other screenshots go to test-output/. */
 const SCREENSHOT = path.join(ROOT, 'docs', 'img', 'shop.png');
+const OUTPUT = path.join(ROOT, 'test-output');
 /** Every route static/shop/shop.js calls: the page must word each of their error codes. */
 const CALLED_ROUTES = [
   'POST /auth/register',
   'POST /auth/login',
   'GET /sales',
   'GET /sales/{id}',
+  'POST /sales/{id}/queue',
+  'GET /sales/{id}/queue',
+  'DELETE /sales/{id}/queue',
   'POST /sales/{id}/orders',
   'GET /orders/{id}',
   'GET /orders/{id}/events',
@@ -49,7 +53,7 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      viewport: { width: 900, height: 1000 },
+      viewport: { width: 900, height: 760 },
       args: [
         '--no-sandbox',
         '--disable-gpu',
@@ -134,6 +138,87 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     await page.close();
   });
 
+  it('with a waiting room: one shopper goes from joining to AWAITING_PAYMENT in the page while others wait', async () => {
+    // Six shoppers join the pre-queue; the page's shopper joins after the start, behind them all, and four
+    // more behind it. maxActive 7: the six ahead are admitted and never buy, so once the page's shopper is
+    // in, the four behind it wait (until the others' claims lapse, 60 s later).
+    const startsAt = new Date(Date.now() + 5000);
+    const sale: SaleView = await createActiveSale(api.url, admin, {
+      name: 'Room sale',
+      stock: 20,
+      startsAt: startsAt.toISOString(),
+      waitingRoom: { admitPerSecond: 3, maxActive: 7, claimSeconds: 60 },
+    });
+    const [ahead, behind] = [await createUsers(api, db.url, 6), await createUsers(api, db.url, 4)];
+    const account = { email: 'shop-room@example.com', password: 'shop-room-password-1' };
+    const registered = await request(api.url, 'POST', '/auth/register', {
+      body: { ...account, phone: '+14155550124', name: 'Room Shopper' },
+    });
+    expect(registered.status).toBe(201);
+    const queue = (user: TestUser, method = 'GET') =>
+      request<{ state: string; position: number | null }>(api.url, method, `/sales/${sale.id}/queue`, {
+        token: user.token,
+      });
+    const admin$ = (action: 'pause' | 'resume') =>
+      request(api.url, 'POST', `/admin/sales/${sale.id}/room/${action}`, { token: admin.token });
+
+    const { page, errors } = await openTab();
+    // Every queue request of the page (join, polls), with the refresh time its answer gave.
+    const polls: { at: number; method: string; refreshAfterSeconds: number }[] = [];
+    page.on('response', (response) => {
+      if (!response.url().endsWith(`/sales/${sale.id}/queue`)) return;
+      const at = Date.now();
+      const method = response.request().method();
+      void response
+        .json()
+        .then((body: { refreshAfterSeconds: number }) => polls.push({ at, method, ...body }))
+        .catch(() => undefined);
+    });
+    await page.goto(`${api.url}/shop/?sale=${sale.id}`);
+    await page.waitForSelector('#countdown-label:has-text("Starts in")');
+    expect(await page.isVisible('#room-note')).toBe(true);
+    await page.fill('input[name=email]', account.email);
+    await page.fill('input[name=password]', account.password);
+    await page.click('#signin-submit');
+    await page.waitForSelector('#join:visible');
+
+    expect((await admin$('pause')).status).toBe(200);
+    for (const user of ahead) expect((await queue(user, 'POST')).body.state).toBe('prequeue');
+    await page.waitForSelector('#countdown-label:has-text("Ends in")', { timeout: 15_000 });
+    await page.click('#join');
+    await page.waitForSelector('#queue[data-state="waiting"]');
+    expect(await page.innerText('#queue-position')).toBe('7');
+    expect(await page.innerText('#queue-wait')).toMatch(/\d/);
+    for (const [i, user] of behind.entries())
+      expect((await queue(user, 'POST')).body).toMatchObject({ state: 'waiting', position: 8 + i });
+    await page.screenshot({ path: SCREENSHOT });
+
+    expect((await admin$('resume')).status).toBe(200);
+    await page.waitForSelector('#buy:visible', { timeout: 30_000 });
+    expect(await page.getAttribute('#queue', 'data-state')).toBe('admitted');
+    expect(await page.innerText('#admission-note')).toMatch(/Your turn holds for \d/);
+    await page.click('#purchase');
+    await orderStatus(page, 'AWAITING_PAYMENT');
+    expect(await page.isVisible('#pay')).toBe(true);
+    await page.screenshot({ path: path.join(OUTPUT, 'shop-order.png'), fullPage: true });
+
+    // The others: the six ahead admitted (none bought), the four behind still waiting, in order.
+    for (const user of ahead) expect((await queue(user)).body.state).toBe('admitted');
+    for (const [i, user] of behind.entries())
+      expect((await queue(user)).body).toMatchObject({ state: 'waiting', position: i + 1 });
+    expect(await statusCounts(db.url, sale.id)).toEqual({ AWAITING_PAYMENT: 1 });
+    // The page never polled before the time it was given.
+    polls.sort((a, b) => a.at - b.at);
+    expect(polls.filter((p) => p.method === 'GET').length).toBeGreaterThan(1);
+    for (let i = 1; i < polls.length; i++) {
+      if (polls[i]!.method !== 'GET') continue;
+      const gap = polls[i]!.at - polls[i - 1]!.at;
+      expect(gap).toBeGreaterThanOrEqual(polls[i - 1]!.refreshAfterSeconds * 1000 - 250);
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('on a sale without a room: registers through the page, buys, follows the order and pays', async () => {
     const sale: SaleView = await createActiveSale(api.url, admin, { name: 'Direct sale', stock: 5 });
     const { page, errors } = await openTab();
@@ -159,8 +244,8 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     await orderStatus(page, 'AWAITING_PAYMENT');
     expect(await page.isVisible('#pay')).toBe(true);
     expect(await page.innerText('#order-deadline')).toContain('Pay by');
-    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT, 'shop-direct.png'), fullPage: true });
     await page.click('#pay');
     await orderStatus(page, 'PAID');
     expect(await statusCounts(db.url, sale.id)).toEqual({ PAID: 1 });
