@@ -142,7 +142,7 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     // Six shoppers join the pre-queue; the page's shopper joins after the start, behind them all, and four
     // more behind it. maxActive 7: the six ahead are admitted and never buy, so once the page's shopper is
     // in, the four behind it wait (until the others' claims lapse, 60 s later).
-    const startsAt = new Date(Date.now() + 5000);
+    const startsAt = new Date(Date.now() + 12_000);
     const sale: SaleView = await createActiveSale(api.url, admin, {
       name: 'Room sale',
       stock: 20,
@@ -161,6 +161,10 @@ describe('the shop page (/shop/) in headless Chromium', () => {
       });
     const admin$ = (action: 'pause' | 'resume') =>
       request(api.url, 'POST', `/admin/sales/${sale.id}/room/${action}`, { token: admin.token });
+
+    // Paused, so that nobody is let in until the page's shopper and the four behind it have joined.
+    expect((await admin$('pause')).status).toBe(200);
+    for (const user of ahead) expect((await queue(user, 'POST')).body.state).toBe('prequeue');
 
     const { page, errors } = await openTab();
     // Every queue request of the page (join, polls), with the refresh time its answer gave.
@@ -182,9 +186,7 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     await page.click('#signin-submit');
     await page.waitForSelector('#join:visible');
 
-    expect((await admin$('pause')).status).toBe(200);
-    for (const user of ahead) expect((await queue(user, 'POST')).body.state).toBe('prequeue');
-    await page.waitForSelector('#countdown-label:has-text("Ends in")', { timeout: 15_000 });
+    await page.waitForSelector('#countdown-label:has-text("Ends in")', { timeout: 20_000 });
     await page.click('#join');
     await page.waitForSelector('#queue[data-state="waiting"]');
     expect(await page.innerText('#queue-position')).toBe('7');
@@ -215,6 +217,69 @@ describe('the shop page (/shop/) in headless Chromium', () => {
       const gap = polls[i]!.at - polls[i - 1]!.at;
       expect(gap).toBeGreaterThanOrEqual(polls[i - 1]!.refreshAfterSeconds * 1000 - 250);
     }
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('hands a join refused with a challenge to the solver registered by the anti-bot script, then leaves', async () => {
+    const sale: SaleView = await createActiveSale(api.url, admin, {
+      name: 'Guarded sale',
+      startsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+      waitingRoom: { admitPerSecond: 10, maxActive: 10, claimSeconds: 60 },
+    });
+    const [user] = await createUsers(api, db.url, 1);
+    const { page, errors } = await openTab();
+    await page.addInitScript((token) => sessionStorage.setItem('shop.token', token), user!.token);
+    // Stands in for a room whose anti-bot mode asks for proof of work: a join without a solution is refused.
+    const joins: Record<string, string>[] = [];
+    await page.route(`**/sales/${sale.id}/queue`, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const headers = route.request().headers();
+      joins.push(headers);
+      if (headers['x-test-solution'] === 'salt-1:solved') return route.continue();
+      return route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          statusCode: 403,
+          code: 'CHALLENGE_REQUIRED',
+          message: 'Solve the challenge first',
+          challenge: { salt: 'salt-1' },
+        }),
+      });
+    });
+    await page.goto(`${api.url}/shop/?sale=${sale.id}`);
+    await page.waitForSelector('#join:visible');
+
+    // No solver yet: a clear message, no loop.
+    await page.click('#join');
+    await page.waitForSelector('#problem:has-text("solve a check")');
+    expect(joins).toHaveLength(1);
+
+    await page.evaluate(() =>
+      (
+        globalThis as unknown as {
+          FlashShop: {
+            useChallengeSolver(
+              solve: (input: { refusal: { challenge: { salt: string } } }) => Promise<Record<string, string>>,
+            ): void;
+          };
+        }
+      ).FlashShop.useChallengeSolver(async ({ refusal }) => ({
+        'x-test-solution': `${refusal.challenge.salt}:solved`,
+      })),
+    );
+    await page.click('#join');
+    await page.waitForSelector('#queue[data-state="prequeue"]');
+    expect(joins).toHaveLength(3);
+    expect(await page.innerText('#queue-position')).toBe('drawn at the start');
+    expect(await page.isHidden('#problem')).toBe(true);
+
+    await page.click('#leave');
+    await page.waitForSelector('#queue[data-state="left"]');
+    await page.waitForSelector('#join:visible');
+    const place = await request<{ state: string }>(api.url, 'GET', `/sales/${sale.id}/queue`, { token: user!.token });
+    expect(place.body.state).toBe('left');
     expect(errors).toEqual([]);
     await page.close();
   });
