@@ -287,6 +287,14 @@ describe('the shop page (/shop/) in headless Chromium', () => {
   it('on a sale without a room: registers through the page, buys, follows the order and pays', async () => {
     const sale: SaleView = await createActiveSale(api.url, admin, { name: 'Direct sale', stock: 5 });
     const { page, errors } = await openTab();
+    // How the page learns the order's status: its event stream, and plain reads of the order.
+    const streams: number[] = [];
+    const reads: string[] = [];
+    page.on('response', (response) => {
+      const url = new URL(response.url());
+      if (/^\/orders\/[^/]+\/events$/.test(url.pathname)) streams.push(response.status());
+      else if (/^\/orders\/[^/]+$/.test(url.pathname)) reads.push(url.pathname);
+    });
     await page.goto(`${api.url}/shop/?sale=${sale.id}`);
     await page.waitForSelector('#sale-name:has-text("Direct sale")');
     expect(await page.isHidden('#queue')).toBe(true);
@@ -311,6 +319,9 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     expect(await page.innerText('#order-deadline')).toContain('Pay by');
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: path.join(OUTPUT, 'shop-direct.png'), fullPage: true });
+    // Followed on the stream: one read for the details, one more for the payment deadline, no polling.
+    expect(streams).toEqual([200]);
+    expect(reads.length).toBeLessThanOrEqual(2);
     await page.click('#pay');
     await orderStatus(page, 'PAID');
     expect(await statusCounts(db.url, sale.id)).toEqual({ PAID: 1 });
