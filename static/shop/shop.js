@@ -21,9 +21,12 @@ const state = {
   queue: null,
   queueToken: null,
   pollTimer: null,
-  /** The purchase in flight, its Idempotency-Key kept per admission so a retry cannot buy twice. */
+  /** The purchase in flight; its Idempotency-Key, one per admission, so a retried click cannot buy twice. */
   buying: false,
   purchaseKey: null,
+  purchaseFor: null,
+  /** The payment's Idempotency-Key: a retried payment charges once. */
+  payKey: null,
   /** The order being followed, and how. */
   orderId: saleId ? sessionStorage.getItem(`shop.order.${saleId}`) : null,
   order: null,
@@ -185,6 +188,9 @@ function signOut(message) {
   sessionStorage.removeItem('shop.email');
   stopPolling();
   stopFollowing();
+  // The next account starts afresh on this sale.
+  if (saleId) sessionStorage.removeItem(`shop.order.${saleId}`);
+  Object.assign(state, { orderId: null, order: null, queue: null, queueToken: null, purchaseKey: null, payKey: null });
   showAccount();
   for (const id of ['queue', 'buy', 'order']) $(id).hidden = true;
   if (message) showProblem(message);
@@ -458,7 +464,11 @@ async function purchase() {
   $('purchase').disabled = true;
   try {
     const admission = state.queue?.admission;
-    const headers = { 'idempotency-key': (state.purchaseKey ??= newKey()) };
+    if (!state.purchaseKey || state.purchaseFor !== (admission?.token ?? null)) {
+      state.purchaseKey = newKey();
+      state.purchaseFor = admission?.token ?? null;
+    }
+    const headers = { 'idempotency-key': state.purchaseKey };
     if (hasRoom()) {
       if (!admission) return showProblem(MESSAGES.ADMISSION_REQUIRED);
       headers['admission-token'] = admission.token;
@@ -478,7 +488,6 @@ async function purchase() {
     if (code === 'ADMISSION_USED' || code === 'LIMIT_EXCEEDED') return findMyOrder();
     if (code === 'ADMISSION_INVALID' || code === 'ADMISSION_REQUIRED') {
       state.queue = null;
-      state.purchaseKey = null;
       $('buy').hidden = true;
       return schedulePoll(0);
     }
@@ -519,6 +528,7 @@ const FINAL = new Set(['PAID', 'CANCELLED', 'FAILED']);
 const STEPS = ['QUEUED', 'PENDING', 'AWAITING_PAYMENT', 'PAID'];
 
 function startOrder(orderId, status) {
+  if (state.order?.id !== orderId) state.payKey = null;
   state.orderId = orderId;
   sessionStorage.setItem(`shop.order.${saleId}`, orderId);
   $('order').hidden = false;
