@@ -130,6 +130,9 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     expect(documented.size).toBeGreaterThan(20);
     const { page, errors } = await openTab();
     await page.goto(`${api.url}/shop/`);
+    // Without ?sale= the page lists the sales (none yet in this suite).
+    await page.waitForSelector('#catalog:visible');
+    expect(await page.isVisible('#no-sales')).toBe(true);
     const known = await page.evaluate(
       () => (globalThis as unknown as { FlashShop: { messageCodes: string[] } }).FlashShop.messageCodes,
     );
