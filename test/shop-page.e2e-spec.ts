@@ -208,6 +208,16 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     expect(await page.isVisible('#pay')).toBe(true);
     await page.screenshot({ path: path.join(OUTPUT, 'shop-order.png'), fullPage: true });
 
+    // A second tab of the same shopper learns from the room that the admission was used, and shows the order.
+    const login = await request<{ accessToken: string }>(api.url, 'POST', '/auth/login', { body: account });
+    const second = await openTab();
+    await second.page.addInitScript((token) => sessionStorage.setItem('shop.token', token), login.body.accessToken);
+    await second.page.goto(`${api.url}/shop/?sale=${sale.id}`);
+    await orderStatus(second.page, 'AWAITING_PAYMENT');
+    expect(await second.page.getAttribute('#queue', 'data-state')).toBe('used');
+    expect(second.errors).toEqual([]);
+    await second.page.close();
+
     // The others: the six ahead admitted (none bought), the four behind still waiting, in order.
     for (const user of ahead) expect((await queue(user)).body.state).toBe('admitted');
     for (const [i, user] of behind.entries())

@@ -370,8 +370,9 @@ function onQueueAnswer(answer, { polling = false, joining = false } = {}) {
   state.queue = q;
   state.queueToken = q.queueToken || null;
   renderQueue(q);
-  if (HOLDING.has(q.state)) schedulePoll(Math.max(1, q.refreshAfterSeconds));
-  else if (q.state === 'admitted') schedulePoll(Math.max(1, q.refreshAfterSeconds));
+  if (HOLDING.has(q.state) || q.state === 'admitted') schedulePoll(Math.max(1, q.refreshAfterSeconds));
+  // Bought from another tab (or this one before a reload lost the order): show that order.
+  if (q.state === 'used' && !state.orderId) void findMyOrder();
 }
 
 function renderQueue(q) {
