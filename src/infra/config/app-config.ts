@@ -46,6 +46,16 @@ export class HttpConfig {
   @Int({ min: 1 }) SSE_MAX_STREAMS_PER_USER = 5;
   /** Order status streams one API process holds open at once (503 STREAMS_BUSY beyond). */
   @Int({ min: 1 }) SSE_MAX_STREAMS = 5000;
+  /** A request (headers and body) must arrive within this many seconds, else 408 REQUEST_TIMEOUT and the connection closed. */
+  @Int({ min: 1, max: 600 }) REQUEST_TIMEOUT_SECONDS = 10;
+  /** A request's headers must arrive within this many seconds (at most REQUEST_TIMEOUT_SECONDS), else 408. */
+  @Int({ min: 1, max: 600 }) HEADERS_TIMEOUT_SECONDS = 5;
+  /** An idle keep-alive connection is closed after this many seconds (above a load balancer's own idle timeout). */
+  @Int({ min: 1, max: 600 }) KEEP_ALIVE_TIMEOUT_SECONDS = 10;
+  /** Open connections one API copy serves; a request on a connection beyond it gets 503 TOO_MANY_CONNECTIONS and a close. */
+  @Int({ min: 1 }) MAX_CONNECTIONS = 10_000;
+  /** After an early answer (413), the rest of the body is read and dropped up to this many bytes, so the client can read the answer. */
+  @Int({ min: 0 }) LINGER_BYTES = 1_048_576;
 }
 
 /** PostgreSQL, the store of record (a secret: the URL carries the password). */
@@ -368,6 +378,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length) throw new ConfigError(problems);
   if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD)
     throw new ConfigError(['ADMIN_PASSWORD is missing (needed with ADMIN_EMAIL)']);
+  if (config.HEADERS_TIMEOUT_SECONDS > config.REQUEST_TIMEOUT_SECONDS)
+    throw new ConfigError([
+      'HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS (headers are part of the request)',
+    ]);
   if (config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_TIMEOUT_MS)
     throw new ConfigError(['SHUTDOWN_DRAIN_MS must be below SHUTDOWN_TIMEOUT_MS (the drain is part of the shutdown)']);
   return config;
