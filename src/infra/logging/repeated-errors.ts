@@ -5,6 +5,8 @@ export const REPEAT_WINDOW_MS = 10_000;
 
 interface Pending {
   count: number;
+  /** Where the ones not written came from. */
+  sources: Set<string>;
   timer: NodeJS.Timeout;
 }
 
@@ -24,12 +26,13 @@ function describe(err: unknown): { error: string; code?: string } {
 }
 
 /**
- * Errors that come in floods (a Redis outage: every client reconnecting
- * every 100 ms–2 s, every worker's lock renewals failing) written as JSON
- * through the process's logger, one line per kind and source per window:
- * the first at once, then at the window's end one line with how many more
- * there were (nothing when there were none). A window ends and starts again
- * while the errors keep coming.
+ * Errors that come in floods (a Redis outage: every client of every queue
+ * and worker reconnecting every 100 ms–2 s, every worker's lock renewals
+ * failing) written as JSON through the process's logger, one line per kind
+ * of error per window: the first at once, naming its source, then at the
+ * window's end one line with how many more there were and from where
+ * (nothing when there were none). A window ends and starts again while the
+ * errors keep coming.
  */
 export class RepeatedErrors {
   private readonly pending = new Map<string, Pending>();
@@ -41,32 +44,34 @@ export class RepeatedErrors {
 
   /** `source` names where it came from (e.g. `redis`, `worker orders`). */
   report(source: string, err: unknown): void {
-    const key = `${source}\u0000${kindOf(err)}`;
+    const key = kindOf(err);
     const pending = this.pending.get(key);
     if (pending) {
       pending.count++;
+      pending.sources.add(source);
       return;
     }
     this.logger.warn({ source, ...describe(err), msg: `${source}: ${describe(err).error}` });
-    this.arm(key, source, err);
+    this.arm(key, err);
   }
 
-  private arm(key: string, source: string, err: unknown): void {
+  private arm(key: string, err: unknown): void {
     const timer = setTimeout(() => {
-      const { count } = this.pending.get(key)!;
+      const { count, sources } = this.pending.get(key)!;
       this.pending.delete(key);
       if (count === 0) return;
+      const from = [...sources];
       this.logger.warn({
-        source,
         ...describe(err),
         repeated: count,
         windowMs: this.windowMs,
-        msg: `${source}: ${describe(err).error} (${count} more in ${this.windowMs / 1000} s)`,
+        sources: from,
+        msg: `${describe(err).error} (${count} more in ${this.windowMs / 1000} s, from ${from.join(', ')})`,
       });
-      this.arm(key, source, err);
+      this.arm(key, err);
     }, this.windowMs);
     timer.unref();
-    this.pending.set(key, { count: 0, timer });
+    this.pending.set(key, { count: 0, sources: new Set(), timer });
   }
 
   /** Forgets what is pending (tests, shutdown). */

@@ -1,6 +1,7 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RedisConfig } from '../config/app-config.js';
+import { repeatedErrors } from '../logging/repeated-errors.js';
 
 /** The app's Redis: one node or a Redis Cluster (REDIS_CLUSTER_NODES). Both take the same commands. */
 export type RedisClient = Redis | Cluster;
@@ -127,8 +128,8 @@ export class RedisService implements OnApplicationShutdown {
     this.client = this.isCluster
       ? createRedisClient(config, node, { enableAutoPipelining: true })
       : createRedisClient(config, { ...node, lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
-    // Errors surface through commands and /health; an unhandled 'error' event would crash.
-    this.client.on('error', () => undefined);
+    // Errors surface through commands and /health; the connection's own go to the log, collapsed.
+    this.client.on('error', (err: Error) => repeatedErrors.report('redis', err));
     if (this.client instanceof Cluster) {
       const cluster = this.client;
       cluster.on('refresh', () => {
