@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateAdmission } from '../gate/gate-admission.js';
-import { HttpConfig } from '../infra/config/app-config.js';
+import { AuthConfig, HttpConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { isStoreUnavailable } from '../infra/errors/unavailable.js';
-import { UUID, ulidFactory } from '../infra/ids/ids.js';
+import { OrderIdTags, UUID, ulidFactory } from '../infra/ids/ids.js';
 import { JobName } from '../infra/queues/queues.js';
 import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -34,6 +34,8 @@ export interface PurchaseRequest {
 export class AdmissionService {
   private readonly logger = new Logger('Admission');
   private readonly nextOrderId = ulidFactory();
+  /** Order ids bound to their shopper (see OrderIdTags: a lost admission is recognised by it). */
+  private readonly tags: OrderIdTags;
 
   constructor(
     @Inject(GateAdmission) private readonly gate: GateAdmission,
@@ -43,7 +45,10 @@ export class AdmissionService {
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
     @Inject(HttpConfig) private readonly config: HttpConfig,
-  ) {}
+    @Inject(AuthConfig) auth: AuthConfig,
+  ) {
+    this.tags = new OrderIdTags(auth.JWT_SECRET);
+  }
 
   async purchase(req: PurchaseRequest): Promise<Admitted> {
     if (!UUID.test(req.saleId)) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
@@ -58,7 +63,7 @@ export class AdmissionService {
     if (!this.gate.connected) throw unavailable(this.retryAfter());
     const batch = this.handoff.reserve();
     const ticket: Ticket = {
-      orderId: this.nextOrderId(),
+      orderId: this.tags.issue(this.nextOrderId(), req.userId),
       saleId,
       userId: req.userId,
       quantity: req.quantity,
