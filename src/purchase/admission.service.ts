@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateAdmission } from '../gate/gate-admission.js';
-import { AuthConfig, HttpConfig } from '../infra/config/app-config.js';
+import { AuthConfig, HttpConfig, RedisConfig } from '../infra/config/app-config.js';
+import { RedisService } from '../infra/redis/redis.module.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { isStoreUnavailable } from '../infra/errors/unavailable.js';
 import { OrderIdTags, UUID, ulidFactory } from '../infra/ids/ids.js';
@@ -46,6 +47,8 @@ export class AdmissionService {
     @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
     @Inject(HttpConfig) private readonly config: HttpConfig,
     @Inject(AuthConfig) auth: AuthConfig,
+    @Inject(RedisService) private readonly redis: RedisService,
+    @Inject(RedisConfig) private readonly redisConfig: RedisConfig,
   ) {
     this.tags = new OrderIdTags(auth.JWT_SECRET);
   }
@@ -59,8 +62,10 @@ export class AdmissionService {
       this.gateMetrics.gateDecision(saleId, 'SOLD_OUT');
       throw soldOut();
     }
-    // Redis out of reach: refuse at once (no pile-up of waiting requests); nothing was sent.
-    if (!this.gate.connected) throw unavailable(this.retryAfter());
+    // Redis out of reach: refuse, after a short wait for a dropped connection to be re-made
+    // (REDIS_RECONNECT_WAIT_MS; no pile-up behind an outage); nothing was sent.
+    if (!this.gate.connected && !(await this.redis.whenReady(this.redisConfig.REDIS_RECONNECT_WAIT_MS)))
+      throw unavailable(this.retryAfter());
     const batch = this.handoff.reserve();
     const ticket: Ticket = {
       orderId: this.tags.issue(this.nextOrderId(), req.userId),

@@ -96,6 +96,11 @@ export class RedisConfig {
   /** Longest WAIT for the replicas (ms); an admission not acknowledged in time is still answered 202 (and counted). */
   @Int({ min: 1, max: 5000 }) REDIS_WAIT_TIMEOUT_MS = 100;
   /**
+   * A purchase that finds the Redis connection down (a dropped connection being
+   * re-made) waits this long (ms) for it before answering 503 UNAVAILABLE; 0 = refuse at once.
+   */
+  @Int({ min: 0, max: 5000 }) REDIS_RECONNECT_WAIT_MS = 250;
+  /**
    * Longest wait for Redis to answer one of the app's own commands (ms); the
    * purchase then answers 503 OUTCOME_UNKNOWN (BullMQ's connections wait as they must).
    */

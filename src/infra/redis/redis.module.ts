@@ -11,8 +11,12 @@ type ConnectionConfig = Pick<
   'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'REDIS_TLS'
 >;
 
-/** Keep retrying to reconnect forever, at most every 2 s (every client: ours, BullMQ's, a cluster's). */
-const retryStrategy = (times: number): number => Math.min(times * 100, 2000);
+/**
+ * Keep retrying to reconnect forever, at most every 2 s (every client: ours,
+ * BullMQ's, a cluster's); the first try at once: a connection dropped while
+ * Redis is up (a proxy, an idle timeout, CLIENT KILL) is back within a round trip.
+ */
+const retryStrategy = (times: number): number => (times <= 1 ? 0 : Math.min(times * 100, 2000));
 
 /**
  * Credentials and TLS from REDIS_USERNAME, REDIS_PASSWORD and REDIS_TLS: the
@@ -143,6 +147,27 @@ export class RedisService implements OnApplicationShutdown {
         if (changed) for (const listener of this.failoverListeners) listener();
       });
     }
+  }
+
+  /**
+   * True at once when the connection is up; else whether it comes up within
+   * `timeoutMs` (a dropped connection being re-made). Lets a request ride
+   * through a blip instead of failing, without queueing behind an outage.
+   */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    const client = this.client;
+    if (client.status === 'ready') return Promise.resolve(true);
+    if (timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ready: boolean): void => {
+        clearTimeout(timer);
+        client.off('ready', onReady);
+        resolve(ready);
+      };
+      const onReady = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      client.on('ready', onReady);
+    });
   }
 
   /**
