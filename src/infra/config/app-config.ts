@@ -47,11 +47,14 @@ export class HttpConfig {
   /** Order status streams one API process holds open at once (503 STREAMS_BUSY beyond). */
   @Int({ min: 1 }) SSE_MAX_STREAMS = 5000;
   /** A request (headers and body) must arrive within this many seconds, else 408 REQUEST_TIMEOUT and the connection closed. */
-  @Int({ min: 1, max: 600 }) REQUEST_TIMEOUT_SECONDS = 10;
+  @Int({ min: 1, max: 600 }) REQUEST_TIMEOUT_SECONDS = 30;
   /** A request's headers must arrive within this many seconds (at most REQUEST_TIMEOUT_SECONDS), else 408. */
-  @Int({ min: 1, max: 600 }) HEADERS_TIMEOUT_SECONDS = 5;
-  /** An idle keep-alive connection is closed after this many seconds (above a load balancer's own idle timeout). */
-  @Int({ min: 1, max: 600 }) KEEP_ALIVE_TIMEOUT_SECONDS = 10;
+  @Int({ min: 1, max: 600 }) HEADERS_TIMEOUT_SECONDS = 15;
+  /**
+   * An idle keep-alive connection is closed after this many seconds: above the idle timeout of a load
+   * balancer or client pool that reuses connections (a POST sent as the server closes fails with a reset).
+   */
+  @Int({ min: 1, max: 600 }) KEEP_ALIVE_TIMEOUT_SECONDS = 72;
   /** Open connections one API copy serves; a request on a connection beyond it gets 503 TOO_MANY_CONNECTIONS and a close. */
   @Int({ min: 1 }) MAX_CONNECTIONS = 10_000;
   /** After an early answer (413), the rest of the body is read and dropped up to this many bytes, so the client can read the answer. */

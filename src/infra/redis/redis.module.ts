@@ -119,6 +119,8 @@ export class RedisService implements OnApplicationShutdown {
   readonly isCluster: boolean;
   private masters = '';
   private readonly failoverListeners = new Set<() => void>();
+  /** Requests waiting for the connection to be re-made (whenReady): one 'ready' listener for all. */
+  private readonly readyWaiters = new Set<(ready: boolean) => void>();
 
   constructor(@Inject(RedisConfig) config: RedisConfig) {
     this.isCluster = config.REDIS_CLUSTER_NODES !== '';
@@ -134,6 +136,9 @@ export class RedisService implements OnApplicationShutdown {
       : createRedisClient(config, { ...node, lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
     // Errors surface through commands and /health; the connection's own go to the log, collapsed.
     this.client.on('error', (err: Error) => repeatedErrors.report('redis', err));
+    this.client.on('ready', () => {
+      for (const waiter of [...this.readyWaiters]) waiter(true);
+    });
     if (this.client instanceof Cluster) {
       const cluster = this.client;
       cluster.on('refresh', () => {
@@ -155,18 +160,16 @@ export class RedisService implements OnApplicationShutdown {
    * through a blip instead of failing, without queueing behind an outage.
    */
   whenReady(timeoutMs: number): Promise<boolean> {
-    const client = this.client;
-    if (client.status === 'ready') return Promise.resolve(true);
+    if (this.client.status === 'ready') return Promise.resolve(true);
     if (timeoutMs <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const done = (ready: boolean): void => {
+      const waiter = (ready: boolean): void => {
         clearTimeout(timer);
-        client.off('ready', onReady);
+        this.readyWaiters.delete(waiter);
         resolve(ready);
       };
-      const onReady = (): void => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      client.on('ready', onReady);
+      const timer = setTimeout(() => waiter(false), timeoutMs);
+      this.readyWaiters.add(waiter);
     });
   }
 
