@@ -61,6 +61,9 @@ export function testEnv(databaseUrlValue: string, overrides: Record<string, stri
     // No worker listener (suites run many workers at once) and no shutdown drain.
     WORKER_OPS_PORT: '0',
     SHUTDOWN_DRAIN_MS: '0',
+    // Overload control measures but sheds nothing: a loaded test machine must not shed a suite's
+    // requests (test/overload.e2e-spec.ts turns it on).
+    OVERLOAD_CONTROL: 'false',
     ...overrides,
   };
 }
