@@ -20,6 +20,8 @@ export interface DoorState {
   purchaseP99Ms: number;
   /** Requests shed per second since the previous state (all classes). */
   shedPerSecond: number;
+  /** Purchases (class buy) shed per second since the previous state. */
+  purchasesShedPerSecond: number;
   /** Purchases let through per second since the previous state. */
   purchasesPerSecond: number;
 }
@@ -42,7 +44,7 @@ export class DoorsPublisher implements OnModuleInit, OnApplicationShutdown {
   private readonly copy = ulid();
   private readonly key: string;
   private timer?: NodeJS.Timeout;
-  private last = { at: Date.now(), shed: 0, purchases: 0 };
+  private last = { at: Date.now(), shed: 0, purchasesShed: 0, purchases: 0 };
   private warned = false;
 
   constructor(
@@ -68,6 +70,7 @@ export class DoorsPublisher implements OnModuleInit, OnApplicationShutdown {
     let shed = 0;
     for (const reasons of Object.values(limiter.shed)) shed += reasons.pressure + reasons.limit;
     const purchases = limiter.admitted.buy;
+    const purchasesShed = limiter.shed.buy.pressure + limiter.shed.buy.limit;
     const seconds = Math.max(0.001, (now - this.last.at) / 1000);
     const state: DoorState = {
       copy: this.copy,
@@ -80,9 +83,10 @@ export class DoorsPublisher implements OnModuleInit, OnApplicationShutdown {
       elu: this.door.elu,
       purchaseP99Ms: limiter.latency.buyP99Ms,
       shedPerSecond: (shed - this.last.shed) / seconds,
+      purchasesShedPerSecond: (purchasesShed - this.last.purchasesShed) / seconds,
       purchasesPerSecond: (purchases - this.last.purchases) / seconds,
     };
-    this.last = { at: now, shed, purchases };
+    this.last = { at: now, shed, purchasesShed, purchases };
     return state;
   }
 

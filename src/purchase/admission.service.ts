@@ -11,6 +11,7 @@ import { GateMetrics } from './gate.metrics.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 import { TicketHandoff } from './ticket-handoff.js';
+import { BacklogPace } from './backlog-pace.js';
 
 export interface Admitted {
   orderId: string;
@@ -43,6 +44,7 @@ export class AdmissionService {
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
     @Inject(HttpConfig) private readonly config: HttpConfig,
+    @Inject(BacklogPace) private readonly pace: BacklogPace,
   ) {}
 
   async purchase(req: PurchaseRequest): Promise<Admitted> {
@@ -68,7 +70,7 @@ export class AdmissionService {
     let admitted: Ticket | undefined;
     try {
       const answer = await this.gate
-        .admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey })
+        .admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey, backlogCap: this.pace.capFor() })
         .catch((err: unknown) => {
           // Sent, and its answer lost with the connection (or late): the admission may have
           // happened. If it did, the ticket becomes an order through the sweeper; the answer names it.

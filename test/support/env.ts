@@ -64,6 +64,8 @@ export function testEnv(databaseUrlValue: string, overrides: Record<string, stri
     // Overload control measures but sheds nothing: a loaded test machine must not shed a suite's
     // requests (test/overload.e2e-spec.ts turns it on).
     OVERLOAD_CONTROL: 'false',
+    // BUSY at BACKLOG_CAP exactly (suites test the cap); the pacing below it is tested on its own.
+    BACKLOG_PACE_FROM_PERCENT: '100',
     ...overrides,
   };
 }
