@@ -119,6 +119,12 @@ describe('AdaptiveLimiter', () => {
     expect(limiter.overloaded).toBe(true);
   });
 
+  it('a delay while the loop was mostly idle is the machine’s, not a queue: not overloaded', () => {
+    const limiter = new AdaptiveLimiter(SETTINGS);
+    limiter.tick({ loopDelayMs: 30, elu: 0.2 });
+    expect(limiter.overloaded).toBe(false);
+  });
+
   it('measures only: sheds nothing when disabled, whatever the signals', () => {
     const limiter = new AdaptiveLimiter({ ...SETTINGS, enabled: false, initialLimit: 10 });
     for (let i = 0; i < 10; i++) limiter.tick(OVERLOADED);

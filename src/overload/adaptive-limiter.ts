@@ -38,6 +38,12 @@ const SHARE: Record<SheddableClass, number> = { buy: 1, track: 0.75, browse: 0.5
 const MAX_PRESSURE = 2;
 const PRESSURE_UP = 0.5;
 const PRESSURE_DOWN = 0.1;
+/**
+ * A delay while the loop was busy less than this share of the interval is the
+ * machine's (other processes had the CPU), not a queue of this copy's: shedding
+ * would not shorten it.
+ */
+const MIN_BUSY_ELU = 0.5;
 /** Multiplicative decrease of the limit per overloaded interval (once the lower classes are shed). */
 const DECREASE = 0.9;
 /** Purchase latencies kept per interval for the p99 (a ring: the latest ones). */
@@ -53,9 +59,10 @@ const emptyCounts = (): Record<SheddableClass, Record<ShedReason, number>> => ({
  * The control law of one API copy (pure: no timers, no I/O; the door feeds it).
  *
  * Overloaded = a standing queue: the least event-loop delay over an interval
- * (CoDel's "minimum sojourn time") above `targetMs` — in a Node process the
- * time a request waits before its handler runs is the event loop's delay —
- * or the loop busy ≥ `maxElu` of the interval. Each overloaded interval
+ * (CoDel's "minimum sojourn time") above `targetMs` while the loop was busy
+ * at least half the interval — in a Node process the time a request waits
+ * before its handler runs is the event loop's delay — or the loop busy ≥
+ * `maxElu` of the interval. Each overloaded interval
  * first raises the pressure (browse shed, then track), and only once both are
  * shed cuts the in-flight limit multiplicatively (from what was really in
  * flight); each calm interval lowers the pressure a little and, when the limit
@@ -134,7 +141,8 @@ export class AdaptiveLimiter {
   /** End of an interval: the control step. */
   tick(signals: Signals): void {
     const s = this.settings;
-    this.overloaded = signals.loopDelayMs > s.targetMs || (s.maxElu < 1 && signals.elu >= s.maxElu);
+    this.overloaded =
+      (signals.loopDelayMs > s.targetMs && signals.elu >= MIN_BUSY_ELU) || (s.maxElu < 1 && signals.elu >= s.maxElu);
     if (this.overloaded) {
       this.overloadedIntervals++;
       if (this.pressure < MAX_PRESSURE) this.pressure = Math.min(MAX_PRESSURE, this.pressure + PRESSURE_UP);
