@@ -8,6 +8,7 @@ const SETTINGS: LimiterSettings = {
   initialLimit: 100,
   minLimit: 10,
   maxLimit: 5000,
+  intervalMs: 100,
 };
 const CALM = { loopDelayMs: 1, elu: 0.5 };
 const OVERLOADED = { loopDelayMs: 40, elu: 1 };
@@ -44,12 +45,19 @@ describe('AdaptiveLimiter', () => {
     expect(limiter.limit).toBe(100);
     limiter.tick(OVERLOADED); // 2: everything below buy is shed
     expect(offer(limiter, 'track', 100).pressure).toBe(100);
-    expect(offer(limiter, 'buy', 100, true)).toEqual({ pressure: 0, limit: 0 });
-    // Still overloaded: the limit goes down from what was in flight (at most the limit) × 0.9.
+    expect(offer(limiter, 'buy', 100)).toEqual({ pressure: 0, limit: 0 });
+    limiter.tick(OVERLOADED);
+    // Still overloaded: the limit goes to the measured capacity. An interval served 50 purchases
+    // of 20 ms each: 50 × 20 / 100 = 10 in flight at the best rate and least latency, × 1.2.
+    for (let i = 0; i < 50; i++) {
+      limiter.admit('buy', true);
+      limiter.done('buy', 20);
+    }
     for (let i = 0; i < 30; i++) limiter.admit('buy', true);
     limiter.tick(OVERLOADED);
-    expect(limiter.limit).toBe(27);
-    expect(offer(limiter, 'buy', 10, true).limit).toBe(10); // 30 in flight ≥ 27
+    expect(limiter.capacity()).toBe(10);
+    expect(limiter.limit).toBe(12);
+    expect(offer(limiter, 'buy', 10, true).limit).toBe(10); // 30 in flight ≥ 12
   });
 
   it('keeps a share of the limit for the classes above', () => {
@@ -66,6 +74,7 @@ describe('AdaptiveLimiter', () => {
 
   it('never goes below its minimum, and a limit pinned there recovers once calm', () => {
     const limiter = new AdaptiveLimiter(SETTINGS);
+    // Purchases of 50 ms, overloaded all along: the capacity estimate shrinks with the limit down to the minimum.
     for (let i = 0; i < 200; i++) {
       for (let j = 0; j < limiter.limit; j++) limiter.admit('buy', true);
       limiter.tick(OVERLOADED);

@@ -13,6 +13,8 @@ export interface LimiterSettings {
   initialLimit: number;
   minLimit: number;
   maxLimit: number;
+  /** Length of a control interval (ms). */
+  intervalMs: number;
 }
 
 /** What the copy measured over the last interval. */
@@ -44,8 +46,10 @@ const PRESSURE_DOWN = 0.1;
  * would not shorten it.
  */
 const MIN_BUSY_ELU = 0.5;
-/** Multiplicative decrease of the limit per overloaded interval (once the lower classes are shed). */
-const DECREASE = 0.9;
+/** Intervals whose best throughput and least latency make the capacity estimate (1 s of 100 ms intervals). */
+const HISTORY = 10;
+/** Headroom over the estimated in-flight capacity when the limit is set to it. */
+const HEADROOM = 1.2;
 /** Purchase latencies kept per interval for the p99 (a ring: the latest ones). */
 const BUY_SAMPLES = 4096;
 
@@ -62,12 +66,17 @@ const emptyCounts = (): Record<SheddableClass, Record<ShedReason, number>> => ({
  * (CoDel's "minimum sojourn time") above `targetMs` while the loop was busy
  * at least half the interval — in a Node process the time a request waits
  * before its handler runs is the event loop's delay — or the loop busy ≥
- * `maxElu` of the interval. Each overloaded interval
- * first raises the pressure (browse shed, then track), and only once both are
- * shed cuts the in-flight limit multiplicatively (from what was really in
- * flight); each calm interval lowers the pressure a little and, when the limit
- * was at least half used, raises it by √limit (additive increase, fast from
- * a low limit: a limit pinned at its minimum recovers in seconds).
+ * `maxElu` of the interval. Each overloaded interval first raises the
+ * pressure (browse shed, then track), and only once both are shed sets the
+ * in-flight limit to the copy's measured capacity (BBR, as Kratos and
+ * Sentinel do): the most requests finished in one interval of the last
+ * second × the least mean latency of those intervals ÷ the interval (Little's
+ * law: what is in flight when the copy serves its best rate without a queue),
+ * × 1.2 — never above the limit it had. Each calm interval lowers the
+ * pressure a little and, when the limit was at least half used, raises it by
+ * √limit (fast from a low limit: a limit pinned at its minimum recovers in
+ * seconds). A copy whose dependency slows (Redis 20 ms slower) is not
+ * overloaded: its limit only grows with the in-flight that needs.
  */
 export class AdaptiveLimiter {
   limit: number;
@@ -84,6 +93,10 @@ export class AdaptiveLimiter {
   overloadedIntervals = 0;
 
   private peak = 0;
+  /** Finished requests and mean latency of the last HISTORY intervals (ring). */
+  private readonly passes = new Float64Array(HISTORY);
+  private readonly means = new Float64Array(HISTORY).fill(Infinity);
+  private intervals = 0;
   private readonly credit: Record<SheddableClass, number> = { buy: 0, track: 0, browse: 0 };
   private count = 0;
   private sum = 0;
@@ -141,12 +154,16 @@ export class AdaptiveLimiter {
   /** End of an interval: the control step. */
   tick(signals: Signals): void {
     const s = this.settings;
+    this.latency = this.closeWindow();
     this.overloaded =
       (signals.loopDelayMs > s.targetMs && signals.elu >= MIN_BUSY_ELU) || (s.maxElu < 1 && signals.elu >= s.maxElu);
     if (this.overloaded) {
       this.overloadedIntervals++;
       if (this.pressure < MAX_PRESSURE) this.pressure = Math.min(MAX_PRESSURE, this.pressure + PRESSURE_UP);
-      else this.limit = Math.max(s.minLimit, Math.floor(Math.min(this.limit, this.peak) * DECREASE));
+      else if (this.peak > 0) {
+        // (Nothing in flight all interval: nothing to limit, and no measure of capacity.)
+        this.limit = Math.max(s.minLimit, Math.min(this.limit, Math.ceil(this.capacity() * HEADROOM)));
+      }
     } else {
       this.pressure = Math.max(0, this.pressure - PRESSURE_DOWN);
       if (this.peak >= this.limit / 2) {
@@ -154,7 +171,17 @@ export class AdaptiveLimiter {
       }
     }
     this.peak = this.inFlight;
-    this.latency = this.closeWindow();
+  }
+
+  /** Requests in flight when the copy served its best rate of the last second at its least latency. */
+  capacity(): number {
+    let maxPass = 0;
+    let minMean = Infinity;
+    for (let i = 0; i < HISTORY; i++) {
+      if (this.passes[i]! > maxPass) maxPass = this.passes[i]!;
+      if (this.means[i]! < minMean) minMean = this.means[i]!;
+    }
+    return minMean === Infinity ? 0 : (maxPass * minMean) / this.settings.intervalMs;
   }
 
   private closeWindow(): WindowLatency {
@@ -164,6 +191,9 @@ export class AdaptiveLimiter {
       const sorted = this.buySamples.slice(0, n).sort();
       buyP99Ms = sorted[Math.min(n - 1, Math.floor(n * 0.99))]!;
     }
+    const slot = this.intervals++ % HISTORY;
+    this.passes[slot] = this.count;
+    this.means[slot] = this.count ? this.sum / this.count : Infinity;
     const window: WindowLatency = {
       count: this.count,
       minMs: this.count ? this.min : 0,

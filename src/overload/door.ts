@@ -5,8 +5,6 @@ import { AdaptiveLimiter, type LimiterSettings } from './adaptive-limiter.js';
 import { classify, isStream } from './route-class.js';
 
 export interface DoorSettings extends LimiterSettings {
-  /** Length of a control interval (ms). */
-  intervalMs: number;
   /** Retry-After of a shed request: this many seconds plus a random 0..this many (jitter). */
   retryAfterSeconds: number;
 }
