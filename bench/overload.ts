@@ -7,8 +7,8 @@
  * 1. costs and ceiling (limiter off): API CPU per purchase (closed loop,
  *    purchases only), the ceiling = requests per second of the mix
  *    (`--purchase-share` purchases, the rest sale pages) a closed loop gets;
- *    CPU per shed request (an API whose limit is pinned at 1: nearly every
- *    purchase is shed; the admitted ones' CPU is taken off);
+ *    CPU per shed request (an API whose limit is pinned at 1, its one place
+ *    held by a purchase whose body never comes: every other one is shed);
  * 2. per mode, a ramp: an open-loop generator at a fixed, rising rate, from
  *    1× to 5× the ceiling over `--seconds`, then a Redis-delay phase at 1.5×
  *    the ceiling: a third normal, a third with Redis 20 ms slower, a third
@@ -19,6 +19,7 @@
  * Writes bench/results/overload-<stamp>.json. `--quick`: 20 s ramp, 15 s delay phase.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -120,7 +121,7 @@ async function phase(
   during: (t: number) => void = () => undefined,
 ): Promise<{ perSecond: Second[]; loop: OpenLoop; generatorCpuSeconds: number }> {
   const perSecond = Array.from({ length: seconds + 10 }, newSecond);
-  const t0 = performance.now();
+  let t0 = performance.now();
   const at = (ms: number): Second => perSecond[Math.min(perSecond.length - 1, Math.max(0, Math.floor(ms / 1000)))]!;
   const loop = new OpenLoop(
     port,
@@ -142,13 +143,15 @@ async function phase(
   );
   const next = mix(saleId, users);
   await loop.warm(WARM_CONNECTIONS, getRequest(`/sales/${saleId}`, users[0]!.token));
+  for (let s = 0; s < seconds; s++) perSecond[s]!.offered = Math.round(rate(s + 0.5));
+  t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  during(0);
   const ticker = setInterval(() => {
     const t = (performance.now() - t0) / 1000;
-    const second = at(t * 1000);
-    second.offered = Math.round(rate(t));
     during(t);
     void scrape(port).then((m) => {
+      const second = at(t * 1000 - 500);
       second.limit = m.limit;
       second.inFlight = m.inFlight;
     });
@@ -273,20 +276,32 @@ async function main(): Promise<void> {
     });
     console.log(`ceiling ${costs.ceilingRps} req/s (mix), purchase CPU ${costs.purchaseCpuMicros} µs`);
 
+    // CPU per shed request: the limit pinned at 1 and its one place held by a purchase whose body
+    // never comes, so every other purchase is shed at the door.
     const shed = await withApi(
       'overload-shed',
       { OVERLOAD_MIN_LIMIT: '1', OVERLOAD_INITIAL_LIMIT: '1', OVERLOAD_MAX_LIMIT: '1' },
       async (port, api) => {
         const sale = await newSale(port);
-        await blast(port, purchases(sale.saleId, 1000), 64).then((r) => count(sale, r.statuses));
-        const before = cpuSnapshot(cpuOf(api));
-        const run = await blast(port, purchases(sale.saleId, COST_N, 1000), 64);
-        count(sale, run.statuses);
-        const cpu = cpuBetween(before, cpuSnapshot(cpuOf(api))).api!;
-        const admitted = run.statuses[202] ?? 0;
-        const refused = run.statuses[503] ?? 0;
-        const shedCpuMicros = round(Math.max(0, cpu * 1e6 - admitted * costs.purchaseCpuMicros) / Math.max(1, refused));
-        return { shedCpuMicros, shedShare: round(refused / COST_N, 3) };
+        const hold = connect(port, '127.0.0.1');
+        hold.write(
+          `POST /sales/${sale.saleId}/orders HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+            `authorization: Bearer ${users[0]!.token}\r\ncontent-length: 2\r\n\r\n`,
+        );
+        try {
+          await new Promise((r) => setTimeout(r, 500));
+          count(sale, (await blast(port, purchases(sale.saleId, 2000), 64)).statuses);
+          const before = cpuSnapshot(cpuOf(api));
+          const run = await blast(port, purchases(sale.saleId, COST_N, 2000), 64);
+          count(sale, run.statuses);
+          const cpu = cpuBetween(before, cpuSnapshot(cpuOf(api))).api!;
+          return {
+            shedCpuMicros: round((cpu * 1e6) / COST_N),
+            shedShare: round((run.statuses[503] ?? 0) / COST_N, 3),
+          };
+        } finally {
+          hold.destroy();
+        }
       },
     );
     console.log(`shed CPU ${shed.shedCpuMicros} µs (${shed.shedShare * 100} % shed)`);
