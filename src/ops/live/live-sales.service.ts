@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SaleStatsService, type SaleStats } from '../../orders/sale-stats.service.js';
 import { effectiveEnd, saleStatus, type SaleStatus, type SaleTimes } from '../../sales/sale-status.js';
 import { SaleCatalog } from '../../sales/sale-catalog.js';
+import { DoorsReader, type DoorState } from '../../overload/doors.js';
 
 /** A sale worth watching, with what its status needs. */
 type WatchedSale = SaleTimes & { id: string; name: string };
@@ -41,6 +42,8 @@ export interface LiveSale {
 export interface LiveSample {
   at: Date;
   sales: LiveSale[];
+  /** Overload control: every API copy's door (limit, in flight, pressure, delays, shed). */
+  doors: DoorState[];
 }
 
 interface Previous {
@@ -70,6 +73,7 @@ export class LiveSalesService {
   constructor(
     @Inject(SaleCatalog) private readonly catalog: SaleCatalog,
     @Inject(SaleStatsService) private readonly stats: SaleStatsService,
+    @Inject(DoorsReader) private readonly doors: DoorsReader,
   ) {}
 
   /** The latest sample, taken now when the last one is older than a second. */
@@ -80,6 +84,7 @@ export class LiveSalesService {
   }
 
   private async take(): Promise<LiveSample> {
+    const doors = this.doors.read().catch(() => []);
     const sales = await this.catalog.watched(AHEAD_MS, AFTER_MS);
     const figures = await Promise.all(sales.map((sale) => this.stats.stats(sale.id).catch(() => null)));
     const now = Date.now();
@@ -89,7 +94,7 @@ export class LiveSalesService {
       if (stats) live.push(this.figures(sale, stats, now));
     });
     for (const id of this.previous.keys()) if (!live.some((s) => s.id === id)) this.previous.delete(id);
-    const sample = { at: new Date(now), sales: live };
+    const sample = { at: new Date(now), sales: live, doors: await doors };
     this.last = { at: now, sample };
     return sample;
   }
