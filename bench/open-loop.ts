@@ -99,9 +99,17 @@ export class OpenLoop {
     return n;
   }
 
+  /** Stops; requests still unanswered are reported with status 0 and code UNANSWERED. */
   close(): void {
     clearInterval(this.timer);
-    for (const c of this.all) c.socket.destroy();
+    const now = performance.now();
+    for (const c of this.all) {
+      if (c.pending && !this.warming) {
+        this.onAnswer({ kind: c.pending.kind, status: 0, code: 'UNANSWERED', ms: now - c.pending.due, at: now });
+      }
+      c.pending = undefined;
+      c.socket.destroy();
+    }
     this.all.clear();
     this.idle.length = 0;
   }

@@ -48,7 +48,7 @@ describe('AdaptiveLimiter', () => {
     expect(offer(limiter, 'buy', 100)).toEqual({ pressure: 0, limit: 0 });
     limiter.tick(OVERLOADED);
     // Still overloaded: the limit goes to the measured capacity. An interval served 50 purchases
-    // of 20 ms each: 50 × 20 / 100 = 10 in flight at the best rate and least latency, × 1.2.
+    // of 20 ms each: 50 × 20 / 100 = 10 in flight at the best rate and least latency, × 2.
     for (let i = 0; i < 50; i++) {
       limiter.admit('buy', true);
       limiter.done('buy', 20);
@@ -56,8 +56,8 @@ describe('AdaptiveLimiter', () => {
     for (let i = 0; i < 30; i++) limiter.admit('buy', true);
     limiter.tick(OVERLOADED);
     expect(limiter.capacity()).toBe(10);
-    expect(limiter.limit).toBe(12);
-    expect(offer(limiter, 'buy', 10, true).limit).toBe(10); // 30 in flight ≥ 12
+    expect(limiter.limit).toBe(20);
+    expect(offer(limiter, 'buy', 10, true).limit).toBe(10); // 30 in flight ≥ 20
   });
 
   it('keeps a share of the limit for the classes above', () => {
@@ -74,11 +74,11 @@ describe('AdaptiveLimiter', () => {
 
   it('never goes below its minimum, and a limit pinned there recovers once calm', () => {
     const limiter = new AdaptiveLimiter(SETTINGS);
-    // Purchases of 50 ms, overloaded all along: the capacity estimate shrinks with the limit down to the minimum.
+    // Purchases of 20 ms, overloaded all along: the capacity estimate (0.2 × limit × 2) shrinks with the limit down to the minimum.
     for (let i = 0; i < 200; i++) {
       for (let j = 0; j < limiter.limit; j++) limiter.admit('buy', true);
       limiter.tick(OVERLOADED);
-      while (limiter.inFlight > 0) limiter.done('buy', 50);
+      while (limiter.inFlight > 0) limiter.done('buy', 20);
     }
     expect(limiter.limit).toBe(10);
     // At the minimum, purchases still pass: it never deadlocks.

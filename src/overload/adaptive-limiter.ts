@@ -48,8 +48,8 @@ const PRESSURE_DOWN = 0.1;
 const MIN_BUSY_ELU = 0.5;
 /** Intervals whose best throughput and least latency make the capacity estimate (1 s of 100 ms intervals). */
 const HISTORY = 10;
-/** Headroom over the estimated in-flight capacity when the limit is set to it. */
-const HEADROOM = 1.2;
+/** Gain over the estimated in-flight capacity when the limit is set to it (BBR's own congestion-window gain). */
+const GAIN = 2;
 /** Purchase latencies kept per interval for the p99 (a ring: the latest ones). */
 const BUY_SAMPLES = 4096;
 
@@ -72,7 +72,7 @@ const emptyCounts = (): Record<SheddableClass, Record<ShedReason, number>> => ({
  * Sentinel do): the most requests finished in one interval of the last
  * second × the least mean latency of those intervals ÷ the interval (Little's
  * law: what is in flight when the copy serves its best rate without a queue),
- * × 1.2 — never above the limit it had. Each calm interval lowers the
+ * × 2 (BBR's window gain) — never above the limit it had. Each calm interval lowers the
  * pressure a little and, when the limit was at least half used, raises it by
  * √limit (fast from a low limit: a limit pinned at its minimum recovers in
  * seconds). A copy whose dependency slows (Redis 20 ms slower) is not
@@ -162,7 +162,7 @@ export class AdaptiveLimiter {
       if (this.pressure < MAX_PRESSURE) this.pressure = Math.min(MAX_PRESSURE, this.pressure + PRESSURE_UP);
       else if (this.peak > 0) {
         // (Nothing in flight all interval: nothing to limit, and no measure of capacity.)
-        this.limit = Math.max(s.minLimit, Math.min(this.limit, Math.ceil(this.capacity() * HEADROOM)));
+        this.limit = Math.max(s.minLimit, Math.min(this.limit, Math.ceil(this.capacity() * GAIN)));
       }
     } else {
       this.pressure = Math.max(0, this.pressure - PRESSURE_DOWN);
