@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Agent, request as httpRequest } from 'node:http';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../src/infra/config/app-config.js';
+import { doorsKey, type DoorState } from '../src/overload/doors.js';
 import { createActiveSale, statusCounts } from './support/buy.js';
 import { createTestDatabase, testEnv, clearRedis, type TestDatabase } from './support/env.js';
 import { request } from './support/http.js';
@@ -30,7 +32,7 @@ async function startApi(db: TestDatabase, overrides: Record<string, string>): Pr
     ...overrides,
   });
   const child = runNode('main.js', env);
-  await child.waitFor(/API listening/);
+  await child.waitFor(/API listening/, 120_000);
   return {
     child,
     url: `http://127.0.0.1:${port}`,
@@ -134,6 +136,9 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(line?.split(' ')[1] ?? NaN);
 }
 
+/** A loaded machine (other suites, benches) starts a process and serves a flood slowly. */
+const SLOW = 300_000;
+
 describe('overload control', () => {
   let db: TestDatabase;
   let admin: TestUser;
@@ -144,128 +149,187 @@ describe('overload control', () => {
     db = await createTestDatabase('overload');
     [admin] = await createUsersSigned(db.url, 1, 'ADMIN');
     users = await createUsersSigned(db.url, 400);
-  });
+  }, SLOW);
 
   afterAll(async () => {
     agent.destroy();
     await db.drop();
-  });
+  }, SLOW);
 
-  it('a flood of browsing is shed, purchases go through unshed and not slowed; health, metrics and admin are never shed', async () => {
-    // The limit never binds here (purchases are shed only by it): what is tested is the order of the classes.
-    const api = await startApi(db, {
-      OVERLOAD_TARGET_MS: '2',
-      OVERLOAD_MIN_LIMIT: '2000',
-      OVERLOAD_INITIAL_LIMIT: '2000',
-    });
-    try {
-      const sale = await createActiveSale(api.url, admin, { stock: 1000 });
-      const alone = await purchases(agent, api.url, users.slice(0, 40), sale.id, 4);
-      expect(alone.map((a) => a.status)).toEqual(Array(40).fill(202));
-
-      let stopFlood!: () => void;
-      const stopped = new Promise<void>((resolve) => (stopFlood = resolve));
-      const flooding = flood(3000, () => send(agent, api.url, 'GET', `/sales/${sale.id}`), stopped);
-      await waitFor(
-        'browsing to be shed',
-        () => metric(api.url, 'flash_overload_pressure'),
-        (pressure) => pressure >= 1,
-        20_000,
-      );
-      const during = await purchases(agent, api.url, users.slice(40, 80), sale.id, 4);
-      const exempt = await Promise.all([
-        send(agent, api.url, 'GET', '/health'),
-        send(agent, api.url, 'GET', '/metrics'),
-        send(agent, api.url, 'GET', '/admin/sales', admin.token),
-      ]);
-      const shedBrowse = await send(agent, api.url, 'GET', `/sales/${sale.id}`);
-      stopFlood();
-      const floodAnswers = await flooding;
-
-      expect(during.map((a) => a.status)).toEqual(Array(40).fill(202));
-      expect(exempt.map((a) => a.status)).toEqual([200, 200, 200]);
-      expect(floodAnswers.get('OVERLOADED') ?? 0).toBeGreaterThan(0);
-      // With browsing shed entirely, a browse answer during the flood is the door's, in the house format.
-      expect(shedBrowse.status).toBe(503);
-      expect(JSON.parse(shedBrowse.body)).toEqual({
-        statusCode: 503,
-        code: 'OVERLOADED',
-        message: 'The service is overloaded; nothing was done. Try again shortly',
+  it(
+    'a flood of browsing is shed, purchases go through unshed and not slowed; health, metrics and admin are never shed',
+    async () => {
+      // The limit never binds here (purchases are shed only by it): what is tested is the order of the classes.
+      const api = await startApi(db, {
+        OVERLOAD_TARGET_MS: '2',
+        OVERLOAD_MIN_LIMIT: '2000',
+        OVERLOAD_INITIAL_LIMIT: '2000',
       });
-      expect(['1', '2']).toContain(shedBrowse.headers['retry-after']);
-      expect(shedBrowse.headers['x-request-id']).toBeTruthy();
-      expect(shedBrowse.headers['x-content-type-options']).toBe('nosniff');
-      // Purchases during the flood: about as fast as alone (measured with the limiter off: 5× slower).
-      const [aloneP50, duringP50] = [
-        p(
-          alone.map((a) => a.ms),
-          0.5,
-        ),
-        p(
-          during.map((a) => a.ms),
-          0.5,
-        ),
-      ];
-      expect(duringP50).toBeLessThan(Math.max(2 * aloneP50, aloneP50 + 100));
-    } finally {
-      await api.stop();
-    }
-  });
+      try {
+        const sale = await createActiveSale(api.url, admin, { stock: 1000 });
+        const alone = await purchases(agent, api.url, users.slice(0, 40), sale.id, 4);
+        expect(alone.map((a) => a.status)).toEqual(Array(40).fill(202));
 
-  it('a shed purchase changes nothing, and a limit pinned at its minimum recovers', async () => {
-    // A limit of 1 that only calm intervals can raise (the target is far above any delay here).
-    const api = await startApi(db, {
-      OVERLOAD_TARGET_MS: '1000',
-      OVERLOAD_MAX_ELU_PERCENT: '100',
-      OVERLOAD_MIN_LIMIT: '1',
-      OVERLOAD_INITIAL_LIMIT: '1',
-    });
-    try {
-      const sale = await createActiveSale(api.url, admin, { stock: 5000, perUserLimit: 100 });
-      const burst = await purchases(agent, api.url, users.slice(100, 200), sale.id, 50);
-      const admitted = burst.filter((a) => a.status === 202).length;
-      const shed = burst.filter((a) => a.status === 503);
-      expect(admitted + shed.length).toBe(100);
-      expect(shed.length).toBeGreaterThan(0);
-      for (const a of shed) expect(JSON.parse(a.body)).toMatchObject({ code: 'OVERLOADED' });
-      // Nothing of a shed purchase reached the gate: it admitted exactly the 202s.
-      const stats = await request<{ admitted: number; remaining: number }>(
-        api.url,
-        'GET',
-        `/admin/sales/${sale.id}/stats`,
-        { token: admin.token },
+        let stopFlood!: () => void;
+        const stopped = new Promise<void>((resolve) => (stopFlood = resolve));
+        const flooding = flood(3000, () => send(agent, api.url, 'GET', `/sales/${sale.id}`), stopped);
+        await waitFor(
+          'browsing to be shed',
+          () => metric(api.url, 'flash_overload_pressure'),
+          (pressure) => pressure >= 1,
+          20_000,
+        );
+        const during = await purchases(agent, api.url, users.slice(40, 80), sale.id, 4);
+        const exempt = await Promise.all([
+          send(agent, api.url, 'GET', '/health'),
+          send(agent, api.url, 'GET', '/metrics'),
+          send(agent, api.url, 'GET', '/admin/sales', admin.token),
+        ]);
+        const shedBrowse = await send(agent, api.url, 'GET', `/sales/${sale.id}`);
+        stopFlood();
+        const floodAnswers = await flooding;
+
+        expect(during.map((a) => a.status)).toEqual(Array(40).fill(202));
+        expect(exempt.map((a) => a.status)).toEqual([200, 200, 200]);
+        expect(floodAnswers.get('OVERLOADED') ?? 0).toBeGreaterThan(0);
+        // With browsing shed entirely, a browse answer during the flood is the door's, in the house format.
+        expect(shedBrowse.status).toBe(503);
+        expect(JSON.parse(shedBrowse.body)).toEqual({
+          statusCode: 503,
+          code: 'OVERLOADED',
+          message: 'The service is overloaded; nothing was done. Try again shortly',
+        });
+        expect(['1', '2']).toContain(shedBrowse.headers['retry-after']);
+        expect(shedBrowse.headers['x-request-id']).toBeTruthy();
+        expect(shedBrowse.headers['x-content-type-options']).toBe('nosniff');
+        // Purchases during the flood: about as fast as alone (measured with the limiter off: 5× slower).
+        const [aloneP50, duringP50] = [
+          p(
+            alone.map((a) => a.ms),
+            0.5,
+          ),
+          p(
+            during.map((a) => a.ms),
+            0.5,
+          ),
+        ];
+        expect(duringP50).toBeLessThan(Math.max(2 * aloneP50, aloneP50 + 100));
+      } finally {
+        await api.stop();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    'a shed purchase changes nothing, and a limit pinned at its minimum recovers',
+    async () => {
+      // A limit of 1 that only calm intervals can raise (the target is far above any delay here).
+      const api = await startApi(db, {
+        OVERLOAD_TARGET_MS: '1000',
+        OVERLOAD_MAX_ELU_PERCENT: '100',
+        OVERLOAD_MIN_LIMIT: '1',
+        OVERLOAD_INITIAL_LIMIT: '1',
+      });
+      try {
+        const sale = await createActiveSale(api.url, admin, { stock: 5000, perUserLimit: 100 });
+        const burst = await purchases(agent, api.url, users.slice(100, 200), sale.id, 50);
+        const admitted = burst.filter((a) => a.status === 202).length;
+        const shed = burst.filter((a) => a.status === 503);
+        expect(admitted + shed.length).toBe(100);
+        expect(shed.length).toBeGreaterThan(0);
+        for (const a of shed) expect(JSON.parse(a.body)).toMatchObject({ code: 'OVERLOADED' });
+        // Nothing of a shed purchase reached the gate: it admitted exactly the 202s.
+        const stats = await request<{ admitted: number; remaining: number }>(
+          api.url,
+          'GET',
+          `/admin/sales/${sale.id}/stats`,
+          { token: admin.token },
+        );
+        expect(stats.status).toBe(200);
+        expect(stats.body).toMatchObject({ admitted, remaining: 5000 - admitted });
+        expect((await statusCounts(db.url, sale.id)).PENDING ?? 0).toBe(0);
+
+        // Demand above the limit (bursts of 20 at once) and calm intervals: each raises it by √limit.
+        let burstNo = 0;
+        await waitFor(
+          'the limit to recover',
+          async () => {
+            const from = 200 + ((burstNo++ * 20) % 180);
+            await purchases(agent, api.url, users.slice(from, from + 20), sale.id, 20);
+            return metric(api.url, 'flash_overload_limit');
+          },
+          (limit) => limit >= 30,
+          30_000,
+        );
+        const after = await purchases(agent, api.url, users.slice(380, 400), sale.id, 20);
+        expect(after.map((a) => a.status)).toEqual(Array(20).fill(202));
+
+        // The copy publishes its door for the waiting room's admitter.
+        const redis = new Redis(api.env.REDIS_URL!);
+        try {
+          const doors = await waitFor(
+            'the door state in Redis',
+            () => redis.hgetall(doorsKey(api.env.REDIS_KEY_PREFIX!)),
+            (all) => Object.keys(all).length === 1,
+          );
+          const state = JSON.parse(Object.values(doors)[0]!) as DoorState;
+          expect(state.limit).toBeGreaterThanOrEqual(30);
+          expect(Date.now() - state.at).toBeLessThan(5000);
+          expect(state.purchasesPerSecond).toBeGreaterThanOrEqual(0);
+        } finally {
+          redis.disconnect();
+        }
+      } finally {
+        await api.stop();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    'backlog pacing: BUSY begins before the hard cap and is total at it',
+    async () => {
+      // No worker: the backlog only grows. Pacing from 10 of a cap of 20.
+      const api = await startApi(db, { BACKLOG_CAP: '20', BACKLOG_PACE_FROM_PERCENT: '50' });
+      try {
+        const sale = await createActiveSale(api.url, admin, { stock: 1000 });
+        let admitted = 0;
+        let admittedAtFirstBusy: number | undefined;
+        for (const user of users.slice(0, 60)) {
+          const answer = await send(agent, api.url, 'POST', `/sales/${sale.id}/orders`, user.token, '{}');
+          if (answer.status === 202) admitted++;
+          else {
+            expect(answer.status).toBe(503);
+            expect(JSON.parse(answer.body)).toMatchObject({ code: 'BUSY' });
+            admittedAtFirstBusy ??= admitted;
+          }
+        }
+        // Refused with probability (b − 9)/11 from a backlog of 10: all of 10..19 passed has odds of 10!/11^10 ≈ 1e-4.
+        expect(admittedAtFirstBusy).toBeGreaterThanOrEqual(10);
+        expect(admittedAtFirstBusy).toBeLessThan(20);
+        expect(admitted).toBeLessThanOrEqual(20);
+      } finally {
+        await api.stop();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    'refuses bad settings at start, naming them',
+    async () => {
+      const env = (over: Record<string, string>) => testEnv(db.url, over);
+      expect(() => loadConfig(env({ OVERLOAD_TARGET_MS: '0' }))).toThrow(/OVERLOAD_TARGET_MS/);
+      expect(() => loadConfig(env({ OVERLOAD_MAX_ELU_PERCENT: '120' }))).toThrow(/OVERLOAD_MAX_ELU_PERCENT/);
+      expect(() => loadConfig(env({ OVERLOAD_CONTROL: 'maybe' }))).toThrow(/OVERLOAD_CONTROL/);
+      expect(() => loadConfig(env({ BACKLOG_PACE_FROM_PERCENT: '0' }))).toThrow(/BACKLOG_PACE_FROM_PERCENT/);
+      const child = runNode('main.js', env({ OVERLOAD_MIN_LIMIT: '50', OVERLOAD_INITIAL_LIMIT: '10' }));
+      expect(await child.exited).toBe(1);
+      expect(child.output()).toMatch(
+        /OVERLOAD_INITIAL_LIMIT must be between OVERLOAD_MIN_LIMIT and OVERLOAD_MAX_LIMIT/,
       );
-      expect(stats.status).toBe(200);
-      expect(stats.body).toMatchObject({ admitted, remaining: 5000 - admitted });
-      expect((await statusCounts(db.url, sale.id)).PENDING ?? 0).toBe(0);
-
-      // Demand above the limit (bursts of 20 at once) and calm intervals: each raises it by √limit.
-      let burstNo = 0;
-      await waitFor(
-        'the limit to recover',
-        async () => {
-          const from = 200 + ((burstNo++ * 20) % 180);
-          await purchases(agent, api.url, users.slice(from, from + 20), sale.id, 20);
-          return metric(api.url, 'flash_overload_limit');
-        },
-        (limit) => limit >= 30,
-        30_000,
-      );
-      const after = await purchases(agent, api.url, users.slice(380, 400), sale.id, 20);
-      expect(after.map((a) => a.status)).toEqual(Array(20).fill(202));
-    } finally {
-      await api.stop();
-    }
-  });
-
-  it('refuses bad settings at start, naming them', async () => {
-    const env = (over: Record<string, string>) => testEnv(db.url, over);
-    expect(() => loadConfig(env({ OVERLOAD_TARGET_MS: '0' }))).toThrow(/OVERLOAD_TARGET_MS/);
-    expect(() => loadConfig(env({ OVERLOAD_MAX_ELU_PERCENT: '120' }))).toThrow(/OVERLOAD_MAX_ELU_PERCENT/);
-    expect(() => loadConfig(env({ OVERLOAD_CONTROL: 'maybe' }))).toThrow(/OVERLOAD_CONTROL/);
-    expect(() => loadConfig(env({ BACKLOG_PACE_FROM_PERCENT: '0' }))).toThrow(/BACKLOG_PACE_FROM_PERCENT/);
-    const child = runNode('main.js', env({ OVERLOAD_MIN_LIMIT: '50', OVERLOAD_INITIAL_LIMIT: '10' }));
-    expect(await child.exited).toBe(1);
-    expect(child.output()).toMatch(/OVERLOAD_INITIAL_LIMIT must be between OVERLOAD_MIN_LIMIT and OVERLOAD_MAX_LIMIT/);
-  });
+    },
+    SLOW,
+  );
 });
