@@ -16,6 +16,7 @@ import { PurchaseModule } from './purchase/purchase.module.js';
 import { NotificationsHttpModule } from './notifications/notifications.http.module.js';
 import { OverloadModule } from './overload/overload.module.js';
 import type { OverloadDoor } from './overload/door.js';
+import { RoomHttpModule } from './room/room.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
@@ -44,6 +45,7 @@ export class AppModule {
         SalesHttpModule,
         SaleAdminHttpModule,
         PurchaseModule,
+        RoomHttpModule,
         OrdersHttpModule,
         NotificationsHttpModule,
       ],

@@ -7,7 +7,25 @@ import { homeBucket, type GateKeys } from './gate.keys.js';
 import type { Ticket } from './tickets.js';
 
 export type AdmitCode =
-  'OK' | 'REPLAY' | 'NOT_READY' | 'RATE_LIMITED' | 'SALE_NOT_ACTIVE' | 'LIMIT_EXCEEDED' | 'SOLD_OUT' | 'BUSY';
+  | 'OK'
+  | 'REPLAY'
+  | 'NOT_READY'
+  | 'RATE_LIMITED'
+  | 'SALE_NOT_ACTIVE'
+  | 'LIMIT_EXCEEDED'
+  | 'SOLD_OUT'
+  | 'BUSY'
+  | 'ADMISSION_REQUIRED'
+  | 'ADMISSION_INVALID'
+  | 'ADMISSION_USED';
+
+/** A waiting room's admission, its signature already checked by the caller. */
+export interface GateAdmissionPass {
+  /** Names the admission in the gate's used set: "<userId>:<issuedMs>". */
+  key: string;
+  /** When the room issued it (Redis time, ms): one older than the gate is void. */
+  issuedAt: number;
+}
 
 export interface AdmitRequest {
   ticket: Ticket;
@@ -15,6 +33,8 @@ export interface AdmitRequest {
   idempotencyKey?: string;
   /** Backlog at which this admission is refused BUSY (the purchase's paced cap); BACKLOG_CAP when absent. */
   backlogCap?: number;
+  /** The shopper's waiting-room admission, when the request carried a valid one. */
+  admission?: GateAdmissionPass;
 }
 
 export interface AdmitAnswer {
@@ -129,7 +149,7 @@ export class GateAdmission {
   }
 
   private async admitOnce(
-    { ticket, ip, idempotencyKey, backlogCap }: AdmitRequest,
+    { ticket, ip, idempotencyKey, admission, backlogCap }: AdmitRequest,
     k: GateKeys,
     buckets: number,
     transfer?: Transfer,
@@ -145,6 +165,7 @@ export class GateAdmission {
       k.ipRate(ip, second),
       k.idempotency(ticket.userId, idempotencyKey ?? '-'),
       k.transfersIn,
+      k.admissionsUsed,
       ticket.userId,
       ticket.quantity,
       ticket.orderId,
@@ -161,6 +182,8 @@ export class GateAdmission {
       transfer?.id ?? '',
       transfer?.units ?? 0,
       transfer?.epoch ?? '',
+      admission?.key ?? '',
+      admission?.issuedAt ?? 0,
     );
     return { code: code as ScriptAnswer['code'], remaining: Number(remaining), orderId: orderId || undefined };
   }

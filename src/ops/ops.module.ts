@@ -11,6 +11,7 @@ import { AdminSessionController } from './admin/admin-session.controller.js';
 import { StaticPages } from './admin/static-pages.js';
 import { HealthController } from './health.controller.js';
 import { LiveSalesService } from './live/live-sales.service.js';
+import { RoomModule } from '../room/room.module.js';
 import { QueueMetrics } from './metrics/queue.metrics.js';
 import { SystemMetrics } from './metrics/system.metrics.js';
 
@@ -28,6 +29,7 @@ import { SystemMetrics } from './metrics/system.metrics.js';
     NotificationsHttpModule,
     SalesModule,
     SaleStatsModule,
+    RoomModule,
   ],
   controllers: [HealthController, AdminSessionController],
   providers: [LiveSalesService, QueueMetrics, SystemMetrics, AdminAccess, StaticPages],
