@@ -14,6 +14,8 @@ import { SalesHttpModule } from './sales/sales.http.module.js';
 import { OrdersHttpModule } from './orders/orders.http.module.js';
 import { PurchaseModule } from './purchase/purchase.module.js';
 import { NotificationsHttpModule } from './notifications/notifications.http.module.js';
+import { OverloadModule } from './overload/overload.module.js';
+import type { OverloadDoor } from './overload/door.js';
 import { RoomHttpModule } from './room/room.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
@@ -32,11 +34,12 @@ export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
 /** The HTTP API: controllers and producers, no queue consumers. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, door: OverloadDoor): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ...infrastructure(config),
+        OverloadModule.forRoot(door),
         OpsModule,
         AuthModule,
         SalesHttpModule,

@@ -1,14 +1,16 @@
 import { NestFactory } from '@nestjs/core';
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerFactoryHandler } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
-import type { AppConfig } from './infra/config/app-config.js';
+import { OverloadConfig, sliceOf, type AppConfig } from './infra/config/app-config.js';
 import { AllExceptionsFilter } from './infra/http/all-exceptions.filter.js';
 import { hardenedFastifyOptions, hardenHttp } from './infra/http/hardening.js';
 import { createValidationPipe } from './infra/http/validation.js';
 import { rootLogger } from './infra/logging/logging.js';
 import { setupOps } from './ops/ops.setup.js';
+import { OverloadDoor, type FastifyServerSettings } from './overload/door.js';
+import { doorSettings } from './overload/overload.module.js';
 
 const PURCHASE_ROUTE = '/sales/:id/orders';
 const ROUTINE_PURCHASE_STATUS = new Set([202, 409, 429, 503]);
@@ -58,7 +60,12 @@ class RequestLog extends LogController {
 
 /** Builds the API application (not yet listening). Tests use it as main.ts does. */
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
+  // Overload control sits in front of Fastify, on Node's own server: a shed
+  // request costs no routing, hook or body parsing (README "Overload").
+  const door = new OverloadDoor(doorSettings(sliceOf(OverloadConfig, config)));
   const adapter = new FastifyAdapter({
+    serverFactory: (handler: FastifyServerFactoryHandler, options: object) =>
+      door.createServer(handler, options as FastifyServerSettings),
     // JSON lines through the process's one pino logger (buffered, redacted;
     // see infra/logging). It stays on with LOG_REQUESTS=false: the app's own
     // lines inside a request are written through the request's logger.
@@ -69,7 +76,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     bodyLimit: config.BODY_LIMIT_BYTES,
     ...hardenedFastifyOptions(config),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, door), adapter, {
     bufferLogs: true,
     // Fastify's JSON parser only: Nest's would add a form parser (forms are 415 here).
     bodyParser: false,

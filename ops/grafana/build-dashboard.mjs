@@ -55,6 +55,38 @@ const panels = [
     '{{route}}',
     's',
   ],
+  ['row', 'Overload control (per API copy)'],
+  [
+    'Adaptive limit and requests in flight',
+    'flash_overload_limit or flash_overload_in_flight',
+    '{{__name__}} {{instance}}',
+    'short',
+  ],
+  [
+    'Requests shed per second by class and reason',
+    'sum by (class, reason) (rate(flash_overload_shed_total[30s]))',
+    '{{class}} {{reason}}',
+    'reqps',
+  ],
+  [
+    'Latency in the API: least, mean, purchases p99',
+    'flash_overload_latency_min_seconds or flash_overload_latency_sample_seconds or flash_overload_purchase_p99_seconds',
+    '{{__name__}} {{instance}}',
+    's',
+  ],
+  [
+    'Queueing delay (least event-loop delay per interval)',
+    'max by (instance) (flash_overload_loop_delay_seconds)',
+    '{{instance}}',
+    's',
+  ],
+  ['Shedding pressure (0..2)', 'max by (instance) (flash_overload_pressure)', '{{instance}}', 'short'],
+  [
+    'Requests let through per second by class',
+    'sum by (class) (rate(flash_overload_admitted_total[30s]))',
+    '{{class}}',
+    'reqps',
+  ],
   ['row', 'Queues and workers'],
   [
     'Jobs waiting by queue',

@@ -31,6 +31,8 @@ export interface AdmitRequest {
   ticket: Ticket;
   ip: string;
   idempotencyKey?: string;
+  /** Backlog at which this admission is refused BUSY (the purchase's paced cap); BACKLOG_CAP when absent. */
+  backlogCap?: number;
   /** The shopper's waiting-room admission, when the request carried a valid one. */
   admission?: GateAdmissionPass;
 }
@@ -147,7 +149,7 @@ export class GateAdmission {
   }
 
   private async admitOnce(
-    { ticket, ip, idempotencyKey, admission }: AdmitRequest,
+    { ticket, ip, idempotencyKey, admission, backlogCap }: AdmitRequest,
     k: GateKeys,
     buckets: number,
     transfer?: Transfer,
@@ -168,7 +170,7 @@ export class GateAdmission {
       ticket.quantity,
       ticket.orderId,
       ticket.admittedAt,
-      this.config.BACKLOG_CAP,
+      Math.min(backlogCap ?? this.config.BACKLOG_CAP, this.config.BACKLOG_CAP),
       JSON.stringify(ticket),
       this.config.RATE_LIMIT_USER_PER_SECOND,
       this.config.RATE_LIMIT_IP_PER_SECOND,

@@ -5,6 +5,7 @@ import { EventsModule } from '../events/events.module.js';
 import { NotificationsHttpModule } from '../notifications/notifications.http.module.js';
 import { SaleStatsModule } from '../orders/sale-stats.module.js';
 import { SalesModule } from '../sales/sales.module.js';
+import { DoorsModule } from '../overload/overload.module.js';
 import { AdminAccess } from './admin/admin-access.js';
 import { AdminSessionController } from './admin/admin-session.controller.js';
 import { StaticPages } from './admin/static-pages.js';
@@ -23,6 +24,7 @@ import { SystemMetrics } from './metrics/system.metrics.js';
   imports: [
     AuthModule,
     DiscoveryModule,
+    DoorsModule,
     EventsModule,
     NotificationsHttpModule,
     SalesModule,

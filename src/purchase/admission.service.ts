@@ -12,6 +12,7 @@ import { GateMetrics } from './gate.metrics.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 import { TicketHandoff } from './ticket-handoff.js';
+import { BacklogPace } from './backlog-pace.js';
 import { RoomTurns } from '../room/room-turns.js';
 
 export interface Admitted {
@@ -49,6 +50,7 @@ export class AdmissionService {
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
     @Inject(HttpConfig) private readonly config: HttpConfig,
+    @Inject(BacklogPace) private readonly pace: BacklogPace,
     @Inject(RoomTurns) private readonly turns: RoomTurns,
     @Inject(AuthConfig) auth: AuthConfig,
     @Inject(RedisService) private readonly redis: RedisService,
@@ -85,7 +87,13 @@ export class AdmissionService {
     let admitted: Ticket | undefined;
     try {
       const answer = await this.gate
-        .admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey, admission })
+        .admit({
+          ticket,
+          ip: req.ip,
+          idempotencyKey: req.idempotencyKey,
+          admission,
+          backlogCap: this.pace.capFor(),
+        })
         .catch((err: unknown) => {
           // Sent, and its answer lost with the connection (or late): the admission may have
           // happened. If it did, the ticket becomes an order through the sweeper; the answer names it.

@@ -9,6 +9,7 @@ import { PurchaseController } from './purchase.controller.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 import { SoldOutShortcut } from './sold-out-shortcut.js';
 import { TicketHandoff } from './ticket-handoff.js';
+import { BacklogPace } from './backlog-pace.js';
 
 /**
  * Buying, in the API process: the purchase route, the admission (one Lua
@@ -19,6 +20,6 @@ import { TicketHandoff } from './ticket-handoff.js';
 @Module({
   imports: [GateModule, SalesModule, AuthModule, RoomModule],
   controllers: [PurchaseController],
-  providers: [AdmissionService, SoldOutFlags, SoldOutShortcut, TicketHandoff, GateMetrics],
+  providers: [AdmissionService, SoldOutFlags, SoldOutShortcut, TicketHandoff, GateMetrics, BacklogPace],
 })
 export class PurchaseModule {}

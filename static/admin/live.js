@@ -121,9 +121,41 @@ function card(sale) {
   return section;
 }
 
+// Overload control: one card with a row per API copy (its door's state, published each second).
+function doorsCard(doors) {
+  const section = document.createElement('section');
+  section.className = 'sale';
+  section.dataset.doors = 'doors';
+  const title = document.createElement('h2');
+  title.textContent = `overload control · ${doors.length} API ${doors.length === 1 ? 'copy' : 'copies'}`;
+  section.append(title);
+  for (const door of [...doors].sort((a, b) => a.copy.localeCompare(b.copy))) {
+    const name = document.createElement('h3');
+    name.textContent = `copy ${door.copy.slice(-6)}${door.overloaded ? ' · overloaded' : ''}`;
+    const row = document.createElement('div');
+    row.className = 'figures small';
+    const id = `door-${door.copy}`;
+    row.append(
+      figure(id, 'limit', 'limit', door.limit),
+      figure(id, 'inFlight', 'in flight', door.inFlight),
+      figure(id, 'pressure', 'pressure', door.pressure),
+      figure(id, 'delay', 'queueing delay', door.loopDelayMs, ' ms'),
+      figure(id, 'p99', 'purchase p99', door.purchaseP99Ms, ' ms'),
+      figure(id, 'purchases', 'purchases', door.purchasesPerSecond, '/s'),
+      figure(id, 'shed', 'shed', door.shedPerSecond, '/s'),
+    );
+    section.append(name, row);
+  }
+  return section;
+}
+
 function render(sample) {
   clock.textContent = new Date(sample.at).toLocaleTimeString();
   empty.hidden = sample.sales.length > 0;
+  const doors = doorsCard(sample.doors ?? []);
+  const oldDoors = main.querySelector('section[data-doors]');
+  if (oldDoors) oldDoors.replaceWith(doors);
+  else main.prepend(doors);
   const shown = new Set();
   for (const sale of sample.sales) {
     shown.add(sale.id);

@@ -61,6 +61,11 @@ export function testEnv(databaseUrlValue: string, overrides: Record<string, stri
     // No worker listener (suites run many workers at once) and no shutdown drain.
     WORKER_OPS_PORT: '0',
     SHUTDOWN_DRAIN_MS: '0',
+    // Overload control measures but sheds nothing: a loaded test machine must not shed a suite's
+    // requests (test/overload.e2e-spec.ts turns it on).
+    OVERLOAD_CONTROL: 'false',
+    // BUSY at BACKLOG_CAP exactly (suites test the cap); the pacing below it is tested on its own.
+    BACKLOG_PACE_FROM_PERCENT: '100',
     ...overrides,
   };
 }

@@ -166,8 +166,34 @@ export class GateConfig {
   @Int({ min: 1 }) RATE_LIMIT_USER_PER_SECOND = 20;
   /** Purchase attempts per IP per sale per second; 0 = off (carriers put thousands behind one IP). */
   @Int({ min: 0 }) RATE_LIMIT_IP_PER_SECOND = 0;
+  /**
+   * Backlog pacing: above this share (percent) of BACKLOG_CAP, a growing share
+   * of purchases is refused BUSY (none at this level, all at the cap), so
+   * admission slows to the drain rate before the hard cap; 100 = off.
+   */
+  @Int({ min: 1, max: 100 }) BACKLOG_PACE_FROM_PERCENT = 50;
   /** How long an Idempotency-Key keeps its first admission. */
   @Int({ min: 60 }) IDEMPOTENCY_TTL_SECONDS = 86_400;
+}
+
+/** Overload control at the door of each API copy (README "Overload"). */
+export class OverloadConfig {
+  /** Shed requests when this API copy is overloaded (false: measure only, shed nothing). */
+  @Bool() OVERLOAD_CONTROL = true;
+  /** Queueing-delay target (ms): overloaded when the least event-loop delay over an interval is above it. */
+  @Int({ min: 1, max: 1000 }) OVERLOAD_TARGET_MS = 5;
+  /** Length of a control interval (ms). */
+  @Int({ min: 20, max: 5000 }) OVERLOAD_INTERVAL_MS = 100;
+  /** Event-loop utilization (percent of an interval) at or above which the copy is overloaded; 100 = not used. */
+  @Int({ min: 50, max: 100 }) OVERLOAD_MAX_ELU_PERCENT = 99;
+  /** Requests in flight allowed at start (then adapted between the minimum and the maximum). */
+  @Int({ min: 1, max: 100_000 }) OVERLOAD_INITIAL_LIMIT = 100;
+  /** The least the in-flight limit goes down to. */
+  @Int({ min: 1, max: 100_000 }) OVERLOAD_MIN_LIMIT = 10;
+  /** The most the in-flight limit goes up to. */
+  @Int({ min: 1, max: 100_000 }) OVERLOAD_MAX_LIMIT = 5000;
+  /** Retry-After of a shed request: this many seconds plus a random 0 to this many (jitter). */
+  @Int({ min: 1, max: 60 }) OVERLOAD_RETRY_AFTER_SECONDS = 1;
 }
 
 /** Waiting rooms: the admitter, admissions, defaults of a sale's room (src/room). */
@@ -343,6 +369,7 @@ export const CONFIG_SLICES = [
   RedisConfig,
   QueueConfig,
   GateConfig,
+  OverloadConfig,
   RoomConfig,
   SalesConfig,
   OrdersConfig,
@@ -363,6 +390,7 @@ export type AppConfig = HttpConfig &
   RedisConfig &
   QueueConfig &
   GateConfig &
+  OverloadConfig &
   RoomConfig &
   SalesConfig &
   OrdersConfig &
@@ -421,5 +449,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(['ROOM_AUTO_MIN_PER_SECOND must not be above ROOM_AUTO_MAX_PER_SECOND']);
   if (config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_TIMEOUT_MS)
     throw new ConfigError(['SHUTDOWN_DRAIN_MS must be below SHUTDOWN_TIMEOUT_MS (the drain is part of the shutdown)']);
+  if (!(
+    config.OVERLOAD_MIN_LIMIT <= config.OVERLOAD_INITIAL_LIMIT &&
+    config.OVERLOAD_INITIAL_LIMIT <= config.OVERLOAD_MAX_LIMIT
+  ))
+    throw new ConfigError([
+      'OVERLOAD_INITIAL_LIMIT must be between OVERLOAD_MIN_LIMIT and OVERLOAD_MAX_LIMIT (and the minimum at most the maximum)',
+    ]);
   return config;
 }

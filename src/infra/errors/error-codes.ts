@@ -44,6 +44,8 @@ export const ERROR_STATUS = {
   /** The admission was sent to Redis and its answer lost: the order named in the answer may exist; look it up. */
   OUTCOME_UNKNOWN: HttpStatus.SERVICE_UNAVAILABLE,
   GATE_NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
+  /** Shed at the door of an overloaded API copy (overload control): nothing was done; Retry-After says when. */
+  OVERLOADED: HttpStatus.SERVICE_UNAVAILABLE,
   ORDER_NOT_FOUND: HttpStatus.NOT_FOUND,
   /** Admitted (202), then lost with Redis's data before it was persisted: never charged, never shipped; buy again. */
   ORDER_LOST: HttpStatus.GONE,

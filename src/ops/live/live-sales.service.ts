@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SaleStatsService, type SaleStats } from '../../orders/sale-stats.service.js';
 import { effectiveEnd, saleStatus, type SaleStatus, type SaleTimes } from '../../sales/sale-status.js';
 import { SaleCatalog } from '../../sales/sale-catalog.js';
+import { DoorsReader, type DoorState } from '../../overload/doors.js';
 import { RoomStore } from '../../room/room.store.js';
 
 /** A sale worth watching, with what its status needs. */
@@ -57,6 +58,8 @@ export interface LiveSale {
 export interface LiveSample {
   at: Date;
   sales: LiveSale[];
+  /** Overload control: every API copy's door (limit, in flight, pressure, delays, shed). */
+  doors: DoorState[];
 }
 
 interface Previous {
@@ -86,6 +89,7 @@ export class LiveSalesService {
   constructor(
     @Inject(SaleCatalog) private readonly catalog: SaleCatalog,
     @Inject(SaleStatsService) private readonly stats: SaleStatsService,
+    @Inject(DoorsReader) private readonly doors: DoorsReader,
     @Inject(RoomStore) private readonly rooms: RoomStore,
   ) {}
 
@@ -97,6 +101,7 @@ export class LiveSalesService {
   }
 
   private async take(): Promise<LiveSample> {
+    const doors = this.doors.read().catch(() => []);
     const sales = await this.catalog.watched(AHEAD_MS, AFTER_MS);
     const [figures, rooms] = await Promise.all([
       Promise.all(sales.map((sale) => this.stats.stats(sale.id).catch(() => null))),
@@ -111,7 +116,7 @@ export class LiveSalesService {
       if (stats) live.push({ ...this.figures(sale, stats, now), room: rooms[i] ?? null });
     });
     for (const id of this.previous.keys()) if (!live.some((s) => s.id === id)) this.previous.delete(id);
-    const sample = { at: new Date(now), sales: live };
+    const sample = { at: new Date(now), sales: live, doors: await doors };
     this.last = { at: now, sample };
     return sample;
   }

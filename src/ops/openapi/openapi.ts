@@ -55,6 +55,7 @@ const MESSAGES: Record<ErrorCode, string> = {
   OUTCOME_UNKNOWN:
     'The purchase could not be confirmed; it may still be placed as order 01JD3N8V4Q9RZ6T5XW2K7M1C0B: look it up at /orders/01JD3N8V4Q9RZ6T5XW2K7M1C0B',
   GATE_NOT_READY: 'The sale is being prepared; try again shortly',
+  OVERLOADED: 'The service is overloaded; nothing was done. Try again shortly',
   ORDER_NOT_FOUND: 'No such order',
   ORDER_LOST:
     'This order was admitted but lost in a data loss before it was recorded; nothing was charged. Try the purchase again',
@@ -85,6 +86,7 @@ const RETRY_AFTER: ErrorCode[] = [
   'UNAVAILABLE',
   'OUTCOME_UNKNOWN',
   'STREAMS_BUSY',
+  'OVERLOADED',
   'QUEUE_FULL',
 ];
 const BODY_ERRORS: ErrorCode[] = ['VALIDATION_FAILED', 'MALFORMED_BODY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
@@ -92,7 +94,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 const DESCRIPTION = `A flash-sale backend: a small stock goes on sale at a set moment and a crowd buys it within seconds.
 
-Every error has the shape \`{statusCode, code, message}\` (validation errors add \`details\`); clients switch on \`code\`, listed per operation with its status. Any operation may also answer 503 \`UNAVAILABLE\` (with Retry-After) while Postgres or Redis is out of reach, 500 \`INTERNAL_ERROR\` (never expected) and an unknown route 404 \`NOT_FOUND\`, an over-long URL 414 \`URI_TOO_LONG\`, an undecodable one 400 \`MALFORMED_URL\`. Every answer carries an \`x-request-id\` header, also found in the server's log lines.
+Every error has the shape \`{statusCode, code, message}\` (validation errors add \`details\`); clients switch on \`code\`, listed per operation with its status. Any operation may also answer 503 \`UNAVAILABLE\` (with Retry-After) while Postgres or Redis is out of reach, 503 \`OVERLOADED\` (with Retry-After: an overloaded API copy sheds browsing first, then order reads, purchases last; never health, metrics, admin or docs; nothing was done), 500 \`INTERNAL_ERROR\` (never expected) and an unknown route 404 \`NOT_FOUND\`, an over-long URL 414 \`URI_TOO_LONG\`, an undecodable one 400 \`MALFORMED_URL\`. Every answer carries an \`x-request-id\` header, also found in the server's log lines.
 
 Send \`Authorization: Bearer <accessToken>\` (from POST /auth/login) to the operations marked with a lock. Admin pages outside this document: the queue dashboard at /admin/queues and the live view at /admin/live (sign in there, or POST /admin/session).`;
 

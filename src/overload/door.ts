@@ -1,0 +1,138 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { requestIdOf, SECURITY_HEADERS } from '../infra/http/hardening.js';
+import { AdaptiveLimiter, type LimiterSettings } from './adaptive-limiter.js';
+import { classify, isStream } from './route-class.js';
+
+export interface DoorSettings extends LimiterSettings {
+  /** Retry-After of a shed request: this many seconds plus a random 0..this many (jitter). */
+  retryAfterSeconds: number;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** How often the event loop's delay is sampled (ms). */
+const PROBE_MS = 10;
+export const OVERLOADED_BODY = JSON.stringify({
+  statusCode: 503,
+  code: 'OVERLOADED',
+  message: 'The service is overloaded; nothing was done. Try again shortly',
+});
+const BODY_LENGTH = String(Buffer.byteLength(OVERLOADED_BODY));
+const FIXED_HEADERS = [
+  'content-type',
+  'application/json; charset=utf-8',
+  'content-length',
+  BODY_LENGTH,
+  'cache-control',
+  'no-store',
+  ...SECURITY_HEADERS.flat(),
+];
+
+/**
+ * Overload control at the door of one API copy: a listener on Node's HTTP
+ * server that runs before Fastify and Nest see the request. It classifies the
+ * request from its method and path, asks the limiter, and either hands it on
+ * (counting it in flight until its answer is sent) or answers 503 OVERLOADED
+ * with Retry-After itself, with a fixed body: no routing, no body read, no
+ * hook, nothing done. Every interval it feeds the limiter what the event loop
+ * measured (least delay of a 10 ms probe, utilization).
+ */
+export class OverloadDoor {
+  readonly limiter: AdaptiveLimiter;
+  /** The last interval's signals (for metrics and the doors' state). */
+  loopDelayMs = 0;
+  elu = 0;
+  private probe?: NodeJS.Timeout;
+  private ticker?: NodeJS.Timeout;
+  private lastProbe = 0;
+  private lastTick = 0;
+  private minLag = Infinity;
+  private eluMark?: EventLoopUtilization;
+
+  constructor(readonly settings: DoorSettings) {
+    this.limiter = new AdaptiveLimiter(settings);
+  }
+
+  /** Starts sampling the event loop and the control intervals (timers that do not hold the process). */
+  start(): void {
+    if (this.ticker) return;
+    this.lastProbe = this.lastTick = performance.now();
+    this.eluMark = performance.eventLoopUtilization();
+    this.probe = setInterval(() => {
+      const now = performance.now();
+      this.sample(now - this.lastProbe - PROBE_MS);
+      this.lastProbe = now;
+    }, PROBE_MS).unref();
+    this.ticker = setInterval(() => this.tick(), this.settings.intervalMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.probe);
+    clearInterval(this.ticker);
+    this.probe = this.ticker = undefined;
+  }
+
+  /** Fastify's serverFactory: the HTTP server with the door in front of Fastify's handler. */
+  createServer(handler: Handler, options: FastifyServerSettings): Server {
+    const server = createServer(options.http ?? {}, this.guard(handler));
+    // As Fastify sets its own server (fastify/lib/server.js).
+    server.keepAliveTimeout = options.keepAliveTimeout;
+    server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout);
+    if (options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+    this.start();
+    server.on('close', () => this.stop());
+    return server;
+  }
+
+  /** The request listener: `next` runs only for admitted requests. */
+  guard(next: Handler): Handler {
+    return (req, res) => {
+      const cls = classify(req.method, req.url);
+      if (cls === 'exempt') return next(req, res);
+      const counted = !isStream(req.url);
+      const reason = this.limiter.admit(cls, counted);
+      if (reason !== undefined) return this.refuse(req, res);
+      if (counted) {
+        const started = performance.now();
+        res.once('close', () => this.limiter.done(cls, performance.now() - started));
+      }
+      next(req, res);
+    };
+  }
+
+  /** One control step now (the timer calls it; tests may too). */
+  tick(): void {
+    const now = performance.now();
+    // A loop so busy that no probe ran in the interval: the tick's own delay tells.
+    this.sample(now - this.lastTick - this.settings.intervalMs);
+    this.lastTick = now;
+    const elu = performance.eventLoopUtilization(this.eluMark);
+    this.eluMark = performance.eventLoopUtilization();
+    this.loopDelayMs = Math.max(0, this.minLag);
+    this.elu = elu.utilization;
+    this.minLag = Infinity;
+    this.limiter.tick({ loopDelayMs: this.loopDelayMs, elu: this.elu });
+  }
+
+  private sample(lagMs: number): void {
+    if (lagMs < this.minLag) this.minLag = lagMs;
+  }
+
+  private refuse(req: IncomingMessage, res: ServerResponse): void {
+    const base = this.settings.retryAfterSeconds;
+    const retryAfter = base + Math.floor(Math.random() * (base + 1));
+    res.writeHead(503, [...FIXED_HEADERS, 'retry-after', String(retryAfter), 'x-request-id', requestIdOf(req)]);
+    res.end(OVERLOADED_BODY);
+  }
+}
+
+/** The options Fastify hands its serverFactory (the ones it would set on its own server). */
+export interface FastifyServerSettings {
+  http?: object;
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  connectionTimeout: number;
+  maxRequestsPerSocket: number;
+}
