@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { requestIdOf, SECURITY_HEADERS } from '../infra/http/hardening.js';
+import { requestIdOf } from '../infra/http/hardening.js';
+import { SECURITY_HEADERS } from '../infra/http/security-headers.js';
 import { AdaptiveLimiter, type LimiterSettings } from './adaptive-limiter.js';
 import { classify, isStream } from './route-class.js';
 
