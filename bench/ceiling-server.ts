@@ -17,8 +17,12 @@ const poll = JSON.stringify({
   position: 12345,
   estimatedWaitSeconds: { low: 20, high: 30 },
   refreshAfterSeconds: 10,
+  queueLength: 100000,
+  admitPerSecond: 500,
   startsAt: '2026-12-07T00:00:00.000Z',
   admission: null,
+  // As long as the room's queue token (a signed memo of the answer).
+  queueToken: `${'x'.repeat(200)}.${'y'.repeat(22)}`,
 });
 app.get('/sales/:id/queue', async (_request, reply) => {
   void reply.header('content-type', 'application/json; charset=utf-8');

@@ -91,14 +91,16 @@ export function slope(x: ArrayLike<number>, y: ArrayLike<number>): number {
  * Whether requests served first come first served got places in their order,
  * as far as the client can tell: for every pair where one request's answer
  * arrived before the other was sent, the earlier one must have the smaller
- * place. Returns the number of such pairs out of order (0: in order).
+ * place. A place known only within bounds (`low` ≤ place ≤ `high`) is out of
+ * order only when it certainly is. Returns the number of requests placed at
+ * or before one answered before they were sent (0: in order).
  */
-export function outOfOrder(items: { sentAt: number; answeredAt: number; place: number }[]): number {
+export function outOfOrder(items: { sentAt: number; answeredAt: number; low: number; high: number }[]): number {
   const byAnswer = [...items].sort((a, b) => a.answeredAt - b.answeredAt);
-  // Highest place among the requests answered up to each point.
+  // Highest lower bound among the requests answered up to each point.
   const highest: number[] = [];
   let max = -Infinity;
-  for (const item of byAnswer) highest.push((max = Math.max(max, item.place)));
+  for (const item of byAnswer) highest.push((max = Math.max(max, item.low)));
   let wrong = 0;
   for (const item of items) {
     // Requests answered before this one was sent: binary search in byAnswer.
@@ -109,7 +111,7 @@ export function outOfOrder(items: { sentAt: number; answeredAt: number; place: n
       if (byAnswer[mid]!.answeredAt < item.sentAt) lo = mid + 1;
       else hi = mid;
     }
-    if (lo > 0 && highest[lo - 1]! >= item.place) wrong++;
+    if (lo > 0 && highest[lo - 1]! >= item.high) wrong++;
   }
   return wrong;
 }

@@ -88,8 +88,11 @@ const P = {
   claimSeconds: num(flags['claim-seconds'], 60, 60),
   connections: num(flags.connections, 256, 64),
   purchaseConnections: num(flags['purchase-connections'], 32, 16),
-  /** From the sale's creation to its start: the pre-queue joins and the poll phase happen in it. */
-  prequeueSeconds: num(flags['prequeue-seconds'], 75, 25),
+  /**
+   * From the sale's creation to its start: the pre-queue joins and the poll phases happen in it
+   * (default: from the ceiling measured, room for three requests per pre-queued shopper at a fifth of it).
+   */
+  prequeueSeconds: flags['prequeue-seconds'] === undefined ? undefined : Number(flags['prequeue-seconds']),
   /** The post-start half arrives evenly over this time from the start (default: the admission's length). */
   lateJoinSeconds: num(flags['late-join-seconds'], Math.ceil(stock / rate), Math.ceil(stock / rate)),
   /** Longest the sale phase may last after the start. */
@@ -121,6 +124,8 @@ interface RoomAnswer {
   refreshAfterSeconds: number;
   startsAt: string;
   admission: { token: string; expiresAt: string } | null;
+  /** Sent back in the Queue-Token header: a poll before refreshAfterSeconds is answered from it, without Redis. */
+  queueToken?: string | null;
 }
 
 interface Shopper {
@@ -128,7 +133,8 @@ interface Shopper {
   userId: string;
   token: string;
   late: boolean;
-  poll: Buffer;
+  /** The Queue-Token of the last answer, sent back with the next poll (as the shopper's page does). */
+  queueToken: string | null;
   /** performance.now() at which the last answer allows the next poll. */
   nextPollAt: number;
   join?: { sentAt: number; answeredAt: number; position: number | null; state: string };
@@ -277,7 +283,8 @@ async function main(): Promise<void> {
     };
     log(`ceiling ${ceiling.rps} req/s, ${ceiling.cpuMicros} µs CPU per request`);
 
-    const startsAt = Date.now() + P.prequeueSeconds * 1000;
+    const prequeueSeconds = P.prequeueSeconds ?? Math.max(20, Math.ceil((15 * half) / ceiling.rps) + 10);
+    const startsAt = Date.now() + prequeueSeconds * 1000;
     const created = await fetch(`${url}/admin/sales`, {
       method: 'POST',
       headers: admin,
@@ -286,7 +293,8 @@ async function main(): Promise<void> {
         sku: 'ROOM-BENCH-1',
         price: 9900,
         stock: P.stock,
-        perUserLimit: 1,
+        // Above 1, so that only the admission's single use refuses a second purchase (the probes).
+        perUserLimit: 2,
         startsAt: new Date(startsAt).toISOString(),
         endsAt: new Date(startsAt + 3600_000).toISOString(),
         waitingRoom: {
@@ -306,11 +314,18 @@ async function main(): Promise<void> {
       userId: u.id,
       token: u.token,
       late: index >= half,
-      poll: request('GET', queuePath, { token: u.token }),
+      queueToken: null,
       nextPollAt: 0,
       polls: 0,
     }));
 
+    const pollRequest = (s: Shopper): Buffer =>
+      request('GET', queuePath, { token: s.token, headers: s.queueToken ? { 'queue-token': s.queueToken } : {} });
+    const remember = (s: Shopper, a: Answer, body: RoomAnswer | undefined): void => {
+      if (!body) return;
+      s.nextPollAt = a.answeredAt + body.refreshAfterSeconds * 1000;
+      s.queueToken = body.queueToken ?? null;
+    };
     const pool = new HttpPool(port, P.connections);
     const buyPool = new HttpPool(port, P.purchaseConnections);
     pools.push(pool, buyPool);
@@ -339,7 +354,7 @@ async function main(): Promise<void> {
               position: body?.position ?? null,
               state: body?.state ?? codeOf(a),
             };
-            if (body) s.nextPollAt = a.answeredAt + body.refreshAfterSeconds * 1000;
+            remember(s, a, body);
           },
         ),
     );
@@ -348,22 +363,35 @@ async function main(): Promise<void> {
     if (Date.now() > startsAt - 1000)
       throw new Error('the pre-queue joins ran past the start: raise --prequeue-seconds');
 
-    // 3. Every pre-queued shopper polls once, as fast as the pool goes.
-    log('polls: every pre-queued shopper polls once, back to back');
+    // 3. Every pre-queued shopper polls once, as fast as the pool goes: first a poll the room answers
+    // from Redis (no Queue-Token, as a poll made when refreshAfterSeconds says), then one made too
+    // early (with the Queue-Token of the last answer: answered from the token, without Redis).
+    log('polls: every pre-queued shopper polls once, back to back (answered from Redis)');
     const pollBlast: Record<string, number> = {};
     const pollWindow = await measure(
       () => half,
       () =>
         pool.sendAll(
-          early.map((s) => s.poll),
+          early.map((s) => request('GET', queuePath, { token: s.token })),
           (i, a) => {
             const body = parse(a);
             count(pollBlast, body?.state ?? codeOf(a));
-            if (body) early[i]!.nextPollAt = a.answeredAt + body.refreshAfterSeconds * 1000;
+            remember(early[i]!, a, body);
           },
         ),
     );
     log(`polls: ${Math.round(half / pollWindow.seconds)} req/s, answers ${JSON.stringify(pollBlast)}`);
+    log('early polls: every pre-queued shopper polls again at once, with its Queue-Token');
+    const earlyBlast: Record<string, number> = {};
+    const earlyWindow = await measure(
+      () => half,
+      () =>
+        pool.sendAll(
+          early.map((s) => pollRequest(s)),
+          (_i, a) => count(earlyBlast, parse(a)?.state ?? codeOf(a)),
+        ),
+    );
+    log(`early polls: ${Math.round(half / earlyWindow.seconds)} req/s, answers ${JSON.stringify(earlyBlast)}`);
     if (Date.now() > startsAt - 500) throw new Error('the poll phase ran past the start: raise --prequeue-seconds');
 
     // 4. The sale: polls when the room says, late joins, purchases, probes.
@@ -411,10 +439,11 @@ async function main(): Promise<void> {
         }
         s.lastEstimate = mid;
       }
+      remember(s, a, body);
       switch (body.state) {
         case 'prequeue':
         case 'waiting':
-          return later(a.answeredAt + body.refreshAfterSeconds * 1000 - performance.now(), () => poll(s));
+          return later(s.nextPollAt - performance.now(), () => poll(s));
         case 'admitted':
           if (!body.admission) return finish(s, 'admitted without an admission');
           s.admittedAt = Date.parse(body.admission.expiresAt) - P.claimSeconds * 1000;
@@ -427,7 +456,7 @@ async function main(): Promise<void> {
     const poll = (s: Shopper): void => {
       polled++;
       s.polls++;
-      void pool.send(s.poll).then((a) => {
+      void pool.send(pollRequest(s)).then((a) => {
         count(answers.poll, parse(a)?.state ?? codeOf(a));
         onRoomAnswer(s, a, () => poll(s));
       });
@@ -624,8 +653,10 @@ async function main(): Promise<void> {
       joinCpuMicros: joinCpu.api,
       pollRps,
       pollCpuMicros: pollCpu.api,
+      earlyPollRps: Math.round(half / earlyWindow.seconds),
+      earlyPollCpuMicros: micros(earlyWindow).api,
       pollVsCeiling: Math.round((pollRps / ceilingRps) * 100) / 100,
-      cpuMicrosPerRequest: { join: joinCpu, poll: pollCpu, sale: micros(saleWindow) },
+      cpuMicrosPerRequest: { join: joinCpu, poll: pollCpu, earlyPoll: micros(earlyWindow), sale: micros(saleWindow) },
       bytesPerWaiter: million.bytesPerWaiter,
       millionWaitersMb: Math.round(million.bytes / 1048576),
       million,
@@ -649,6 +680,7 @@ async function main(): Promise<void> {
       purchaseMaxMs: Math.round((purchaseMs.at(-1) ?? 0) * 10) / 10,
       purchases: purchaseMs.length,
       sale: {
+        prequeueSeconds,
         seconds: saleSeconds,
         requests: saleWindow.requests,
         rps: Math.round(saleWindow.requests / saleSeconds),
@@ -656,6 +688,7 @@ async function main(): Promise<void> {
         outcomes,
         answers,
         pollPhaseAnswers: pollBlast,
+        earlyPollPhaseAnswers: earlyBlast,
         probes,
         roomStats,
         resent: pool.resent + buyPool.resent,
@@ -694,11 +727,13 @@ async function main(): Promise<void> {
 }
 
 /**
- * Post-start joiners must be placed in join order. Their first position is
- * counted from the head of the queue, which moves as shoppers are admitted:
- * the place in the whole queue is that position plus the admissions before
- * the join was answered. A pair is judged only when one join was answered
- * before the other was sent.
+ * Post-start joiners must be placed in join order, as the shoppers saw it: a
+ * join's position counts from the head of the queue, which moves as shoppers
+ * are admitted, so its place in the whole queue is the position plus the
+ * admissions before Redis answered it: somewhere between the admissions
+ * before the join was sent and before it was answered. A pair is judged when
+ * one join was answered before the other was sent, and is out of order only
+ * when it certainly is.
  */
 function lateOrderCheck(late: Shopper[], all: Shopper[]): { inOrder: boolean; judged: number; outOfOrder: number } {
   const admissions = all
@@ -716,11 +751,12 @@ function lateOrderCheck(late: Shopper[], all: Shopper[]): { inOrder: boolean; ju
     return lo;
   };
   const items = late
-    .filter((s) => s.join && s.join.position !== null && s.join.state === 'waiting')
+    .filter((s) => s.join?.state === 'waiting' && s.join.position !== null)
     .map((s) => ({
       sentAt: s.join!.sentAt,
       answeredAt: s.join!.answeredAt,
-      place: s.join!.position! + admittedBefore(epoch(s.join!.answeredAt)),
+      low: s.join!.position! + admittedBefore(epoch(s.join!.sentAt)),
+      high: s.join!.position! + admittedBefore(epoch(s.join!.answeredAt) + 1),
     }));
   const wrong = outOfOrder(items);
   return { inOrder: items.length > 0 && wrong === 0, judged: items.length, outOfOrder: wrong };
