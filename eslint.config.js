@@ -22,7 +22,7 @@ const MODULES = {
   notifications: ['auth', 'events', 'users', 'sales', 'orders'],
   room: ['overload', 'auth', 'gate', 'sales'],
   purchase: ['overload', 'auth', 'gate', 'sales', 'room'],
-  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders'],
+  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders', 'room'],
   ops: [
     'overload',
     'users',

@@ -3,9 +3,11 @@ import { GateModule } from '../gate/gate.module.js';
 import { InventoryModule } from '../inventory/inventory.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { SalesModule } from '../sales/sales.module.js';
+import { RoomModule } from '../room/room.module.js';
 import { OrdersOfRecordReader } from './orders-of-record.js';
 import { ReconcileService } from './reconcile.service.js';
 import { SalesService } from './sales.service.js';
+import { RoomAdminService } from './room-admin.service.js';
 
 /**
  * Running sales against the orders of record, above the sale catalog and the
@@ -15,8 +17,8 @@ import { SalesService } from './sales.service.js';
  * Used by the API and by the workers of the promotions queue.
  */
 @Module({
-  imports: [GateModule, SalesModule, OrdersModule, InventoryModule],
-  providers: [SalesService, ReconcileService, OrdersOfRecordReader],
+  imports: [GateModule, SalesModule, OrdersModule, InventoryModule, RoomModule],
+  providers: [SalesService, ReconcileService, OrdersOfRecordReader, RoomAdminService],
   exports: [SalesService, ReconcileService],
 })
 export class SaleAdminModule {}
