@@ -52,6 +52,7 @@ import {
   query,
   writeResult,
 } from './support.js';
+import { roomKeys } from '../src/room/room.keys.js';
 import { millionWaiters } from './room-memory.js';
 
 const HERE = path.resolve(import.meta.dirname, '../..');
@@ -174,6 +175,22 @@ function micros(window: Window): Record<string, number> {
   return Object.fromEntries(
     Object.entries(window.cpu).map(([k, v]) => [k, Math.round((v * 1e6) / Math.max(1, window.requests))]),
   );
+}
+
+/** The shoppers' scores in the room's queue (sorted set: a uniform draw before the start, 1 + join sequence after). */
+async function queueScores(url: string, saleId: string, userIds: string[]): Promise<(number | null)[]> {
+  const redis = new Redis(url);
+  try {
+    const key = roomKeys(PREFIX, saleId).queue;
+    const scores: (number | null)[] = [];
+    for (let i = 0; i < userIds.length; i += 5000) {
+      const chunk = await redis.zmscore(key, ...userIds.slice(i, i + 5000));
+      for (const score of chunk) scores.push(score === null ? null : Number(score));
+    }
+    return scores;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function redisMemory(url: string): Promise<number> {
@@ -394,6 +411,13 @@ async function main(): Promise<void> {
     log(`early polls: ${Math.round(half / earlyWindow.seconds)} req/s, answers ${JSON.stringify(earlyBlast)}`);
     if (Date.now() > startsAt - 500) throw new Error('the poll phase ran past the start: raise --prequeue-seconds');
 
+    // The room's own record of the pre-queue: every pre-queued shopper's draw.
+    const prequeueScores = await queueScores(
+      ownRedis.url,
+      sale.id,
+      early.map((s) => s.userId),
+    );
+
     // 4. The sale: polls when the room says, late joins, purchases, probes.
     let finished = 0;
     let endSale: () => void = () => undefined;
@@ -461,10 +485,20 @@ async function main(): Promise<void> {
         onRoomAnswer(s, a, () => poll(s));
       });
     };
+    let lateAnswered = 0;
+    let lateScores: Promise<(number | null)[]> | undefined;
     const join = (s: Shopper): void => {
       void pool.send(request('POST', queuePath, { token: s.token })).then((a) => {
         const body = parse(a);
         count(answers.join, body?.state ?? codeOf(a));
+        // Once every late joiner has its first answer, the room's record of their order (before any leaves).
+        if (!s.join && ++lateAnswered === lateOnes.length) {
+          lateScores = queueScores(
+            ownRedis.url,
+            sale.id,
+            lateOnes.map((l) => l.userId),
+          );
+        }
         s.join ??= {
           sentAt: a.sentAt,
           answeredAt: a.answeredAt,
@@ -482,8 +516,9 @@ async function main(): Promise<void> {
           body: '{}',
         }),
       );
+    const lateOnes = shoppers.slice(half);
     const probes: Record<string, Record<string, number>> = {};
-    let probed = false;
+    let probing: Promise<void> | undefined;
     const buy = (s: Shopper): void => {
       void purchase(s, s.admissionToken).then((a) => {
         purchaseMs.push(a.answeredAt - a.queuedAt);
@@ -492,10 +527,7 @@ async function main(): Promise<void> {
           bought++;
           orderIds.push(/"orderId":"(\w+)"/.exec(a.body)?.[1] ?? '');
           finish(s, 'bought');
-          if (!probed && bought >= P.stock / 4) {
-            probed = true;
-            void probe();
-          }
+          if (!probing && bought >= P.stock / 4) probing = probe();
         } else if (a.status === 503 || a.status === 429) later((a.retryAfter ?? 1) * 1000, () => buy(s));
         else finish(s, `purchase ${codeOf(a)}`);
       });
@@ -532,7 +564,6 @@ async function main(): Promise<void> {
       if (s.join?.state !== 'prequeue' && s.join?.state !== 'waiting') finish(s, `join ${s.join?.state}`);
       else later(s.nextPollAt - performance.now(), () => poll(s));
     }
-    const lateOnes = shoppers.slice(half);
     const startPerf = startsAt - performance.timeOrigin;
     for (const [i, s] of lateOnes.entries()) {
       later(startPerf + 100 + (i * P.lateJoinSeconds * 1000) / lateOnes.length - performance.now(), () => join(s));
@@ -543,6 +574,7 @@ async function main(): Promise<void> {
     const deadline = setTimeout(endSale, startsAt - Date.now() + P.deadlineSeconds * 1000);
     await saleOver;
     clearTimeout(deadline);
+    await probing;
     stopping = true;
     for (const t of timers) clearTimeout(t);
     const saleSeconds = (Date.now() - startsAt) / 1000;
@@ -563,6 +595,28 @@ async function main(): Promise<void> {
       admittedEarly.map((s) => s.admittedAt!),
     );
     const lateOrder = lateOrderCheck(lateOnes, shoppers);
+    // The same in Redis: post-start joiners' scores in join order, all behind the pre-queue's.
+    const lateInRedis = (await lateScores) ?? [];
+    const lateQueued = lateOnes.flatMap((s, i) =>
+      lateInRedis[i] == null
+        ? []
+        : [{ sentAt: s.join!.sentAt, answeredAt: s.join!.answeredAt, low: lateInRedis[i]!, high: lateInRedis[i]! }],
+    );
+    const redisOrder = {
+      judged: lateQueued.length,
+      outOfOrder: outOfOrder(lateQueued),
+      behindPrequeue: lateQueued.every((q) => q.low >= 1) && prequeueScores.every((x) => x === null || x < 1),
+    };
+    const lateJoinersInOrder =
+      lateOrder.inOrder && redisOrder.judged > 0 && redisOrder.outOfOrder === 0 && redisOrder.behindPrequeue;
+    // Every pre-queued shopper's draw against their join time (the whole pre-queue, not only the admitted).
+    const drawn = early.flatMap((s, i) =>
+      prequeueScores[i] == null ? [] : [[s.join!.answeredAt, prequeueScores[i]!]],
+    );
+    const kendallTauDraws = kendallTau(
+      drawn.map((d) => d[0]!),
+      drawn.map((d) => d[1]!),
+    );
 
     // Admission rate: least-squares slope of admissions over time, against the configured rate.
     const admittedTimes = shoppers
@@ -630,7 +684,7 @@ async function main(): Promise<void> {
         (probes['a used admission']?.['409 ADMISSION_USED'] ?? 0) ===
           (probes['a used admission'] ? Object.values(probes['a used admission']).reduce((a, b) => a + b, 0) : 0),
       'no purchase without an admission: every order by an admitted shopper, probes refused':
-        Number(db!.unadmitted) === 0 && probeAccepted === 0 && probed,
+        Number(db!.unadmitted) === 0 && probeAccepted === 0 && probing !== undefined,
       'every shopper has an outcome': finished === shoppers.length,
     };
     const invariantsHeld = Object.values(invariants).every(Boolean);
@@ -664,8 +718,10 @@ async function main(): Promise<void> {
       redisMemoryMb: { beforeJoins: memory0 / 1048576, afterPrequeue: memory1 / 1048576, afterSale: memory2 / 1048576 },
       kendallTauPrequeue: Math.round(kendallTauPrequeue * 10000) / 10000,
       kendallTauSample: admittedEarly.length,
-      lateJoinersInOrder: lateOrder.inOrder,
-      lateJoiners: lateOrder,
+      kendallTauPrequeueDraws: Math.round(kendallTauDraws * 10000) / 10000,
+      kendallTauDrawsSample: drawn.length,
+      lateJoinersInOrder,
+      lateJoiners: { positions: lateOrder, redis: redisOrder },
       admitRateConfigured: P.admitPerSecond,
       admitRateMeasured: Math.round(measuredRate * 10) / 10,
       admitRateError: Math.round(admitRateError * 10000) / 10000,
@@ -698,7 +754,7 @@ async function main(): Promise<void> {
       targets: {
         'poll ≥ 0.7 × ceiling req/s': pollRps >= 0.7 * ceilingRps,
         'Kendall τ within ±0.02 of 0': Math.abs(kendallTauPrequeue) <= 0.02,
-        'post-start joiners in join order': lateOrder.inOrder,
+        'post-start joiners in join order': lateJoinersInOrder,
         'admission rate within ±5 %': admitRateError <= 0.05,
         'estimate within ±20 % or ±30 s for 90 % of admitted':
           judged.length > 0 && within.length >= 0.9 * judged.length,
