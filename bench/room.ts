@@ -72,6 +72,8 @@ const { values: flags } = parseArgs({
     'deadline-seconds': { type: 'string' },
     million: { type: 'string' },
     probes: { type: 'string' },
+    /** Keep every answer of this many shoppers (every n-th) in the result, for a closer look. */
+    trace: { type: 'string' },
     env: { type: 'string', multiple: true },
   },
 });
@@ -100,6 +102,7 @@ const P = {
   deadlineSeconds: num(flags['deadline-seconds'], 300, 120),
   million: num(flags.million, 1_000_000, 100_000),
   probes: num(flags.probes, 50, 10),
+  trace: num(flags.trace, 20, 20),
   settings: flags.env ?? [],
 };
 
@@ -147,6 +150,8 @@ interface Shopper {
   admissionToken?: string;
   outcome?: string;
   polls: number;
+  /** With --trace: every answer (s after the start, state, position, estimate low-high, refresh after). */
+  trace?: string[];
 }
 
 interface Window {
@@ -356,27 +361,30 @@ async function main(): Promise<void> {
     const memory0 = await redisMemory(ownRedis.url);
     log(`pre-queue: ${half.toLocaleString('en-US')} shoppers join before the start`);
     const early = shoppers.slice(0, half);
+    // The first few of each phase warm the API up (connections, JIT) and are not measured.
+    const warm = Math.min(2000, Math.floor(half / 5));
+    const onJoined =
+      (from: number) =>
+      (i: number, a: Answer): void => {
+        const s = early[from + i]!;
+        const body = parse(a);
+        count(answers.join, body ? body.state : codeOf(a));
+        s.join = {
+          sentAt: a.sentAt,
+          answeredAt: a.answeredAt,
+          position: body?.position ?? null,
+          state: body?.state ?? codeOf(a),
+        };
+        remember(s, a, body);
+      };
+    const joinRequest = (s: Shopper): Buffer => request('POST', queuePath, { token: s.token });
+    await pool.sendAll(early.slice(0, warm).map(joinRequest), onJoined(0));
     const joinWindow = await measure(
-      () => half,
-      () =>
-        pool.sendAll(
-          early.map((s) => request('POST', queuePath, { token: s.token })),
-          (i, a) => {
-            const s = early[i]!;
-            const body = parse(a);
-            count(answers.join, body ? body.state : codeOf(a));
-            s.join = {
-              sentAt: a.sentAt,
-              answeredAt: a.answeredAt,
-              position: body?.position ?? null,
-              state: body?.state ?? codeOf(a),
-            };
-            remember(s, a, body);
-          },
-        ),
+      () => half - warm,
+      () => pool.sendAll(early.slice(warm).map(joinRequest), onJoined(warm)),
     );
     const memory1 = await redisMemory(ownRedis.url);
-    log(`joins: ${Math.round(half / joinWindow.seconds)} req/s, answers ${JSON.stringify(answers.join)}`);
+    log(`joins: ${Math.round((half - warm) / joinWindow.seconds)} req/s, answers ${JSON.stringify(answers.join)}`);
     if (Date.now() > startsAt - 1000)
       throw new Error('the pre-queue joins ran past the start: raise --prequeue-seconds');
 
@@ -385,6 +393,7 @@ async function main(): Promise<void> {
     // early (with the Queue-Token of the last answer: answered from the token, without Redis).
     log('polls: every pre-queued shopper polls once, back to back (answered from Redis)');
     const pollBlast: Record<string, number> = {};
+    await pool.sendAll(early.slice(0, warm).map((s) => request('GET', queuePath, { token: s.token })));
     const pollWindow = await measure(
       () => half,
       () =>
@@ -400,6 +409,7 @@ async function main(): Promise<void> {
     log(`polls: ${Math.round(half / pollWindow.seconds)} req/s, answers ${JSON.stringify(pollBlast)}`);
     log('early polls: every pre-queued shopper polls again at once, with its Queue-Token');
     const earlyBlast: Record<string, number> = {};
+    await pool.sendAll(early.slice(0, warm).map((s) => pollRequest(s)));
     const earlyWindow = await measure(
       () => half,
       () =>
@@ -453,6 +463,9 @@ async function main(): Promise<void> {
         return finish(s, codeOf(a));
       }
       const at = epoch(a.answeredAt);
+      s.trace?.push(
+        `${((at - startsAt) / 1000).toFixed(2)} ${body.state} ${body.position} ${body.estimatedWaitSeconds?.low}-${body.estimatedWaitSeconds?.high} ${body.refreshAfterSeconds}`,
+      );
       if (body.state === 'waiting' && at >= startsAt && body.estimatedWaitSeconds) {
         const { low, high } = body.estimatedWaitSeconds;
         const mid = (low + high) / 2;
@@ -557,6 +570,8 @@ async function main(): Promise<void> {
       log(`probes: ${JSON.stringify(probes)}`);
     };
 
+    const traced = P.trace > 0 ? shoppers.filter((s) => s.index % Math.ceil(shoppers.length / P.trace) === 0) : [];
+    for (const s of traced) s.trace = [];
     const saleCpu0 = cpuSnapshot(components);
     const polled0 = polled;
     // Pre-queued shoppers poll when their last answer said; the late half joins evenly over lateJoinSeconds.
@@ -695,7 +710,7 @@ async function main(): Promise<void> {
 
     const ceilingRps = ceiling.rps;
     const pollRps = Math.round(half / pollWindow.seconds);
-    const joinRps = Math.round(half / joinWindow.seconds);
+    const joinRps = Math.round((half - warm) / joinWindow.seconds);
     const pollCpu = micros(pollWindow);
     const joinCpu = micros(joinWindow);
     const record = {
@@ -749,6 +764,7 @@ async function main(): Promise<void> {
         roomStats,
         resent: pool.resent + buyPool.resent,
       },
+      traces: Object.fromEntries(traced.map((s) => [`${s.late ? 'late' : 'early'} #${s.index}`, s.trace])),
       invariantsHeld,
       invariants,
       targets: {
@@ -765,7 +781,7 @@ async function main(): Promise<void> {
     for (const [name, ok] of Object.entries(invariants)) console.log(`invariant ${ok ? 'ok  ' : 'FAIL'} ${name}`);
     for (const [name, ok] of Object.entries(record.targets)) console.log(`target    ${ok ? 'met ' : 'MISS'} ${name}`);
     const summary = Object.fromEntries(
-      Object.entries(record).filter(([k]) => !['parameters', 'sale', 'million'].includes(k)),
+      Object.entries(record).filter(([k]) => !['parameters', 'sale', 'million', 'traces'].includes(k)),
     );
     console.log(JSON.stringify(summary, null, 2));
     const file = writeResult('room', 'bench:room', record);
