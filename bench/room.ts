@@ -172,6 +172,18 @@ function parse(answer: Answer): RoomAnswer | undefined {
 const codeOf = (answer: Answer): string =>
   `${answer.status}${/"code":"([A-Z_]+)"/.exec(answer.body)?.[1] ? ` ${/"code":"([A-Z_]+)"/.exec(answer.body)![1]}` : ''}`;
 
+/** p50, p99 and max of a sample (ms, one decimal). */
+function summary(values: number[]): { p50: number; p99: number; max: number; n: number } {
+  const sorted = Float64Array.from(values).sort();
+  const r = (n: number): number => Math.round(n * 10) / 10;
+  return {
+    p50: r(percentile(sorted, 50)),
+    p99: r(percentile(sorted, 99)),
+    max: r(sorted.at(-1) ?? 0),
+    n: sorted.length,
+  };
+}
+
 function count(into: Record<string, number>, key: string): void {
   into[key] = (into[key] ?? 0) + 1;
 }
@@ -480,20 +492,26 @@ async function main(): Promise<void> {
       switch (body.state) {
         case 'prequeue':
         case 'waiting':
-          return later(s.nextPollAt - performance.now(), () => poll(s));
+          return later(s.nextPollAt - performance.now(), () => poll(s, s.nextPollAt));
         case 'admitted':
           if (!body.admission) return finish(s, 'admitted without an admission');
           s.admittedAt = Date.parse(body.admission.expiresAt) - P.claimSeconds * 1000;
+          learnedAfterMs.push(at - s.admittedAt);
           s.admissionToken = body.admission.token;
           return buy(s);
         default:
           return finish(s, body.state);
       }
     };
-    const poll = (s: Shopper): void => {
+    // How late polls left the generator (waiting for a free connection: the API is behind), and how
+    // long after their admission shoppers learned of it (their refresh period, plus that lateness).
+    const pollLateMs: number[] = [];
+    const learnedAfterMs: number[] = [];
+    const poll = (s: Shopper, due?: number): void => {
       polled++;
       s.polls++;
       void pool.send(pollRequest(s)).then((a) => {
+        if (due !== undefined) pollLateMs.push(a.sentAt - due);
         count(answers.poll, parse(a)?.state ?? codeOf(a));
         onRoomAnswer(s, a, () => poll(s));
       });
@@ -577,7 +595,7 @@ async function main(): Promise<void> {
     // Pre-queued shoppers poll when their last answer said; the late half joins evenly over lateJoinSeconds.
     for (const s of early) {
       if (s.join?.state !== 'prequeue' && s.join?.state !== 'waiting') finish(s, `join ${s.join?.state}`);
-      else later(s.nextPollAt - performance.now(), () => poll(s));
+      else later(s.nextPollAt - performance.now(), () => poll(s, s.nextPollAt));
     }
     const startPerf = startsAt - performance.timeOrigin;
     for (const [i, s] of lateOnes.entries()) {
@@ -750,6 +768,8 @@ async function main(): Promise<void> {
       purchaseP99Ms: Math.round(percentile(purchaseMs, 99) * 10) / 10,
       purchaseMaxMs: Math.round((purchaseMs.at(-1) ?? 0) * 10) / 10,
       purchases: purchaseMs.length,
+      pollLateMs: summary(pollLateMs),
+      admissionLearnedAfterMs: summary(learnedAfterMs),
       sale: {
         prequeueSeconds,
         seconds: saleSeconds,
@@ -780,10 +800,10 @@ async function main(): Promise<void> {
     };
     for (const [name, ok] of Object.entries(invariants)) console.log(`invariant ${ok ? 'ok  ' : 'FAIL'} ${name}`);
     for (const [name, ok] of Object.entries(record.targets)) console.log(`target    ${ok ? 'met ' : 'MISS'} ${name}`);
-    const summary = Object.fromEntries(
+    const shown = Object.fromEntries(
       Object.entries(record).filter(([k]) => !['parameters', 'sale', 'million', 'traces'].includes(k)),
     );
-    console.log(JSON.stringify(summary, null, 2));
+    console.log(JSON.stringify(shown, null, 2));
     const file = writeResult('room', 'bench:room', record);
     log(`wrote ${file}`);
     if (!invariantsHeld) {
