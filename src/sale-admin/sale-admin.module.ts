@@ -7,7 +7,6 @@ import { RoomModule } from '../room/room.module.js';
 import { OrdersOfRecordReader } from './orders-of-record.js';
 import { ReconcileService } from './reconcile.service.js';
 import { SalesService } from './sales.service.js';
-import { RoomAdminService } from './room-admin.service.js';
 
 /**
  * Running sales against the orders of record, above the sale catalog and the
@@ -18,7 +17,7 @@ import { RoomAdminService } from './room-admin.service.js';
  */
 @Module({
   imports: [GateModule, SalesModule, OrdersModule, InventoryModule, RoomModule],
-  providers: [SalesService, ReconcileService, OrdersOfRecordReader, RoomAdminService],
+  providers: [SalesService, ReconcileService, OrdersOfRecordReader],
   exports: [SalesService, ReconcileService],
 })
 export class SaleAdminModule {}

@@ -1,2 +1,2 @@
--- A sale's waiting room settings (null: the sale has none); see src/sales/waiting-room.ts.
-ALTER TABLE "sales" ADD COLUMN "waiting_room" JSONB;
+-- AlterTable: the waiting room settings of a sale (null: none), see src/sales/waiting-room.ts
+ALTER TABLE "sales" ADD COLUMN     "waiting_room" JSONB;

@@ -114,6 +114,14 @@ const SALE_CHANGE_ERRORS: ErrorCode[] = ['SALE_NOT_FOUND', 'SALE_ENDED'];
  * plugin); auth comes from each handler's @Public()/@Roles(). The OpenAPI
  * test fails when a route of the app is missing here or one here is gone.
  */
+const ROOM_EXAMPLE = {
+  admitPerSecond: 200,
+  maxActive: 5000,
+  claimSeconds: 60,
+  prequeueOpensAt: null,
+  maxQueue: null,
+  paused: true,
+};
 const QUEUE_EXAMPLE = {
   state: 'waiting',
   position: 1840,
@@ -164,17 +172,44 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     id: 'sale',
   },
   'GET /admin/sales/{id}/room': {
-    ok: { status: 200, type: RoomReportDto },
+    ok: {
+      status: 200,
+      type: RoomReportDto,
+      example: {
+        saleId: SALE_ID,
+        settings: {
+          admitPerSecond: 200,
+          maxActive: 5000,
+          claimSeconds: 60,
+          prequeueOpensAt: null,
+          maxQueue: null,
+          paused: false,
+        },
+        state: 'open',
+        waiting: 52311,
+        shadowed: 0,
+        admitted: 812,
+        buying: 3120,
+        targetAdmitPerSecond: 200,
+        measuredAdmitPerSecond: 199.2,
+        estimatedWaitSeconds: 263,
+        counters: { joined: 61210, admitted: 8899, used: 7611, lapsed: 402, left: 88, gone: 35, ended: 4491 },
+      },
+    },
     errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM'],
     id: 'sale',
   },
   'POST /admin/sales/{id}/room/pause': {
-    ok: { status: 200, type: SaleViewDto },
+    ok: { status: 200, type: SaleViewDto, example: { ...SALE_EXAMPLE, waitingRoom: ROOM_EXAMPLE } },
     errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'SALE_ENDED'],
     id: 'sale',
   },
   'POST /admin/sales/{id}/room/resume': {
-    ok: { status: 200, type: SaleViewDto },
+    ok: {
+      status: 200,
+      type: SaleViewDto,
+      example: { ...SALE_EXAMPLE, waitingRoom: { ...ROOM_EXAMPLE, paused: false } },
+    },
     errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'SALE_ENDED'],
     id: 'sale',
   },
