@@ -2,7 +2,7 @@
  * `npm run bench:room [-- --quick] [--shoppers N] [--stock N] [--rate N] [--max-active N]
  *                      [--claim-seconds N] [--connections N] [--prequeue-seconds N]
  *                      [--late-join-seconds N] [--deadline-seconds N] [--million N]
- *                      [--env KEY=VALUE ...]`
+ *                      [--probes N] [--trace N] [--profile] [--env KEY=VALUE ...]`
  *
  * The waiting room under a crowd (issue 19, item 9), on this machine: the
  * built API and worker as separate processes (production settings), a Redis of
@@ -75,6 +75,8 @@ const { values: flags } = parseArgs({
     /** Keep every answer of this many shoppers (every n-th) in the result, for a closer look. */
     trace: { type: 'string' },
     env: { type: 'string', multiple: true },
+    /** V8 CPU profiles of the API and the worker (bench/results/profiles/room-api.cpuprofile, room-worker...). */
+    profile: { type: 'boolean', default: false },
   },
 });
 const quick = flags.quick ?? false;
@@ -93,7 +95,7 @@ const P = {
   purchaseConnections: num(flags['purchase-connections'], 32, 16),
   /**
    * From the sale's creation to its start: the pre-queue joins and the poll phases happen in it
-   * (default: from the ceiling measured, room for three requests per pre-queued shopper at a fifth of it).
+   * (default: from the ceiling measured, room for three requests per pre-queued shopper at a tenth of it).
    */
   prequeueSeconds: flags['prequeue-seconds'] === undefined ? undefined : Number(flags['prequeue-seconds']),
   /** The post-start half arrives evenly over this time from the start (default: the admission's length). */
@@ -249,11 +251,21 @@ async function main(): Promise<void> {
   let ceilingProc: ChildProcess | undefined;
   const pools: HttpPool[] = [];
   try {
-    procs.push(await startNode('room-api', [...API_NODE_FLAGS, path.join(HERE, 'dist/main.js')], env, /API listening/));
+    const profileDir = path.join(HERE, 'bench/results/profiles');
+    const prof = (name: string): string[] =>
+      flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    procs.push(
+      await startNode(
+        'room-api',
+        [...API_NODE_FLAGS, ...prof('room-api'), path.join(HERE, 'dist/main.js')],
+        env,
+        /API listening/,
+      ),
+    );
     procs.push(
       await startNode(
         'room-worker',
-        [...WORKER_NODE_FLAGS, path.join(HERE, 'dist/worker.js')],
+        [...WORKER_NODE_FLAGS, ...prof('room-worker'), path.join(HERE, 'dist/worker.js')],
         { ...env, WORKER_QUEUES },
         /worker ready/,
       ),
@@ -317,7 +329,7 @@ async function main(): Promise<void> {
     };
     log(`ceiling ${ceiling.rps} req/s, ${ceiling.cpuMicros} µs CPU per request`);
 
-    const prequeueSeconds = P.prequeueSeconds ?? Math.max(20, Math.ceil((15 * half) / ceiling.rps) + 10);
+    const prequeueSeconds = P.prequeueSeconds ?? Math.max(20, Math.ceil((30 * half) / ceiling.rps) + 10);
     const startsAt = Date.now() + prequeueSeconds * 1000;
     const created = await fetch(`${url}/admin/sales`, {
       method: 'POST',
