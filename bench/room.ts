@@ -152,6 +152,8 @@ interface Shopper {
   admissionToken?: string;
   outcome?: string;
   polls: number;
+  /** What the shopper did last (s after the start): shown for shoppers left without an outcome. */
+  last?: string;
   /** With --trace: every answer (s after the start, state, position, estimate low-high, refresh after). */
   trace?: string[];
 }
@@ -487,6 +489,7 @@ async function main(): Promise<void> {
         return finish(s, codeOf(a));
       }
       const at = epoch(a.answeredAt);
+      s.last = `${((at - startsAt) / 1000).toFixed(2)} answered ${body.state}, refresh after ${body.refreshAfterSeconds}`;
       s.trace?.push(
         `${((at - startsAt) / 1000).toFixed(2)} ${body.state} ${body.position} ${body.estimatedWaitSeconds?.low}-${body.estimatedWaitSeconds?.high} ${body.refreshAfterSeconds}`,
       );
@@ -522,6 +525,7 @@ async function main(): Promise<void> {
     const poll = (s: Shopper, due?: number): void => {
       polled++;
       s.polls++;
+      s.last = `${since()} poll sent`;
       void pool.send(pollRequest(s)).then((a) => {
         if (due !== undefined) pollLateMs.push(a.sentAt - due);
         count(answers.poll, parse(a)?.state ?? codeOf(a));
@@ -531,6 +535,7 @@ async function main(): Promise<void> {
     let lateAnswered = 0;
     let lateScores: Promise<(number | null)[]> | undefined;
     const join = (s: Shopper): void => {
+      s.last = `${since()} join sent`;
       void pool.send(request('POST', queuePath, { token: s.token })).then((a) => {
         const body = parse(a);
         count(answers.join, body?.state ?? codeOf(a));
@@ -562,7 +567,9 @@ async function main(): Promise<void> {
     const lateOnes = shoppers.slice(half);
     const probes: Record<string, Record<string, number>> = {};
     let probing: Promise<void> | undefined;
+    const since = (): string => ((Date.now() - startsAt) / 1000).toFixed(2);
     const buy = (s: Shopper): void => {
+      s.last = `${since()} buy sent`;
       void purchase(s, s.admissionToken).then((a) => {
         purchaseMs.push(a.answeredAt - a.queuedAt);
         count(answers.buy, codeOf(a));
@@ -796,6 +803,10 @@ async function main(): Promise<void> {
         roomStats,
         resent: pool.resent + buyPool.resent,
       },
+      withoutOutcome: shoppers
+        .filter((s) => s.outcome === undefined)
+        .slice(0, 50)
+        .map((s) => `#${s.index}: ${s.last}`),
       traces: Object.fromEntries(traced.map((s) => [`${s.late ? 'late' : 'early'} #${s.index}`, s.trace])),
       invariantsHeld,
       invariants,
@@ -813,7 +824,9 @@ async function main(): Promise<void> {
     for (const [name, ok] of Object.entries(invariants)) console.log(`invariant ${ok ? 'ok  ' : 'FAIL'} ${name}`);
     for (const [name, ok] of Object.entries(record.targets)) console.log(`target    ${ok ? 'met ' : 'MISS'} ${name}`);
     const shown = Object.fromEntries(
-      Object.entries(record).filter(([k]) => !['parameters', 'sale', 'million', 'traces'].includes(k)),
+      Object.entries(record).filter(
+        ([k]) => !['parameters', 'sale', 'million', 'traces', 'withoutOutcome'].includes(k),
+      ),
     );
     console.log(JSON.stringify(shown, null, 2));
     const file = writeResult('room', 'bench:room', record);
