@@ -176,6 +176,11 @@ function parse(answer: Answer): RoomAnswer | undefined {
 const codeOf = (answer: Answer): string =>
   `${answer.status}${/"code":"([A-Z_]+)"/.exec(answer.body)?.[1] ? ` ${/"code":"([A-Z_]+)"/.exec(answer.body)![1]}` : ''}`;
 
+/** Standard deviation of Kendall's τ between two independent orders of n items. */
+function tauStdDev(n: number): number {
+  return n < 2 ? 0 : Math.sqrt((2 * (2 * n + 5)) / (9 * n * (n - 1)));
+}
+
 /** p50, p99 and max of a sample (ms, one decimal). */
 function summary(values: number[]): { p50: number; p99: number; max: number; n: number } {
   const sorted = Float64Array.from(values).sort();
@@ -770,6 +775,8 @@ async function main(): Promise<void> {
       redisMemoryMb: { beforeJoins: memory0 / 1048576, afterPrequeue: memory1 / 1048576, afterSale: memory2 / 1048576 },
       kendallTauPrequeue: Math.round(kendallTauPrequeue * 10000) / 10000,
       kendallTauSample: admittedEarly.length,
+      // τ's standard deviation for independent orders of this many (n = 500: 0.03; n = 10,000: 0.0067).
+      kendallTauStdDev: Math.round(tauStdDev(admittedEarly.length) * 10000) / 10000,
       kendallTauPrequeueDraws: Math.round(kendallTauDraws * 10000) / 10000,
       kendallTauDrawsSample: drawn.length,
       lateJoinersInOrder,
