@@ -69,7 +69,7 @@ describe('waiting room scripts', () => {
     const started = { ...s, startsAt: Date.now() - 1, version: `${s.version}-started` };
     const late = Array.from({ length: 50 }, (_, i) => `late-${i}`);
     for (const u of late) expect((await store.join(started, u, 60_000)).state).toBe('waiting');
-    const order = await store.redis.zrange(store.keys(s.id)[1]!, 0, -1);
+    const order = await store.redis.zrange(store.keys(s.id)[1]!, '0', '-1');
     expect(order.slice(-50)).toEqual(late);
     const rank = new Map(order.map((u, i) => [u, i]));
     const tau = kendallTau(early.map((u) => rank.get(u)!));
