@@ -129,6 +129,25 @@ export default tseslint.config(
     },
   },
   {
+    // The shopper's page (static/shop) uses a few more of the browser's globals.
+    files: ['static/shop/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'sessionStorage',
+          'URLSearchParams',
+          'TextDecoderStream',
+          'AbortController',
+          'crypto',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'Worker',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ignores: ['static/**'],
     languageOptions: {
