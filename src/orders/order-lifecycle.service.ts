@@ -8,6 +8,7 @@ import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import type { CancelReason } from './order.events.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { OrderStatusPublisher } from './order-status.js';
+import { PaymentMetrics } from './payments/payment.metrics.js';
 import { expireOrderJob, expireOrdersJob } from './payment-deadlines.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';
 import {
@@ -57,6 +58,7 @@ export class OrderLifecycleService {
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(PaymentConfig) private readonly config: PaymentConfig,
     @Inject(QueueConfig) queueConfig: QueueConfig,
+    @Inject(PaymentMetrics) private readonly metrics: PaymentMetrics,
   ) {
     this.expiries = new MicroBatcher((ids) => this.expireBatch(ids), queueConfig.BATCH_SIZE);
   }
@@ -86,6 +88,7 @@ export class OrderLifecycleService {
     if (!ULID.test(orderId)) throw notFound();
     const leaseMs = this.config.PAYMENT_TIMEOUT_MS + CLAIM_MARGIN_MS;
     const giveUpAt = Date.now() + 2 * leaseMs;
+    let waited = false;
     for (;;) {
       // The common case first: the order is the caller's, payable and free.
       const claim = this.nextId();
@@ -106,7 +109,11 @@ export class OrderLifecycleService {
       if (order.status !== 'AWAITING_PAYMENT' || !order.open) throw notPayable(order.status, order.open);
       if (Date.now() > giveUpAt) throw new DomainError('ORDER_NOT_PAYABLE', 'A payment of this order is under way');
       // Another attempt holds the order: wait for its outcome (or its claim ended just now: try again).
-      if (order.claimMsLeft > 0) await sleep(Math.min(CLAIM_POLL_MS, order.claimMsLeft));
+      if (order.claimMsLeft > 0) {
+        if (!waited) this.metrics.waited();
+        waited = true;
+        await sleep(Math.min(CLAIM_POLL_MS, order.claimMsLeft));
+      }
     }
   }
 

@@ -10,6 +10,7 @@ import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
 import { PAYMENT_PROVIDER } from './payments/payment-provider.js';
 import { PAYMENT_PROVIDERS } from './payments/payment.providers.js';
+import { PaymentMetrics } from './payments/payment.metrics.js';
 import { OrderRecovery } from './order-recovery.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
 
@@ -27,6 +28,7 @@ import { TicketSweeperService } from './ticket-sweeper.service.js';
     OrderLifecycleService,
     OrderRecovery,
     OrderQueries,
+    PaymentMetrics,
     {
       provide: PAYMENT_PROVIDER,
       inject: [PaymentConfig],

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { SaleView } from '../../src/sales/sale-view.js';
 import { request, type Answer } from './http.js';
 import type { TestUser } from './users.js';
+import { waitFor } from './wait-for.js';
 
 export async function createActiveSale(
   url: string,
@@ -38,6 +39,31 @@ export function buy(
   headers: Record<string, string> = {},
 ): Promise<Answer<{ orderId?: string; status?: string; code?: string }>> {
   return request(url, 'POST', `/sales/${saleId}/orders`, { token: user.token, body, headers });
+}
+
+/**
+ * Waits until every ticket the gate admitted for the sale was persisted and
+ * answered by inventory: no order QUEUED (a ticket not yet an order) or
+ * PENDING, per the admin stats of the API at `url` (in this process or not).
+ * An answer other than 200 (Redis still down) counts as not yet.
+ */
+export async function settled(url: string, admin: TestUser, saleId: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    'every ticket persisted and confirmed (no order QUEUED or PENDING)',
+    async () => {
+      const res = await request<{ ordersByStatus?: Record<string, number> }>(
+        url,
+        'GET',
+        `/admin/sales/${saleId}/stats`,
+        {
+          token: admin.token,
+        },
+      );
+      return res.status === 200 ? res.body.ordersByStatus : { status: res.status };
+    },
+    (c) => c !== undefined && c.QUEUED === 0 && c.PENDING === 0,
+    timeoutMs,
+  );
 }
 
 export async function query<R extends pg.QueryResultRow>(
