@@ -97,9 +97,9 @@ describe('payment: claimed in a short statement, charged outside any transaction
   });
 
   afterAll(async () => {
-    await provider.stop();
-    await timeouts.close();
-    await fx.close();
+    await provider?.stop();
+    await timeouts?.close();
+    await fx?.close();
   });
 
   const pay = (u: TestUser, id: string): Promise<Answer<OrderBody>> =>
