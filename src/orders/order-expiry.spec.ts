@@ -81,7 +81,7 @@ describe('PaymentDeadlines: the expiry batch', () => {
 
   it('schedules one delayed job per confirmed event row and second of deadline (job id from both)', async () => {
     const addBulk = jestFnResolving();
-    queues.queue.mockReturnValue({ addBulk } as never);
+    queues.enqueueBulk.mockImplementation(async (jobs) => void (await addBulk([...jobs])));
     const at = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
     await deadlines.schedule([
       { eventId: 'E1', orderId: 'A', paymentDeadline: new Date(at - 400).toISOString() },

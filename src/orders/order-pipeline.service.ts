@@ -3,7 +3,7 @@ import { ProcessedEvents, OutboxWriter, type NewEvent } from '../events/outbox.j
 import { GateTickets } from '../gate/gate-tickets.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
-import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
+import { EventName, JobName } from '../infra/queues/queues.js';
 import type { EventJob } from '../events/event-batch.js';
 import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -100,11 +100,9 @@ export class OrderPipelineService {
     for (const { ticket, err } of failed) {
       this.logger.warn(`order ${ticket.orderId} split off its batch: ${String(err)}`);
     }
-    await this.queues
-      .queue(JOB_QUEUE[JobName.PlaceOrder])
-      .addBulk(
-        failed.map(({ ticket }) => ({ name: JobName.PlaceOrder, data: ticket, opts: { jobId: ticket.orderId } })),
-      );
+    await this.queues.enqueueBulk(
+      failed.map(({ ticket }) => ({ name: JobName.PlaceOrder, data: ticket, opts: { jobId: ticket.orderId } })),
+    );
   }
 
   /**

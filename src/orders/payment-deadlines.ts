@@ -3,7 +3,7 @@ import { OutboxWriter } from '../events/outbox.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { QueueConfig } from '../infra/config/app-config.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { expireJobId, JOB_QUEUE, JobName, UNTIL_DONE_ATTEMPTS, type JobData } from '../infra/queues/queues.js';
+import { expireJobId, JobName, UNTIL_DONE_ATTEMPTS, type JobData } from '../infra/queues/queues.js';
 import { CANCEL_REASONS, cancelledEvent } from './order.events.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
@@ -137,8 +137,8 @@ export class PaymentDeadlines {
       else jobs.set(id, { dueAt, orderIds: [o.orderId] });
     }
     const now = Date.now();
-    await this.queues
-      .queue(JOB_QUEUE[JobName.ExpireOrders])
-      .addBulk([...jobs].map(([jobId, { dueAt, orderIds }]) => expireOrdersJob(jobId, orderIds, dueAt - now)));
+    await this.queues.enqueueBulk(
+      [...jobs].map(([jobId, { dueAt, orderIds }]) => expireOrdersJob(jobId, orderIds, dueAt - now)),
+    );
   }
 }
