@@ -42,11 +42,7 @@ export async function setupOps(app: NestFastifyApplication): Promise<void> {
         reply.type(pages.type(asset)).header('cache-control', 'no-store').send(pages.get(asset)),
       );
     }
-    await registerQueueBoard(
-      ops,
-      queues.dashboardQueues(),
-      access.hook,
-    );
+    await registerQueueBoard(ops, queues.dashboardQueues(), access.hook);
     await registerLiveView(ops, access.hook, pages, live);
   });
   await setupOpenApi(app);
