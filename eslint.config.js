@@ -22,7 +22,7 @@ const MODULES = {
   notifications: ['auth', 'events', 'users', 'sales', 'orders'],
   room: ['overload', 'auth', 'gate', 'sales'],
   purchase: ['overload', 'auth', 'gate', 'sales', 'room'],
-  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders'],
+  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders', 'room'],
   ops: [
     'overload',
     'users',
@@ -159,6 +159,25 @@ export default tseslint.config(
           name,
           'readonly',
         ]),
+      ),
+    },
+  },
+  {
+    // The shopper's page (static/shop) uses a few more of the browser's globals.
+    files: ['static/shop/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'sessionStorage',
+          'URLSearchParams',
+          'TextDecoderStream',
+          'AbortController',
+          'crypto',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'Worker',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },
