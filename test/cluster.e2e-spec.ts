@@ -99,7 +99,7 @@ describe('Redis Cluster: two API copies and two workers', () => {
   }
 
   /** Every ticket persisted and answered by inventory. */
-  const settled = (saleId: string): Promise<void> => ticketsSettled(apis[0]!.url, admin, saleId);
+  const settled = (saleId: string): Promise<void> => ticketsSettled(apis[0]!.url, admin, db.url, saleId);
 
   /** No oversell, no buyer above the limit, every 202 an order, every other order named as unknown, gate in sync. */
   async function checkInvariants(saleId: string, stock: number, limit: number, answers: Answer[]): Promise<void> {

@@ -153,7 +153,7 @@ describe('Redis faults during a sale (own redis-server)', () => {
     }
     expect(admitted).toBeGreaterThan(0);
     expect(kills).toBeGreaterThan(0);
-    await settled(api.url, admin, sale.id);
+    await settled(api.url, admin, db.url, sale.id);
     await checkInvariants(sale.id, stock, 2, answers);
   }, 120_000);
 
@@ -185,7 +185,7 @@ describe('Redis faults during a sale (own redis-server)', () => {
       (a) => a.status !== 503,
     ).then((a) => answers.push(a));
     await wave(crowd.slice(251, 400));
-    await settled(api.url, admin, sale.id);
+    await settled(api.url, admin, db.url, sale.id);
     await checkInvariants(sale.id, stock, 1, answers);
   }, 120_000);
 

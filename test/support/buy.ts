@@ -43,25 +43,33 @@ export function buy(
 
 /**
  * Waits until every ticket the gate admitted for the sale was persisted and
- * answered by inventory: no order QUEUED (a ticket not yet an order) or
- * PENDING, per the admin stats of the API at `url` (in this process or not).
- * An answer other than 200 (Redis still down) counts as not yet.
+ * answered by inventory: no ticket pending in the gate (QUEUED in the admin
+ * stats of the API at `url`, in this process or not), then, read after it,
+ * no order PENDING in the database. In that order: a ticket leaves the gate
+ * only once its order is committed, so a PENDING count read afterwards
+ * cannot miss it. An answer other than 200 (Redis still down) counts as not yet.
  */
-export async function settled(url: string, admin: TestUser, saleId: string, timeoutMs = 60_000): Promise<void> {
+export async function settled(
+  url: string,
+  admin: TestUser,
+  databaseUrl: string,
+  saleId: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   await waitFor(
-    'every ticket persisted and confirmed (no order QUEUED or PENDING)',
+    'every ticket persisted and confirmed (none QUEUED in the gate, then no order PENDING)',
     async () => {
       const res = await request<{ ordersByStatus?: Record<string, number> }>(
         url,
         'GET',
         `/admin/sales/${saleId}/stats`,
-        {
-          token: admin.token,
-        },
+        { token: admin.token },
       );
-      return res.status === 200 ? res.body.ordersByStatus : { status: res.status };
+      if (res.status !== 200) return { stats: res.status };
+      const queued = res.body.ordersByStatus?.QUEUED;
+      return { queued, pending: queued === 0 ? ((await statusCounts(databaseUrl, saleId)).PENDING ?? 0) : undefined };
     },
-    (c) => c !== undefined && c.QUEUED === 0 && c.PENDING === 0,
+    (s) => s.queued === 0 && s.pending === 0,
     timeoutMs,
   );
 }
