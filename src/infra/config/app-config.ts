@@ -255,6 +255,8 @@ export class NotifyConfig {
 export class AuthConfig {
   @Text({ minLength: 32, message: 'must be at least 32 characters' }) JWT_SECRET = '';
   @Format(/^\d+[smhd]?$/, 'must be seconds or a duration such as 15m, 12h, 7d') JWT_EXPIRES_IN = '12h';
+  /** Verified tokens each API process remembers (their caller, until the token's own expiry); 0 = verify every time. */
+  @Int({ min: 0, max: 1_000_000 }) TOKEN_CACHE_SIZE = 50_000;
   /** Login attempts per account (email) per LOGIN_ACCOUNT_WINDOW_SECONDS, shared by all API copies; 0 = off. */
   @Int({ min: 0 }) LOGIN_LIMIT_PER_ACCOUNT = 10;
   /** Window of LOGIN_LIMIT_PER_ACCOUNT (a successful login clears the account's count). */
