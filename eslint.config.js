@@ -96,6 +96,39 @@ function moduleEdges() {
   return configs;
 }
 
+/**
+ * Jobs go in through QueueService only (enqueue, enqueueBulk, relay): typed by
+ * JobData and routed by JOB_QUEUE / EVENT_CONSUMERS. Outside src/infra/queues
+ * nothing adds to a BullMQ queue itself (QueueService.queue() gives a
+ * QueueView without add/addBulk; this rule catches the other ways in).
+ */
+const ONE_WAY_IN =
+  'Jobs go in through QueueService (enqueue, enqueueBulk, relay): typed by JobData, routed by JOB_QUEUE (docs/architecture.md).';
+const typedJobs = {
+  files: ['src/**/*.ts'],
+  ignores: ['src/infra/queues/**'],
+  rules: {
+    'no-restricted-syntax': [
+      'error',
+      { selector: "CallExpression[callee.property.name='addBulk']", message: ONE_WAY_IN },
+      {
+        selector:
+          "CallExpression[callee.property.name=/^(add|addJob)$/][callee.object.type='CallExpression'][callee.object.callee.property.name='queue']",
+        message: ONE_WAY_IN,
+      },
+    ],
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        paths: [
+          { name: 'bullmq', importNames: ['Queue', 'FlowProducer'], allowTypeImports: true, message: ONE_WAY_IN },
+          { name: '@nestjs/bullmq', importNames: ['InjectQueue', 'getQueueToken'], message: ONE_WAY_IN },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   {
     ignores: ['dist/', 'dist-bench/', 'src/generated/', 'node_modules/', 'coverage/', 'bench/results/', 'test-output/'],
@@ -115,6 +148,7 @@ export default tseslint.config(
     },
   },
   ...moduleEdges(),
+  typedJobs,
   {
     // The admin pages' scripts run in the browser (no build step).
     files: ['static/**/*.js'],

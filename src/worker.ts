@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './infra/config/app-config.js';
 import { loadDotEnv } from './infra/config/dotenv.js';
 import { logBootFailure, logProcessFaults, rootLogger } from './infra/logging/logging.js';
 import { applyPriority, exitOnSignals } from './infra/lifecycle.js';
+import { JobWorkers } from './infra/queues/job-workers.js';
 import { parseWorkerQueues } from './infra/queues/queues.js';
 import { Readiness } from './ops/readiness.js';
 import { WorkerModule } from './worker.module.js';
@@ -18,7 +19,13 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(PinoLogger));
   const logger = new Logger('Worker');
   // Not ready from the signal on (its probe answers 503 while active jobs finish).
-  exitOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS, () => app.get(Readiness).drain(0));
+  exitOnSignals(
+    app,
+    logger,
+    config.SHUTDOWN_TIMEOUT_MS,
+    () => app.get(Readiness).drain(0),
+    () => app.get(JobWorkers).stillClosing(),
+  );
   applyPriority(config.PROCESS_PRIORITY, logger);
   await app.init();
   logger.log(`worker ready, consuming: ${parseWorkerQueues(config.WORKER_QUEUES).join(', ')}`);

@@ -97,9 +97,9 @@ describe('payment: claimed in a short statement, charged outside any transaction
   });
 
   afterAll(async () => {
-    await provider.stop();
-    await timeouts.close();
-    await fx.close();
+    await provider?.stop();
+    await timeouts?.close();
+    await fx?.close();
   });
 
   const pay = (u: TestUser, id: string): Promise<Answer<OrderBody>> =>
@@ -130,6 +130,14 @@ describe('payment: claimed in a short statement, charged outside any transaction
       [id],
     );
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
+  }
+
+  /** Payments of the API that waited for another attempt of their order (flash_payment_waits_total). */
+  async function paymentWaits(): Promise<number> {
+    const res = await request<string>(api.url, 'GET', '/metrics');
+    const found = /^flash_payment_waits_total (\d+)$/m.exec(res.body);
+    if (!found) throw new Error(`no flash_payment_waits_total in /metrics (${res.status})`);
+    return Number(found[1]);
   }
 
   const heldCount = (n: number) =>
@@ -185,8 +193,10 @@ describe('payment: claimed in a short statement, charged outside any transaction
     const [o] = orders;
     const first = pay(o!.user, o!.id);
     await heldCount(1);
+    const waitsBefore = await paymentWaits();
     const second = pay(o!.user, o!.id);
-    await new Promise((r) => setTimeout(r, 300)); // the second is waiting, not charging
+    // The second found the order claimed by the first and waits for its outcome: it charged nothing.
+    await waitFor('the second payment waiting for the first', paymentWaits, (n) => n > waitsBefore);
     expect(provider.held).toHaveLength(1);
     provider.release(200);
     expect((await Promise.all([first, second])).map((r) => [r.status, r.body.status])).toEqual([

@@ -27,16 +27,11 @@ describe('OutboxRelay', () => {
     outbox = t.mock(OutboxRepository);
     added = new Map();
     published = false;
-    t.mock(QueueService).queue.mockImplementation(
-      (name) =>
-        ({
-          addBulk: async (jobs: Added[]) => {
-            added.set(name, [...(added.get(name) ?? []), ...jobs]);
-            return [];
-          },
-          toKey: (key: string) => `q:${name}:${key}`,
-        }) as never,
-    );
+    const queues = t.mock(QueueService);
+    queues.relay.mockImplementation(async (name, jobs) => {
+      added.set(name, [...(added.get(name) ?? []), ...(jobs as Added[])]);
+    });
+    queues.queue.mockImplementation((name) => ({ toKey: (key: string) => `q:${name}:${key}` }) as never);
   });
 
   function rows(list: OutboxRow[]): void {

@@ -74,7 +74,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       }
       const byQueue = new Map<
         QueueName,
-        { name: string; data: EventBatch; opts: { jobId: string; attempts: number } }[]
+        { name: EventName; data: EventBatch; opts: { jobId: string; attempts: number } }[]
       >();
       for (const { queue, type, rows: list } of groups.values()) {
         const jobs = byQueue.get(queue) ?? [];
@@ -89,7 +89,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         }
         byQueue.set(queue, jobs);
       }
-      await Promise.all([...byQueue].map(([queue, jobs]) => this.queues.queue(queue).addBulk(jobs)));
+      await Promise.all([...byQueue].map(([queue, jobs]) => this.queues.relay(queue, jobs)));
     });
   }
 

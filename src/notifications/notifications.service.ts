@@ -5,7 +5,7 @@ import { NotifyConfig, QueueConfig } from '../infra/config/app-config.js';
 import type { EventJob } from '../events/event-batch.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { NewNotification, NotificationChannel } from './notification.types.js';
-import { SEND_JOB, sendJobOptions, sendQueue } from './send-jobs.js';
+import { SEND_JOB, sendJobOptions } from './send-jobs.js';
 import { OrderQueries } from '../orders/order-queries.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { UsersService } from '../users/users.service.js';
@@ -82,7 +82,7 @@ export class NotificationsService {
     }
     await Promise.all(
       [...byChannel].map(([channel, ids]) =>
-        this.queues.queue(sendQueue(channel)).addBulk(
+        this.queues.enqueueBulk(
           ids.map((id) => ({
             name: SEND_JOB[channel],
             data: { notificationId: id },

@@ -1,5 +1,4 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ALL_QUEUES } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { AdminAccess } from './admin/admin-access.js';
 import { registerQueueBoard } from './admin/queue-board.js';
@@ -44,11 +43,7 @@ export async function setupOps(app: NestFastifyApplication): Promise<void> {
         reply.type(pages.type(asset)).header('cache-control', 'no-store').send(pages.get(asset)),
       );
     }
-    await registerQueueBoard(
-      ops,
-      ALL_QUEUES.map((name) => queues.queue(name)),
-      access.hook,
-    );
+    await registerQueueBoard(ops, queues.dashboardQueues(), access.hook);
     await registerLiveView(ops, access.hook, pages, live);
     await registerShopPage(ops);
   });

@@ -4,7 +4,7 @@ import type { Tx } from '../infra/prisma/prisma.service.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
 import { newTestService, type Mocked } from '../testing/new-test-service.js';
-import { OrderLifecycleService } from './order-lifecycle.service.js';
+import { PaymentDeadlines } from './payment-deadlines.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';
 
@@ -19,17 +19,16 @@ const row = (id: string): OrderRow => ({
 });
 
 /** The payment timeout: a batch of due orders cancelled in one transaction, an early one waited for again. */
-describe('OrderLifecycleService: the expiry batch', () => {
-  let lifecycle: OrderLifecycleService;
+describe('PaymentDeadlines: the expiry batch', () => {
+  let deadlines: PaymentDeadlines;
   let orders: Mocked<OrdersRepository>;
   let outbox: Mocked<OutboxWriter>;
   let status: Mocked<OrderStatusPublisher>;
   let queues: Mocked<QueueService>;
 
   beforeEach(() => {
-    // Parameter 3 is the payment provider (an interface token): unused by expiries.
-    const t = newTestService(OrderLifecycleService, { use: [[3, {}]] });
-    lifecycle = t.sut;
+    const t = newTestService(PaymentDeadlines);
+    deadlines = t.sut;
     orders = t.mock(OrdersRepository);
     outbox = t.mock(OutboxWriter);
     status = t.mock(OrderStatusPublisher);
@@ -43,9 +42,13 @@ describe('OrderLifecycleService: the expiry batch', () => {
 
   it('cancels the due orders of jobs firing together in one transaction, with order.cancelled and the news', async () => {
     orders.cancel.mockResolvedValue([row('A'), row('B')]);
-    await Promise.all([lifecycle.expireAll(['A', 'B']), lifecycle.expire('A')]);
+    await Promise.all([deadlines.expireAll(['A', 'B']), deadlines.expire('A')]);
     expect(orders.transaction).toHaveBeenCalledTimes(1);
-    expect(orders.cancel).toHaveBeenCalledWith(tx, ['A', 'B'], ['AWAITING_PAYMENT'], 'PAYMENT_TIMEOUT', true);
+    expect(orders.cancel).toHaveBeenCalledWith(tx, ['A', 'B'], {
+      from: ['AWAITING_PAYMENT'],
+      reason: 'PAYMENT_TIMEOUT',
+      pastDeadlineOnly: true,
+    });
     const [, events] = outbox.write.mock.calls[0]!;
     expect(events.map((e) => [e.type, e.aggregateId, (e.payload as { reason: string }).reason])).toEqual([
       ['order.cancelled', 'A', 'timeout'],
@@ -61,7 +64,7 @@ describe('OrderLifecycleService: the expiry batch', () => {
   it('an order not due yet (the job fired early) is waited for again, as Postgres counts the time', async () => {
     orders.cancel.mockResolvedValue([row('A')]);
     orders.stillAwaiting.mockResolvedValue([{ id: 'B', waitMs: 700 }]);
-    await lifecycle.expireAll(['A', 'B']);
+    await deadlines.expireAll(['A', 'B']);
     expect(orders.stillAwaiting).toHaveBeenCalledWith(['B']);
     const [name, data, opts] = queues.enqueue.mock.calls[0]!;
     expect([name, data]).toEqual(['order.expire', { orderId: 'B' }]);
@@ -71,16 +74,16 @@ describe('OrderLifecycleService: the expiry batch', () => {
 
   it('paid or cancelled orders are left alone: nothing published, nothing rescheduled', async () => {
     orders.cancel.mockResolvedValue([]);
-    await lifecycle.expire('C');
+    await deadlines.expire('C');
     expect(status.publish).toHaveBeenCalledWith([]);
     expect(queues.enqueue).not.toHaveBeenCalled();
   });
 
   it('schedules one delayed job per confirmed event row and second of deadline (job id from both)', async () => {
     const addBulk = jestFnResolving();
-    queues.queue.mockReturnValue({ addBulk } as never);
+    queues.enqueueBulk.mockImplementation(async (jobs) => void (await addBulk([...jobs])));
     const at = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
-    await lifecycle.scheduleExpiries([
+    await deadlines.schedule([
       { eventId: 'E1', orderId: 'A', paymentDeadline: new Date(at - 400).toISOString() },
       { eventId: 'E1', orderId: 'B', paymentDeadline: new Date(at - 100).toISOString() },
       { eventId: 'E1', orderId: 'C', paymentDeadline: new Date(at + 1).toISOString() },

@@ -3,13 +3,15 @@ import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { checkIdempotencyKey } from '../infra/http/idempotency-key.js';
-import { OrderLifecycleService } from './order-lifecycle.service.js';
+import { OrderCancellation } from './order-cancellation.service.js';
+import { OrderPayments } from './payments/order-payments.service.js';
 import { OrdersService, type OrderView } from './orders.service.js';
 
 @Controller('orders')
 export class OrderLifecycleController {
   constructor(
-    @Inject(OrderLifecycleService) private readonly lifecycle: OrderLifecycleService,
+    @Inject(OrderPayments) private readonly payments: OrderPayments,
+    @Inject(OrderCancellation) private readonly cancellation: OrderCancellation,
     @Inject(OrdersService) private readonly orders: OrdersService,
   ) {}
 
@@ -30,7 +32,7 @@ export class OrderLifecycleController {
     checkIdempotencyKey(idempotencyKey);
     const found = await this.orders.get(id, user); // 404 for others, QUEUED for tickets
     if (found.status === 'QUEUED') throw notYet('paid');
-    await this.lifecycle.pay(id, user, idempotencyKey);
+    await this.payments.pay(id, user, idempotencyKey);
     return this.orders.get(id, user);
   }
 
@@ -44,7 +46,7 @@ export class OrderLifecycleController {
   async cancel(@Param('id') id: string, @CurrentUser() user: AuthUser): Promise<OrderView> {
     const found = await this.orders.get(id, user);
     if (found.status === 'QUEUED') throw notYet('cancelled');
-    await this.lifecycle.cancel(id, user);
+    await this.cancellation.cancel(id, user);
     return this.orders.get(id, user);
   }
 }

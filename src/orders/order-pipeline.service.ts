@@ -4,7 +4,7 @@ import { GateTickets } from '../gate/gate-tickets.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
 import { pgSqlState } from '../infra/prisma/sql-tx.js';
 import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
-import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
+import { EventName, JobName } from '../infra/queues/queues.js';
 import type { EventJob } from '../events/event-batch.js';
 import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -103,11 +103,9 @@ export class OrderPipelineService {
     for (const { ticket, err } of failed) {
       this.logger.warn(`order ${ticket.orderId} split off its batch: ${String(err)}`);
     }
-    await this.queues
-      .queue(JOB_QUEUE[JobName.PlaceOrder])
-      .addBulk(
-        failed.map(({ ticket }) => ({ name: JobName.PlaceOrder, data: ticket, opts: { jobId: ticket.orderId } })),
-      );
+    await this.queues.enqueueBulk(
+      failed.map(({ ticket }) => ({ name: JobName.PlaceOrder, data: ticket, opts: { jobId: ticket.orderId } })),
+    );
   }
 
   /**

@@ -3,13 +3,16 @@ import { EventsModule } from '../events/events.module.js';
 import { GateModule } from '../gate/gate.module.js';
 import { PaymentConfig } from '../infra/config/app-config.js';
 import { SalesModule } from '../sales/sales.module.js';
-import { OrderLifecycleService } from './order-lifecycle.service.js';
+import { OrderCancellation } from './order-cancellation.service.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { OrderQueries } from './order-queries.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
 import { PAYMENT_PROVIDER } from './payments/payment-provider.js';
 import { PAYMENT_PROVIDERS } from './payments/payment.providers.js';
+import { PaymentMetrics } from './payments/payment.metrics.js';
+import { OrderPayments } from './payments/order-payments.service.js';
+import { PaymentDeadlines } from './payment-deadlines.js';
 import { OrderRecovery } from './order-recovery.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
 
@@ -24,9 +27,12 @@ import { TicketSweeperService } from './ticket-sweeper.service.js';
     OrderPipelineService,
     OrderStatusPublisher,
     TicketSweeperService,
-    OrderLifecycleService,
+    OrderPayments,
+    OrderCancellation,
+    PaymentDeadlines,
     OrderRecovery,
     OrderQueries,
+    PaymentMetrics,
     {
       provide: PAYMENT_PROVIDER,
       inject: [PaymentConfig],
@@ -37,7 +43,9 @@ import { TicketSweeperService } from './ticket-sweeper.service.js';
     OrdersRepository,
     OrderPipelineService,
     TicketSweeperService,
-    OrderLifecycleService,
+    OrderPayments,
+    OrderCancellation,
+    PaymentDeadlines,
     OrderRecovery,
     OrderQueries,
   ],

@@ -219,23 +219,26 @@ export class OrdersRepository {
   }
 
   /**
-   * → CANCELLED for the ids still in one of `from` (and, for a timeout, past
-   * their deadline) that no payment attempt holds: one conditional update, so
-   * a payment racing it either claimed first (nothing changes here until its
-   * claim ends) or finds CANCELLED.
+   * → CANCELLED (failure_reason `reason`) for the ids still in one of `from`
+   * (and, with `pastDeadlineOnly`, as a timeout, past their deadline) that no
+   * payment attempt holds: one conditional update, so a payment racing it
+   * either claimed first (nothing changes here until its claim ends) or finds
+   * CANCELLED.
    */
   async cancel(
     tx: Tx,
     ids: string[],
-    from: Extract<OrderStatus, 'PENDING' | 'AWAITING_PAYMENT'>[],
-    reason: string,
-    onlyPastDeadline: boolean,
+    {
+      from,
+      reason,
+      pastDeadlineOnly = false,
+    }: { from: Extract<OrderStatus, 'PENDING' | 'AWAITING_PAYMENT'>[]; reason: string; pastDeadlineOnly?: boolean },
   ): Promise<OrderRow[]> {
     if (ids.length === 0) return [];
     const rows = await tx.$queryRaw<RawOrderRow[]>`
       UPDATE orders SET status = 'CANCELLED', failure_reason = ${reason}, updated_at = now()
       WHERE id = ANY(${ids}::bpchar[]) AND status::text = ANY(${from}::text[])
-        AND (NOT ${onlyPastDeadline} OR payment_deadline <= now())
+        AND (NOT ${pastDeadlineOnly} OR payment_deadline <= now())
         AND (payment_claimed_until IS NULL OR payment_claimed_until <= now())
       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
     return rows.map(toRow);

@@ -74,7 +74,7 @@ export class TicketSweeperService {
       await this.queues.enqueue(JobName.PlaceOrder, tickets[0]!, { jobId });
     } else {
       const job = placeOrdersJob(jobId, tickets);
-      await queue.add(job.name, job.data, job.opts);
+      await this.queues.enqueue(job.name, job.data, job.opts);
     }
     return tickets.length;
   }

@@ -3,7 +3,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
 import { EventName, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
 import { eventsOf } from '../events/event-batch.js';
-import { OrderLifecycleService } from './order-lifecycle.service.js';
+import { PaymentDeadlines } from './payment-deadlines.js';
 
 /**
  * Payment deadlines: `order.confirmed` (orders entered AWAITING_PAYMENT)
@@ -15,12 +15,12 @@ import { OrderLifecycleService } from './order-lifecycle.service.js';
 @Injectable()
 @JobConsumer(QueueName.Timeouts)
 export class TimeoutsProcessor {
-  constructor(@Inject(OrderLifecycleService) private readonly lifecycle: OrderLifecycleService) {}
+  constructor(@Inject(PaymentDeadlines) private readonly deadlines: PaymentDeadlines) {}
 
   @OnJob(EventName.OrderConfirmed)
   confirmed(job: Job): Promise<void> {
     const events = eventsOf(job.data, EventName.OrderConfirmed);
-    return this.lifecycle.scheduleExpiries(
+    return this.deadlines.schedule(
       events.map((e) => ({
         eventId: e.eventId,
         orderId: e.payload.orderId,
@@ -35,13 +35,13 @@ export class TimeoutsProcessor {
     if (!Array.isArray(orderIds) || !orderIds.every((id) => typeof id === 'string')) {
       throw new UnrecoverableError('orders.expire needs orderIds');
     }
-    return this.lifecycle.expireAll(orderIds);
+    return this.deadlines.expireAll(orderIds);
   }
 
   @OnJob(JobName.ExpireOrder)
   async expireOrder(job: Job): Promise<void> {
     const { orderId } = job.data as JobData[typeof JobName.ExpireOrder];
     if (typeof orderId !== 'string') throw new UnrecoverableError('order.expire needs an orderId');
-    return this.lifecycle.expire(orderId);
+    return this.deadlines.expire(orderId);
   }
 }

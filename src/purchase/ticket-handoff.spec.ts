@@ -16,13 +16,11 @@ function handoff(lingerMs: number, maxTickets: number, failures = 0) {
   const added: Added[] = [];
   let failing = failures;
   const queues = {
-    queue: () => ({
-      add: (name: string, data: Added['data'], opts: JobsOptions) => {
-        if (failing-- > 0) return Promise.reject(new Error('Redis refused'));
-        added.push({ name, data, opts });
-        return Promise.resolve();
-      },
-    }),
+    enqueue: (name: string, data: Added['data'], opts: JobsOptions) => {
+      if (failing-- > 0) return Promise.reject(new Error('Redis refused'));
+      added.push({ name, data, opts });
+      return Promise.resolve();
+    },
   } as unknown as QueueService;
   const config = { HANDOFF_LINGER_MS: lingerMs, HANDOFF_MAX_TICKETS: maxTickets } as AppConfig;
   return { handoff: new TicketHandoff(queues, config), added };

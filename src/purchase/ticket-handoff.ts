@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ulid } from 'ulid';
 import { GateConfig } from '../infra/config/app-config.js';
-import { JOB_QUEUE } from '../infra/queues/queues.js';
 import { placeOrdersJob, type Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 
@@ -112,7 +111,7 @@ export class TicketHandoff implements OnApplicationShutdown {
     for (let attempt = 0; ; attempt++) {
       try {
         const job = placeOrdersJob(batch.id, batch.tickets);
-        await this.queues.queue(JOB_QUEUE[job.name]).add(job.name, job.data, job.opts);
+        await this.queues.enqueue(job.name, job.data, job.opts);
         return;
       } catch (err) {
         const wait = ADD_RETRY_MS[attempt];

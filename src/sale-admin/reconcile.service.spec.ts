@@ -31,7 +31,7 @@ describe('ReconcileService.run: rebuild the gate from the orders of record', () 
     ordersOfRecord = t.mock(OrdersOfRecordReader);
     gate = t.mock(GateRebuild);
     addBulk = jest.fn(async () => []);
-    t.mock(QueueService).queue.mockReturnValue({ addBulk } as never);
+    t.mock(QueueService).enqueueBulk.mockImplementation(async (jobs) => void (await addBulk([...jobs])));
     orders = { live: [], dead: [], awaiting: [] };
     ordersOfRecord.read.mockImplementation(async () => orders);
     let mark = 0;

@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateRebuild, type RebuildAnswer, type RebuildMode } from '../gate/gate-rebuild.js';
 import { SalesConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import { OrderRecovery } from '../orders/order-recovery.service.js';
 import { expireOrderJob } from '../orders/payment-deadlines.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -81,9 +80,9 @@ export class ReconcileService {
       if (answer.status === 'MOVED') continue;
       if (mode !== 'check' && answer.status === 'DONE' && answer.current === null && orders.awaiting.length > 0) {
         const now = Date.now();
-        await this.queues
-          .queue(JOB_QUEUE[JobName.ExpireOrder])
-          .addBulk(orders.awaiting.map((o) => expireOrderJob(o.orderId, { delay: o.paymentDeadline.getTime() - now })));
+        await this.queues.enqueueBulk(
+          orders.awaiting.map((o) => expireOrderJob(o.orderId, { delay: o.paymentDeadline.getTime() - now })),
+        );
       }
       return answer;
     }

@@ -10,7 +10,11 @@ export type Mocked<T> = {
   [K in keyof T]: T[K] extends AnyFunction ? jest.Mock<T[K]> & T[K] : T[K];
 };
 
-/** Every method of the class (its prototype chain) as a jest.fn() with no behaviour: each spec says what it returns. */
+/**
+ * Every method of the class (its prototype chain) as a jest.fn() that fails
+ * when called before the spec said what it returns (immich's automock): a
+ * call nobody expected is an error naming the method, not a silent undefined.
+ */
 export function automock<T extends object>(type: Type<T>): Mocked<T> {
   const mock: Record<string, unknown> = {};
   for (
@@ -21,7 +25,11 @@ export function automock<T extends object>(type: Type<T>): Mocked<T> {
     for (const name of Object.getOwnPropertyNames(proto)) {
       if (name === 'constructor' || name in mock) continue;
       const descriptor = Object.getOwnPropertyDescriptor(proto, name);
-      if (typeof descriptor?.value === 'function') mock[name] = jest.fn();
+      if (typeof descriptor?.value === 'function') {
+        mock[name] = jest.fn(() => {
+          throw new Error(`${type.name}.${name} was called but not mocked: say what it returns in the spec`);
+        });
+      }
     }
   }
   return mock as Mocked<T>;

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { SaleView } from '../../src/sales/sale-view.js';
 import { request, type Answer } from './http.js';
 import type { TestUser } from './users.js';
+import { waitFor } from './wait-for.js';
 
 export async function createActiveSale(
   url: string,
@@ -38,6 +39,39 @@ export function buy(
   headers: Record<string, string> = {},
 ): Promise<Answer<{ orderId?: string; status?: string; code?: string }>> {
   return request(url, 'POST', `/sales/${saleId}/orders`, { token: user.token, body, headers });
+}
+
+/**
+ * Waits until every ticket the gate admitted for the sale was persisted and
+ * answered by inventory: no ticket pending in the gate (QUEUED in the admin
+ * stats of the API at `url`, in this process or not), then, read after it,
+ * no order PENDING in the database. In that order: a ticket leaves the gate
+ * only once its order is committed, so a PENDING count read afterwards
+ * cannot miss it. An answer other than 200 (Redis still down) counts as not yet.
+ */
+export async function settled(
+  url: string,
+  admin: TestUser,
+  databaseUrl: string,
+  saleId: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitFor(
+    'every ticket persisted and confirmed (none QUEUED in the gate, then no order PENDING)',
+    async () => {
+      const res = await request<{ ordersByStatus?: Record<string, number> }>(
+        url,
+        'GET',
+        `/admin/sales/${saleId}/stats`,
+        { token: admin.token },
+      );
+      if (res.status !== 200) return { stats: res.status };
+      const queued = res.body.ordersByStatus?.QUEUED;
+      return { queued, pending: queued === 0 ? ((await statusCounts(databaseUrl, saleId)).PENDING ?? 0) : undefined };
+    },
+    (s) => s.queued === 0 && s.pending === 0,
+    timeoutMs,
+  );
 }
 
 export async function query<R extends pg.QueryResultRow>(

@@ -96,7 +96,8 @@ export class OwnRedisCluster {
       ],
       { stdio: 'ignore' },
     );
-    await this.waitUntil(async () => (await this.call(node.port, 'PING').catch(() => '')) === 'PONG', 10_000);
+    // Generous: six servers start at once, on a machine that may be busy.
+    await this.waitUntil(async () => (await this.call(node.port, 'PING').catch(() => '')) === 'PONG', 30_000);
   }
 
   /** One command to one node, on a short-lived connection. */

@@ -53,6 +53,9 @@ export function workerOptions(queue: QueueName, config: WorkerSettings): Omit<Wo
 @Injectable()
 export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
   private readonly workers = new Map<QueueName, Worker>();
+  /** Per queue, the jobs running now (id → name), for a shutdown that takes too long to say which. */
+  private readonly active = new Map<QueueName, Map<string, string>>();
+  private readonly closing = new Set<QueueName>();
   private readonly logger = new Logger('Workers');
 
   constructor(
@@ -74,14 +77,40 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
     return this.workers;
   }
 
+  /**
+   * What a shutdown still waits for: each queue whose worker has not closed,
+   * with the jobs it still runs (e.g. `orders (orders.place 01J…)`).
+   */
+  stillClosing(): string[] {
+    return [...this.closing].map((queue) => {
+      const jobs = [...(this.active.get(queue) ?? new Map<string, string>())].map(([id, name]) => `${name} ${id}`);
+      return `${queue} (${jobs.length ? jobs.join(', ') : 'no active job'})`;
+    });
+  }
+
   private start(queue: QueueName, handlers: QueueHandlers): Worker {
     // The queue's own connection and prefix (QueuesModule), as @nestjs/bullmq did.
     const { connection, prefix } = this.queues.queue(queue).opts;
-    const worker = new Worker(queue, dispatcher(queue, handlers), {
-      connection,
-      prefix,
-      ...workerOptions(queue, { ...this.queueConfig, NOTIFY_CONCURRENCY: this.notifyConfig.NOTIFY_CONCURRENCY }),
-    });
+    const run = dispatcher(queue, handlers);
+    const active = new Map<string, string>();
+    this.active.set(queue, active);
+    const worker = new Worker(
+      queue,
+      async (job: Job) => {
+        const id = job.id ?? '';
+        active.set(id, job.name);
+        try {
+          return await run(job);
+        } finally {
+          active.delete(id);
+        }
+      },
+      {
+        connection,
+        prefix,
+        ...workerOptions(queue, { ...this.queueConfig, NOTIFY_CONCURRENCY: this.notifyConfig.NOTIFY_CONCURRENCY }),
+      },
+    );
     // Without a listener BullMQ prints each error (a lost connection, a lock it could not renew)
     // to stderr as a raw stack trace: through the logger instead, repeated ones collapsed.
     worker.on('error', (err: Error) => repeatedErrors.report(`worker ${queue}`, err));
@@ -98,7 +127,13 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.workers.values()].map((worker) => worker.close()));
+    await Promise.all(
+      [...this.workers].map(async ([queue, worker]) => {
+        this.closing.add(queue);
+        await worker.close();
+        this.closing.delete(queue);
+      }),
+    );
   }
 }
 

@@ -6,7 +6,31 @@ import { QueueConfig, RedisConfig } from '../config/app-config.js';
 import { repeatedErrors } from '../logging/repeated-errors.js';
 import { createRedisClient, nodeConnection } from '../redis/redis.module.js';
 import { tagInPart } from '../redis/slots.js';
-import { ALL_QUEUES, defaultJobOptions, JOB_QUEUE, QueueName, type JobData, type JobName } from './queues.js';
+import {
+  ALL_QUEUES,
+  defaultJobOptions,
+  EVENT_CONSUMERS,
+  JOB_QUEUE,
+  QueueName,
+  type EventName,
+  type JobData,
+  type JobItem,
+  type JobName,
+} from './queues.js';
+
+/**
+ * A queue as code outside infra/queues gets it: BullMQ's Queue without
+ * `add`/`addBulk` (jobs go in through QueueService's enqueue, enqueueBulk
+ * and relay, typed and routed; the lint rule refuses the rest).
+ */
+export type QueueView = Omit<Queue, 'add' | 'addBulk'>;
+
+/** One relayed event job: its event's name, the batch of rows it carries, its options (job id from the rows). */
+export interface EventJobItem<D = unknown> {
+  name: EventName;
+  data: D;
+  opts: JobsOptions;
+}
 
 /**
  * With QUEUE_LAYOUT per-queue, the part of a 3-master cluster's slot space
@@ -67,10 +91,20 @@ export class QueueService implements OnModuleInit {
 
   /** Connection errors go to the log with repeated ones collapsed (see RepeatedErrors). */
   onModuleInit(): void {
-    for (const name of ALL_QUEUES) this.queue(name).on('error', (err) => repeatedErrors.report(`queue ${name}`, err));
+    for (const name of ALL_QUEUES) this.bull(name).on('error', (err) => repeatedErrors.report(`queue ${name}`, err));
   }
 
-  queue(name: QueueName): Queue {
+  /** A queue to read, inspect or manage (counts, job states, removal, its keys); adding goes through enqueue. */
+  queue(name: QueueName): QueueView {
+    return this.bull(name);
+  }
+
+  /** BullMQ's own Queue objects, for the job dashboard (bull-board drives them). */
+  dashboardQueues(): Queue[] {
+    return ALL_QUEUES.map((name) => this.bull(name));
+  }
+
+  private bull(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
@@ -84,8 +118,33 @@ export class QueueService implements OnModuleInit {
     await this.queue(JOB_QUEUE[name]).remove(jobId);
   }
 
+  /** One command, typed by its name, on the queue JOB_QUEUE routes it to. */
   enqueue<J extends JobName>(name: J, data: JobData[J], opts?: JobsOptions): Promise<Job<JobData[J]>> {
-    return this.queue(JOB_QUEUE[name]).add(name, data, opts) as Promise<Job<JobData[J]>>;
+    return this.bull(JOB_QUEUE[name]).add(name, data, opts) as Promise<Job<JobData[J]>>;
+  }
+
+  /** Several commands, each typed by its name: one addBulk per queue they are routed to. */
+  async enqueueBulk(jobs: readonly JobItem[]): Promise<void> {
+    const byQueue = new Map<QueueName, JobItem[]>();
+    for (const job of jobs) {
+      const queue = JOB_QUEUE[job.name];
+      const list = byQueue.get(queue);
+      if (list) list.push(job);
+      else byQueue.set(queue, [job]);
+    }
+    await Promise.all([...byQueue].map(([queue, list]) => this.bull(queue).addBulk(list)));
+  }
+
+  /**
+   * Event jobs for one consumer queue (the outbox relay's): refused when an
+   * event is not routed to that queue by EVENT_CONSUMERS.
+   */
+  async relay(queue: QueueName, jobs: readonly EventJobItem[]): Promise<void> {
+    const misrouted = jobs.filter((j) => !EVENT_CONSUMERS[j.name].includes(queue));
+    if (misrouted.length) {
+      throw new Error(`events not routed to queue ${queue}: ${[...new Set(misrouted.map((j) => j.name))].join(', ')}`);
+    }
+    await this.bull(queue).addBulk(jobs as EventJobItem[]);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { DefaultJobOptions } from 'bullmq';
+import type { DefaultJobOptions, Job, JobsOptions } from 'bullmq';
 
 /**
  * Queue, job and event names are contracts: jobs with these names may be
@@ -104,6 +104,12 @@ export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] 
 export interface JobData {
   [JobName.Ping]: { sentAt: number };
 }
+
+/** One command job as producers give it: its name, its payload as JobData declares it, its options. */
+export type JobItem = { [J in JobName]: { name: J; data: JobData[J]; opts?: JobsOptions } }[JobName];
+
+/** A command job as its handler receives it: data typed by JobData (immich's `JobOf`). */
+export type JobOf<J extends JobName> = Job<JobData[J], unknown, J>;
 
 /** The id of an order's payment-deadline job (BullMQ custom ids may not contain ':'). */
 export function expireJobId(orderId: string): string {

@@ -1,65 +1,53 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AuthUser } from '../auth/auth.types.js';
-import { OutboxWriter, type NewEvent } from '../events/outbox.js';
-import { MicroBatcher } from '../infra/batching/micro-batcher.js';
-import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
-import { DomainError } from '../infra/errors/domain-error.js';
-import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
-import type { CancelReason } from './order.events.js';
-import { QueueService } from '../infra/queues/queues.module.js';
-import { OrderStatusPublisher } from './order-status.js';
-import { expireOrderJob, expireOrdersJob } from './payment-deadlines.js';
-import { OrdersRepository, type OrderRow } from './orders.repository.js';
+import type { AuthUser } from '../../auth/auth.types.js';
+import { OutboxWriter } from '../../events/outbox.js';
+import { PaymentConfig } from '../../infra/config/app-config.js';
+import { DomainError } from '../../infra/errors/domain-error.js';
+import { ULID, ulidFactory } from '../../infra/ids/ids.js';
+import { EventName } from '../../infra/queues/queues.js';
+import { OrderStatusPublisher } from '../order-status.js';
+import { OrdersRepository, type OrderRow } from '../orders.repository.js';
+import { PaymentDeadlines } from '../payment-deadlines.js';
 import {
   PAYMENT_PROVIDER,
   PaymentUnavailable,
   type ChargeResult,
   type PaymentProvider,
   type RefundRequest,
-} from './payments/payment-provider.js';
-import { ULID, ulidFactory } from '../infra/ids/ids.js';
+} from './payment-provider.js';
+import { PaymentMetrics } from './payment.metrics.js';
 
 /**
  * A payment's claim lasts PAYMENT_TIMEOUT_MS (the longest the provider is
  * waited for) plus this, for the record to be written after the answer.
  */
-const CLAIM_MARGIN_MS = 5000;
+export const CLAIM_MARGIN_MS = 5000;
 
 /** How often a payment waiting for another attempt of the same order looks again. */
-const CLAIM_POLL_MS = 100;
+export const CLAIM_POLL_MS = 100;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What a reason is called on the order (failure_reason) and in messages. */
-export const CANCEL_REASONS: Record<CancelReason, string> = {
-  timeout: 'PAYMENT_TIMEOUT',
-  requested: 'CANCELLED_BY_REQUEST',
-};
-
 /**
- * Payment, cancellation and the payment timeout. Every change is one
- * conditional UPDATE in Postgres with its outbox event in the same
- * transaction: a payment and a timeout (or a cancel) racing on one order
- * resolve to exactly one of them; the other changes nothing. A payment
- * claims its order before calling the provider (see pay()).
+ * Paying an order: claimed in one conditional UPDATE, charged outside any
+ * transaction, recorded where the claim still holds (AWAITING_PAYMENT → PAID
+ * with `order.paid`, one short transaction); an approved charge that finds
+ * its order gone is refunded. See pay().
  */
 @Injectable()
-export class OrderLifecycleService {
-  private readonly logger = new Logger('OrderLifecycle');
+export class OrderPayments {
+  private readonly logger = new Logger('OrderPayments');
   private readonly nextId = ulidFactory();
-  private readonly expiries: MicroBatcher<string>;
 
   constructor(
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(OrderStatusPublisher) private readonly status: OrderStatusPublisher,
     @Inject(PAYMENT_PROVIDER) private readonly provider: PaymentProvider,
-    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(PaymentDeadlines) private readonly deadlines: PaymentDeadlines,
     @Inject(PaymentConfig) private readonly config: PaymentConfig,
-    @Inject(QueueConfig) queueConfig: QueueConfig,
-  ) {
-    this.expiries = new MicroBatcher((ids) => this.expireBatch(ids), queueConfig.BATCH_SIZE);
-  }
+    @Inject(PaymentMetrics) private readonly metrics: PaymentMetrics,
+  ) {}
 
   /**
    * Pays an AWAITING_PAYMENT order (owner only), without holding a row lock
@@ -86,6 +74,7 @@ export class OrderLifecycleService {
     if (!ULID.test(orderId)) throw notFound();
     const leaseMs = this.config.PAYMENT_TIMEOUT_MS + CLAIM_MARGIN_MS;
     const giveUpAt = Date.now() + 2 * leaseMs;
+    let waited = false;
     for (;;) {
       // The common case first: the order is the caller's, payable and free.
       const claim = this.nextId();
@@ -106,7 +95,11 @@ export class OrderLifecycleService {
       if (order.status !== 'AWAITING_PAYMENT' || !order.open) throw notPayable(order.status, order.open);
       if (Date.now() > giveUpAt) throw new DomainError('ORDER_NOT_PAYABLE', 'A payment of this order is under way');
       // Another attempt holds the order: wait for its outcome (or its claim ended just now: try again).
-      if (order.claimMsLeft > 0) await sleep(Math.min(CLAIM_POLL_MS, order.claimMsLeft));
+      if (order.claimMsLeft > 0) {
+        if (!waited) this.metrics.waited();
+        waited = true;
+        await sleep(Math.min(CLAIM_POLL_MS, order.claimMsLeft));
+      }
     }
   }
 
@@ -209,130 +202,13 @@ export class OrderLifecycleService {
     try {
       const released = await this.orders.releasePaymentClaim(orderId, claim);
       if (released?.due) {
-        const job = expireOrderJob(orderId, { again: true });
-        await this.queues.enqueue(job.name, job.data, job.opts);
+        await this.deadlines.recheck(orderId);
       }
     } catch (err) {
       // The claim then simply runs out; the timeout's job waits until then.
       this.logger.warn(`order ${orderId}: payment claim not given back: ${String(err)}`);
     }
   }
-
-  /**
-   * Cancels a PENDING or AWAITING_PAYMENT order (owner or admin). Already
-   * CANCELLED: returned unchanged. PAID or FAILED, or not persisted yet
-   * (QUEUED): 409 ORDER_NOT_CANCELLABLE.
-   */
-  async cancel(orderId: string, caller: AuthUser): Promise<{ id: string }> {
-    if (!ULID.test(orderId)) throw notFound();
-    const order = await this.orders.findById(orderId);
-    if (!order || (order.userId !== caller.id && caller.role !== 'ADMIN')) throw notFound();
-    const [cancelled] = await this.orders.transaction(async (tx) => {
-      const rows = await this.orders.cancel(
-        tx,
-        [orderId],
-        ['PENDING', 'AWAITING_PAYMENT'],
-        CANCEL_REASONS.requested,
-        false,
-      );
-      await this.outbox.write(
-        tx,
-        rows.map((o) => cancelledEvent(o, 'requested')),
-      );
-      return rows;
-    });
-    if (cancelled) {
-      await this.status.publish([{ orderId, status: 'CANCELLED', reason: CANCEL_REASONS.requested }]);
-      return { id: orderId };
-    }
-    const now = await this.orders.findById(orderId);
-    if (now?.status === 'CANCELLED') return { id: orderId };
-    if (now?.status === 'AWAITING_PAYMENT' && now.payClaimUntil && now.payClaimUntil.getTime() > Date.now()) {
-      throw new DomainError(
-        'ORDER_NOT_CANCELLABLE',
-        'A payment of this order is under way; it cannot be cancelled now',
-      );
-    }
-    throw new DomainError(
-      'ORDER_NOT_CANCELLABLE',
-      `The order is ${now?.status ?? order.status}; it cannot be cancelled`,
-    );
-  }
-
-  /** The payment deadline job of one order (batched with the others firing together). */
-  expire(orderId: string): Promise<void> {
-    return this.expiries.submit([orderId]);
-  }
-
-  /**
-   * AWAITING_PAYMENT orders past their deadline → CANCELLED (reason timeout)
-   * with `order.cancelled`. A job that fired before the deadline (clocks)
-   * is put back for the rest of the wait; PAID or CANCELLED ones are left alone.
-   */
-  private async expireBatch(ids: string[]): Promise<void> {
-    const unique = [...new Set(ids)];
-    const cancelled = await this.orders.transaction(async (tx) => {
-      const rows = await this.orders.cancel(tx, unique, ['AWAITING_PAYMENT'], CANCEL_REASONS.timeout, true);
-      await this.outbox.write(
-        tx,
-        rows.map((o) => cancelledEvent(o, 'timeout')),
-      );
-      return rows;
-    });
-    await this.status.publish(
-      cancelled.map((o) => ({ orderId: o.id, status: 'CANCELLED' as const, reason: CANCEL_REASONS.timeout })),
-    );
-    // Whatever is still AWAITING_PAYMENT was not due yet when the cancel ran
-    // (the job fired early, or the deadline passed between the two queries):
-    // wait again for the rest, as Postgres's clock counts it, under a new job id.
-    const done = new Set(cancelled.map((o) => o.id));
-    for (const early of await this.orders.stillAwaiting(unique.filter((id) => !done.has(id)))) {
-      this.logger.warn(`order ${early.id}: expiry fired ${early.waitMs} ms early, waiting again`);
-      const job = expireOrderJob(early.id, { delay: Math.max(50, early.waitMs + 10), again: true });
-      await this.queues.enqueue(job.name, job.data, job.opts);
-    }
-  }
-
-  /**
-   * Delayed expiry jobs for orders that just became AWAITING_PAYMENT: one per
-   * event row and second of deadline, due at the end of that second (job id
-   * from both, so a redelivered event schedules nothing twice).
-   */
-  async scheduleExpiries(orders: { eventId: string; orderId: string; paymentDeadline: string }[]): Promise<void> {
-    if (orders.length === 0) return;
-    const jobs = new Map<string, { dueAt: number; orderIds: string[] }>();
-    for (const o of orders) {
-      const dueAt = Math.ceil(new Date(o.paymentDeadline).getTime() / 1000) * 1000;
-      const id = `expire-${o.eventId}-${dueAt / 1000}`;
-      const job = jobs.get(id);
-      if (job) job.orderIds.push(o.orderId);
-      else jobs.set(id, { dueAt, orderIds: [o.orderId] });
-    }
-    const now = Date.now();
-    await this.queues
-      .queue(JOB_QUEUE[JobName.ExpireOrders])
-      .addBulk([...jobs].map(([jobId, { dueAt, orderIds }]) => expireOrdersJob(jobId, orderIds, dueAt - now)));
-  }
-
-  /** The orders of one `orders.expire` job (batched with the others firing together). */
-  expireAll(orderIds: string[]): Promise<void> {
-    return this.expiries.submit(orderIds);
-  }
-}
-
-function cancelledEvent(o: OrderRow, reason: CancelReason): NewEvent<typeof EventName.OrderCancelled> {
-  return {
-    type: EventName.OrderCancelled,
-    aggregateId: o.id,
-    payload: {
-      orderId: o.id,
-      saleId: o.saleId,
-      userId: o.userId,
-      quantity: o.quantity,
-      amount: o.amount,
-      reason,
-    },
-  };
 }
 
 function notFound(): DomainError {
