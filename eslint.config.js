@@ -20,7 +20,8 @@ const MODULES = {
   sales: ['auth', 'gate', 'inventory'],
   orders: ['auth', 'events', 'gate', 'sales'],
   notifications: ['auth', 'events', 'users', 'sales', 'orders'],
-  room: ['overload', 'auth', 'gate', 'sales'],
+  bots: ['users', 'auth', 'sales'],
+  room: ['overload', 'auth', 'gate', 'sales', 'bots'],
   purchase: ['overload', 'auth', 'gate', 'sales', 'room'],
   'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders'],
   ops: [
@@ -33,6 +34,7 @@ const MODULES = {
     'sales',
     'orders',
     'notifications',
+    'bots',
     'room',
     'purchase',
     'sale-admin',
