@@ -42,9 +42,9 @@
   }
 
   /** Splits [0, maxNumber] over the workers; the first to find the number wins, the others stop. */
-  function solve(challenge) {
+  function solve(challenge, options) {
     const started = performance.now();
-    const count = workerCount();
+    const count = (options && options.workers) || workerCount();
     const span = Math.ceil((challenge.maxNumber + 1) / count);
     return new Promise((resolve, reject) => {
       const workers = [];
