@@ -8,6 +8,7 @@ import { BotsService, type DoorInput } from '../src/bots/bots.service.js';
 import { BotsStore } from '../src/bots/bots.store.js';
 import { AuthConfig, BotsConfig, RedisConfig, sliceOf, type AppConfig } from '../src/infra/config/app-config.js';
 import { DomainError } from '../src/infra/errors/domain-error.js';
+import { isStoreUnavailable } from '../src/infra/errors/unavailable.js';
 import type { MetricsRegistry } from '../src/infra/metrics/metrics.registry.js';
 import { RedisService } from '../src/infra/redis/redis.module.js';
 import { ANTI_BOT_DEFAULTS, type AntiBotSettings } from '../src/sales/anti-bot-settings.js';
@@ -208,5 +209,34 @@ describe('anti-bot screen (BotsService on Redis)', () => {
     expect(Number(refused.headers?.['retry-after'])).toBeGreaterThanOrEqual(1);
     // another address is not affected
     await expect(bots.challenge(door(sale, randomUUID(), '198.51.100.201'))).resolves.toMatchObject({ required: true });
+  });
+
+  it('Redis out of reach: the screen fails with a store-unavailable error (the API answers 503 with Retry-After)', async () => {
+    const down = testConfig('postgresql://unused@127.0.0.1:1/none', {
+      REDIS_URL: 'redis://127.0.0.1:1',
+      REDIS_COMMAND_TIMEOUT_MS: '100',
+    });
+    const deadRedis = new RedisService(sliceOf(RedisConfig, down));
+    const users = { createdAt: () => Promise.resolve(null) } as unknown as UsersService;
+    const blind = new BotsService(
+      new BotsStore(deadRedis, sliceOf(RedisConfig, down)),
+      users,
+      metrics,
+      sliceOf(BotsConfig, config),
+      sliceOf(AuthConfig, config),
+    );
+    try {
+      const input = door(randomUUID(), randomUUID(), '198.51.100.9');
+      const failed = await blind.challenge(input).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(isStoreUnavailable(failed)).toBe(true);
+    } finally {
+      // bounded: the client ends once its pending reconnect is dropped
+      const ended = new Promise((resolve) => deadRedis.client.once('end', resolve));
+      deadRedis.client.disconnect();
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    }
   });
 });
