@@ -1,5 +1,5 @@
 /**
- * `npm run bench:pow [-- --solves 15] [--difficulty 1000000] [--phone-slowdown 4] [--no-browser]`
+ * `npm run bench:pow [-- --solves 15] [--difficulty 2000000] [--phone-slowdown 4] [--no-browser]`
  *
  * What the anti-bot challenge costs each side (issue 22):
  * - the server: CPU per proof check (ChallengeSigner.check: one HMAC, one SHA-256), median of 20,000;
@@ -27,7 +27,7 @@ import { percentile, ROOT, round, writeResult } from './support.js';
 const { values: flags } = parseArgs({
   options: {
     solves: { type: 'string', default: '15' },
-    difficulty: { type: 'string', default: '1000000' },
+    difficulty: { type: 'string', default: '2000000' },
     'phone-slowdown': { type: 'string', default: '4' },
     'no-browser': { type: 'boolean', default: false },
   },

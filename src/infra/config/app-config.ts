@@ -305,7 +305,7 @@ export class BotsConfig {
    * Work of a base-tier challenge: the largest number it may hide (a solver tries half of them on average, one
    * SHA-256 each); risk tiers multiply it by 10 and 100. A sale's antiBot.difficulty overrides it.
    */
-  @Int({ min: 1000, max: 10_000_000 }) BOTS_BASE_DIFFICULTY = 1_000_000;
+  @Int({ min: 1000, max: 10_000_000 }) BOTS_BASE_DIFFICULTY = 2_000_000;
   /** How long a challenge may be solved and used to join (seconds). */
   @Int({ min: 10, max: 86_400 }) BOTS_CHALLENGE_TTL_SECONDS = 900;
   /** Challenges one client address may ask for per BOTS_CHALLENGE_WINDOW_SECONDS (429 beyond); 0 = off. */
