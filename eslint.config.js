@@ -23,7 +23,7 @@ const MODULES = {
   bots: ['users', 'auth', 'sales'],
   room: ['overload', 'auth', 'gate', 'sales', 'bots'],
   purchase: ['overload', 'auth', 'gate', 'sales', 'room'],
-  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders'],
+  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders', 'room'],
   ops: [
     'overload',
     'users',
@@ -127,6 +127,25 @@ export default tseslint.config(
           name,
           'readonly',
         ]),
+      ),
+    },
+  },
+  {
+    // The shopper's page (static/shop) uses a few more of the browser's globals.
+    files: ['static/shop/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'sessionStorage',
+          'URLSearchParams',
+          'TextDecoderStream',
+          'AbortController',
+          'crypto',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'Worker',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },

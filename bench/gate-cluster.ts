@@ -140,6 +140,7 @@ async function runScenario(s: Scenario): Promise<Record<string, unknown>> {
         startsAt: now - 1000,
         endsAt: now + 3_600_000,
         perUserLimit: 1,
+        room: false,
         paused: false,
         price: 100,
         buckets: s.buckets,

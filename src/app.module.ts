@@ -14,6 +14,7 @@ import { SalesHttpModule } from './sales/sales.http.module.js';
 import { OrdersHttpModule } from './orders/orders.http.module.js';
 import { PurchaseModule } from './purchase/purchase.module.js';
 import { NotificationsHttpModule } from './notifications/notifications.http.module.js';
+import { RoomHttpModule } from './room/room.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
@@ -41,6 +42,7 @@ export class AppModule {
         SalesHttpModule,
         SaleAdminHttpModule,
         PurchaseModule,
+        RoomHttpModule,
         OrdersHttpModule,
         NotificationsHttpModule,
       ],

@@ -17,6 +17,7 @@ import { OrdersProcessor } from './orders/orders.processor.js';
 import { TimeoutsProcessor } from './orders/timeouts.processor.js';
 import { SaleAdminModule } from './sale-admin/sale-admin.module.js';
 import { SalesProcessor } from './sale-admin/sales.processor.js';
+import { RoomAdmitterModule, RoomModule } from './room/room.module.js';
 
 /**
  * The consumer class of each queue (its `@OnJob` methods say what it handles)
@@ -24,7 +25,7 @@ import { SalesProcessor } from './sale-admin/sales.processor.js';
  */
 export const CONSUMERS: { readonly [Q in QueueName]: { processor: Type; imports: Type[] } } = {
   [QueueName.Ops]: { processor: OpsProcessor, imports: [] },
-  [QueueName.Promotions]: { processor: SalesProcessor, imports: [SaleAdminModule] },
+  [QueueName.Promotions]: { processor: SalesProcessor, imports: [SaleAdminModule, RoomModule, RoomAdmitterModule] },
   [QueueName.Orders]: { processor: OrdersProcessor, imports: [OrdersModule] },
   [QueueName.Inventory]: { processor: InventoryProcessor, imports: [InventoryModule] },
   [QueueName.Notifications]: { processor: NotificationsProcessor, imports: [NotificationsModule] },

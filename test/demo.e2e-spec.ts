@@ -26,7 +26,7 @@ describe('npm run demo (dist/demo/demo.js against a running API and worker)', ()
     await db.drop();
   });
 
-  it('creates an admin and a sale, runs a spike with payments and cancellations, and checks the invariants', async () => {
+  it('creates an admin, a shopper and a sale with a waiting room, runs a spike through the room with payments and cancellations, and checks the invariants', async () => {
     const child = runNode(
       'demo/demo.js',
       { DATABASE_URL: db.url, JWT_SECRET },
@@ -35,6 +35,8 @@ describe('npm run demo (dist/demo/demo.js against a running API and worker)', ()
     expect(await child.exited).toBe(0);
     const out = child.output();
     expect(out).toMatch(/admin: +admin-\w+@demo\.flash-sale\.local +password: \S+/);
+    expect(out).toMatch(/shopper: +shopper-\w+@demo\.flash-sale\.local +password: \S+/);
+    expect(out).toMatch(new RegExp(`shop page:  ${api.url}/shop/\\?sale=[0-9a-f-]{36}`));
     expect(out).toContain(`live view:  ${api.url}/admin/live`);
     expect(out).toContain(`queues:     ${api.url}/admin/queues`);
     expect(out).toMatch(/mail UI: +http:\/\/localhost:8025/);
@@ -42,6 +44,8 @@ describe('npm run demo (dist/demo/demo.js against a running API and worker)', ()
       'every 202 became an order',
       'no oversell',
       'no shopper above the limit',
+      'no purchase without an admission',
+      'no admission used twice',
       'gate remaining + live orders = stock',
       'no 5xx answer',
     ]) {
@@ -57,5 +61,9 @@ describe('npm run demo (dist/demo/demo.js against a running API and worker)', ()
     expect(Number(orders!.cancelled)).toBeGreaterThan(0);
     const [admins] = await query<{ n: string }>(db.url, `SELECT count(*) AS n FROM users WHERE role = 'ADMIN'`);
     expect(Number(admins!.n)).toBe(1);
+    // The crowd went through the room: every order came with an admission, joiners waited for their turn.
+    expect(out).toMatch(/queue: admitted \d+/);
+    expect(out).toMatch(/ADMISSION_REQUIRED \d+/);
+    expect(out).toMatch(/bought 40/);
   });
 });

@@ -7,7 +7,7 @@ import { testConfig } from './support/env.js';
 import { request } from './support/http.js';
 
 /** Left out of the document on purpose: the UIs (Swagger UI, bull-board) and their assets, HEAD twins of GETs. */
-const NOT_DOCUMENTED = [/^HEAD /, /^\w+ \/docs/, /^\w+ \/admin\/queues/, /\.(js|css)$/];
+const NOT_DOCUMENTED = [/^HEAD /, /^\w+ \/docs/, /^\w+ \/admin\/queues/, /^\w+ \/shop(\/|$)/, /\.(js|css)$/];
 
 type Operations = [key: string, operation: OperationObject][];
 
@@ -90,7 +90,11 @@ describe('OpenAPI document (GET /docs-json)', () => {
       const adminOnly = key.includes('/admin/') && !isPublic;
       expect([key, codes(operation, '403')]).toEqual([
         key,
-        adminOnly || key === 'POST /orders/{id}/pay' ? ['FORBIDDEN'] : [],
+        adminOnly || key === 'POST /orders/{id}/pay'
+          ? ['FORBIDDEN']
+          : key === 'POST /sales/{id}/orders'
+            ? ['ADMISSION_INVALID', 'ADMISSION_REQUIRED']
+            : [],
       ]);
     }
     expect(op('POST /sales/{id}/orders').security).toEqual([{ bearer: [] }]);
@@ -98,13 +102,27 @@ describe('OpenAPI document (GET /docs-json)', () => {
 
   it('lists the error codes of each route with their statuses and examples', () => {
     const buy = op('POST /sales/{id}/orders');
-    expect(Object.keys(buy.responses).sort()).toEqual(['202', '400', '401', '404', '409', '413', '415', '429', '503']);
-    expect(codes(buy, '409')).toEqual(['LIMIT_EXCEEDED', 'SALE_NOT_ACTIVE', 'SOLD_OUT']);
+    expect(Object.keys(buy.responses).sort()).toEqual([
+      '202',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '413',
+      '415',
+      '429',
+      '503',
+    ]);
+    expect(codes(buy, '409')).toEqual(['ADMISSION_USED', 'LIMIT_EXCEEDED', 'SALE_NOT_ACTIVE', 'SOLD_OUT']);
     expect(codes(buy, '503')).toEqual(['BUSY', 'GATE_NOT_READY', 'OUTCOME_UNKNOWN', 'UNAVAILABLE']);
     expect((buy.responses['503'] as ResponseObject).headers).toHaveProperty('Retry-After');
     expect(json(buy.responses['202'])!.schema.$ref).toBe('#/components/schemas/AdmittedDto');
     expect(buy.parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false }),
+        expect.objectContaining({ name: 'Admission-Token', in: 'header', required: false }),
+      ]),
     );
     const patch = op('PATCH /admin/sales/{id}');
     expect(codes(patch, '409')).toEqual(['CONFLICT', 'SALE_ALREADY_STARTED', 'SALE_ENDED', 'STOCK_BELOW_SOLD']);

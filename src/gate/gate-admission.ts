@@ -7,12 +7,32 @@ import { homeBucket, type GateKeys } from './gate.keys.js';
 import type { Ticket } from './tickets.js';
 
 export type AdmitCode =
-  'OK' | 'REPLAY' | 'NOT_READY' | 'RATE_LIMITED' | 'SALE_NOT_ACTIVE' | 'LIMIT_EXCEEDED' | 'SOLD_OUT' | 'BUSY';
+  | 'OK'
+  | 'REPLAY'
+  | 'NOT_READY'
+  | 'RATE_LIMITED'
+  | 'SALE_NOT_ACTIVE'
+  | 'LIMIT_EXCEEDED'
+  | 'SOLD_OUT'
+  | 'BUSY'
+  | 'ADMISSION_REQUIRED'
+  | 'ADMISSION_INVALID'
+  | 'ADMISSION_USED';
+
+/** A waiting room's admission, its signature already checked by the caller. */
+export interface GateAdmissionPass {
+  /** Names the admission in the gate's used set: "<userId>:<issuedMs>". */
+  key: string;
+  /** When the room issued it (Redis time, ms): one older than the gate is void. */
+  issuedAt: number;
+}
 
 export interface AdmitRequest {
   ticket: Ticket;
   ip: string;
   idempotencyKey?: string;
+  /** The shopper's waiting-room admission, when the request carried a valid one. */
+  admission?: GateAdmissionPass;
 }
 
 export interface AdmitAnswer {
@@ -127,7 +147,7 @@ export class GateAdmission {
   }
 
   private async admitOnce(
-    { ticket, ip, idempotencyKey }: AdmitRequest,
+    { ticket, ip, idempotencyKey, admission }: AdmitRequest,
     k: GateKeys,
     buckets: number,
     transfer?: Transfer,
@@ -143,6 +163,7 @@ export class GateAdmission {
       k.ipRate(ip, second),
       k.idempotency(ticket.userId, idempotencyKey ?? '-'),
       k.transfersIn,
+      k.admissionsUsed,
       ticket.userId,
       ticket.quantity,
       ticket.orderId,
@@ -159,6 +180,8 @@ export class GateAdmission {
       transfer?.id ?? '',
       transfer?.units ?? 0,
       transfer?.epoch ?? '',
+      admission?.key ?? '',
+      admission?.issuedAt ?? 0,
     );
     return { code: code as ScriptAnswer['code'], remaining: Number(remaining), orderId: orderId || undefined };
   }

@@ -18,6 +18,7 @@ const settings = (over: Partial<GateSettings> = {}): GateSettings => ({
   paused: false,
   price: 100,
   buckets: 3,
+  room: false,
   ...over,
 });
 

@@ -13,6 +13,8 @@ export interface GateSettings {
   price: number;
   /** Buckets the sale's stock is split into (1: one gate, one slot). */
   buckets: number;
+  /** The sale has a waiting room: a purchase needs the room's admission (see ADMIT_LUA). */
+  room: boolean;
 }
 
 export type AdjustResult =
@@ -159,6 +161,7 @@ export class GateRebuild {
       b.buckets,
       b.bucket,
       b.epoch ?? '0',
+      b.settings.room ? 1 : 0,
     );
   }
 
@@ -239,6 +242,8 @@ export class GateRebuild {
           settings.paused ? 1 : 0,
           'price',
           settings.price,
+          'room',
+          settings.room ? 1 : 0,
         ),
       ),
     );

@@ -35,6 +35,8 @@ export interface GateKeys {
   transfersOut: string;
   /** sorted set: transfers received, transferId scored by ms (a re-sent one is applied once) */
   transfersIn: string;
+  /** set: waiting-room admissions used by a purchase ("<userId>:<issuedMs>"), each buys once */
+  admissionsUsed: string;
 }
 
 /** The keys of one bucket, under hash tag `tag` (see bucketTag). */
@@ -53,6 +55,7 @@ export function gateKeys(prefix: string, tag: string): GateKeys {
     idempotency: (userId, key) => `${base}:idem:${userId}:${key}`,
     transfersOut: `${base}:xfer-out`,
     transfersIn: `${base}:xfer-in`,
+    admissionsUsed: `${base}:adm-used`,
   };
 }
 
@@ -106,5 +109,6 @@ export function allGateKeys(keys: GateKeys): string[] {
     keys.persisted,
     keys.transfersOut,
     keys.transfersIn,
+    keys.admissionsUsed,
   ];
 }

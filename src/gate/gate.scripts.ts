@@ -58,10 +58,18 @@ end
 /**
  * Admission: one atomic decision per purchase request, in the shopper's home
  * bucket (the whole gate when the sale has one bucket).
- * KEYS: state, buyers, pending, pendingAt, stats, userRate, ipRate, idempotency, transfersIn.
+ * KEYS: state, buyers, pending, pendingAt, stats, userRate, ipRate, idempotency, transfersIn,
+ *       admissionsUsed.
  * ARGV: userId, quantity, orderId, nowMs, backlogCap, ticket, userRateMax,
  *       ipRateMax (0 = off), useIdempotency (0|1), idempotencyTtlSec, channel, saleId,
- *       buckets (as the caller believes), transferId ('' = none), units, epoch.
+ *       buckets (as the caller believes), transferId ('' = none), units, epoch,
+ *       admission ('' = none: "<userId>:<issuedMs>", its signature checked by the caller),
+ *       admission issued at (ms, Redis time).
+ * On a sale with a waiting room (state field `room` = 1) a purchase needs an
+ * admission: none is ADMISSION_REQUIRED, one issued before this gate was
+ * built (a Redis that lost its data forgot which were used) ADMISSION_INVALID,
+ * one already used ADMISSION_USED. The admission is marked used only with an
+ * OK, in the same call as the stock decrement: a refusal leaves it usable.
  * A transfer named first adds units taken from another bucket (once per transfer id).
  * The same call sent twice (a client library re-sends a command whose answer
  * it lost with the connection) is applied once: a ticket already pending under
@@ -70,9 +78,10 @@ end
  * admission under that idempotency key), NOT_READY (no gate), LAYOUT (the sale
  * has another bucket count: the second field), RATE_LIMITED, SALE_NOT_ACTIVE,
  * LIMIT_EXCEEDED, SOLD_OUT, DRY (this bucket has too few units; only with
- * several buckets, where the caller draws on the others), BUSY.
- * Checks in order: rate limits, window and pause, the buyer's limit, stock,
- * backlog. Sold out (remaining 0, one bucket) is published so every API copy
+ * several buckets, where the caller draws on the others), BUSY,
+ * ADMISSION_REQUIRED, ADMISSION_INVALID, ADMISSION_USED.
+ * Checks in order: rate limits, the admission, window and pause, the buyer's
+ * limit, stock, backlog. Sold out (remaining 0, one bucket) is published so every API copy
  * raises its local flag; publishing here orders it with restock news.
  */
 export const ADMIT_LUA = `${GIVE_FN}
@@ -86,7 +95,7 @@ if useIdem then
   local prior = redis.call('GET', KEYS[8])
   if prior then return {'REPLAY', '-1', prior} end
 end
-local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets')
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets', 'room', 'builtAt')
 local buckets = tonumber(ARGV[13])
 if s[1] and tonumber(s[6] or '1') ~= buckets then return {'LAYOUT', s[6] or '1', ''} end
 local function refuse(code, remaining)
@@ -103,6 +112,12 @@ if tonumber(ARGV[8]) > 0 then
 end
 if not s[1] then return {'NOT_READY', '-1', ''} end
 local remaining = tonumber(s[1])
+local room = s[7] == '1'
+if room then
+  if ARGV[17] == '' then return refuse('ADMISSION_REQUIRED', remaining) end
+  if tonumber(ARGV[18]) < tonumber(s[8] or '0') then return refuse('ADMISSION_INVALID', remaining) end
+  if redis.call('SISMEMBER', KEYS[10], ARGV[17]) == 1 then return refuse('ADMISSION_USED', remaining) end
+end
 if s[5] == '1' or now < tonumber(s[2]) or now >= tonumber(s[3]) then return refuse('SALE_NOT_ACTIVE', remaining) end
 local qty = tonumber(ARGV[2])
 local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
@@ -120,6 +135,7 @@ redis.call('ZADD', KEYS[4], now, ARGV[3])
 redis.call('HINCRBY', KEYS[5], 'admitted', 1)
 redis.call('HINCRBY', KEYS[5], 'admittedUnits', qty)
 if useIdem then redis.call('SET', KEYS[8], ARGV[3], 'EX', tonumber(ARGV[10])) end
+if room then redis.call('SADD', KEYS[10], ARGV[17]) end
 if remaining == 0 and buckets == 1 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
 return {'OK', tostring(remaining), ARGV[3]}
 `;
@@ -220,7 +236,10 @@ return 1
  * bucket's transfers out (a transfer of an older epoch is void where it lands).
  * KEYS: state, buyers, pending, released, persisted, transfersOut.
  * ARGV: mode, mark, stock, startsAt, endsAt, limit, paused, price, live, dead,
- *       safe (0|1), channel, saleId, buckets, bucket, epoch.
+ *       safe (0|1), channel, saleId, buckets, bucket, epoch, room (0|1: the sale
+ *       has a waiting room, see ADMIT_LUA).
+ * A gate written where none existed notes when (`builtAt`, Redis time, ms):
+ * admissions of the waiting room issued before it are void.
  * Returns {status, current remaining (-1: no gate), expected remaining,
  * moved units, buyer drift "userId:gate:expected,...", held units}; status EXISTS, MOVED or DONE.
  */
@@ -228,14 +247,19 @@ export const REBUILD_LUA = `
 local mode = ARGV[1]
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 local function settings()
+  if not exists then
+    local t = redis.call('TIME')
+    redis.call('HSET', KEYS[1], 'builtAt', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  end
   redis.call('HSET', KEYS[1], 'stock', ARGV[3], 'startsAt', ARGV[4], 'endsAt', ARGV[5],
-    'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8], 'buckets', ARGV[14], 'bucket', ARGV[15], 'epoch', ARGV[16])
+    'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8], 'buckets', ARGV[14], 'bucket', ARGV[15], 'epoch', ARGV[16],
+    'room', ARGV[17])
   redis.call('DEL', KEYS[6])
 end
 if mode == 'create' and exists then
   -- stock stays: it moves only with the units (ADJUST_STOCK) or a full rebuild
   redis.call('HSET', KEYS[1], 'startsAt', ARGV[4], 'endsAt', ARGV[5],
-    'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8])
+    'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8], 'room', ARGV[17])
   return {'EXISTS', tonumber(redis.call('HGET', KEYS[1], 'remaining')), -1, 0, '', 0}
 end
 local counter = tonumber(redis.call('GET', KEYS[5]) or '0')

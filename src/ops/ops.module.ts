@@ -10,6 +10,7 @@ import { AdminSessionController } from './admin/admin-session.controller.js';
 import { StaticPages } from './admin/static-pages.js';
 import { HealthController } from './health.controller.js';
 import { LiveSalesService } from './live/live-sales.service.js';
+import { RoomModule } from '../room/room.module.js';
 import { QueueMetrics } from './metrics/queue.metrics.js';
 import { SystemMetrics } from './metrics/system.metrics.js';
 
@@ -19,7 +20,15 @@ import { SystemMetrics } from './metrics/system.metrics.js';
  * The routes outside Nest (metrics, dashboards, docs) are set up by setupOps.
  */
 @Module({
-  imports: [AuthModule, DiscoveryModule, EventsModule, NotificationsHttpModule, SalesModule, SaleStatsModule],
+  imports: [
+    AuthModule,
+    DiscoveryModule,
+    EventsModule,
+    NotificationsHttpModule,
+    SalesModule,
+    SaleStatsModule,
+    RoomModule,
+  ],
   controllers: [HealthController, AdminSessionController],
   providers: [LiveSalesService, QueueMetrics, SystemMetrics, AdminAccess, StaticPages],
 })

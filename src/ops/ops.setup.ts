@@ -9,11 +9,12 @@ import { registerLiveView } from './live/live.routes.js';
 import { observeHttp } from './metrics/http.metrics.js';
 import { MetricsRegistry } from '../infra/metrics/metrics.registry.js';
 import { setupOpenApi } from './openapi/openapi.js';
+import { registerShopPage } from './shop/shop.routes.js';
 
 /**
  * The API's operations surface, outside Nest's routing: the HTTP histogram
  * hook, GET /metrics, the sign-in script of the admin pages, the queue
- * dashboard, the live view and the OpenAPI document. Called by createHttpApp
+ * dashboard, the live view, the shopper's page (/shop/) and the OpenAPI document. Called by createHttpApp
  * before the app listens.
  */
 export async function setupOps(app: NestFastifyApplication): Promise<void> {
@@ -49,6 +50,7 @@ export async function setupOps(app: NestFastifyApplication): Promise<void> {
       access.hook,
     );
     await registerLiveView(ops, access.hook, pages, live);
+    await registerShopPage(ops);
   });
   await setupOpenApi(app);
 }

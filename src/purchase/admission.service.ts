@@ -11,6 +11,7 @@ import { GateMetrics } from './gate.metrics.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 import { TicketHandoff } from './ticket-handoff.js';
+import { RoomTurns } from '../room/room-turns.js';
 
 export interface Admitted {
   orderId: string;
@@ -23,6 +24,8 @@ export interface PurchaseRequest {
   quantity: number;
   ip: string;
   idempotencyKey?: string;
+  /** The waiting room's admission (header Admission-Token), needed on a sale with a room. */
+  admissionToken?: string;
 }
 
 /**
@@ -43,6 +46,7 @@ export class AdmissionService {
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
     @Inject(HttpConfig) private readonly config: HttpConfig,
+    @Inject(RoomTurns) private readonly turns: RoomTurns,
   ) {}
 
   async purchase(req: PurchaseRequest): Promise<Admitted> {
@@ -56,6 +60,9 @@ export class AdmissionService {
     }
     // Redis out of reach: refuse at once (no pile-up of waiting requests); nothing was sent.
     if (!this.gate.connected) throw unavailable(this.retryAfter());
+    const admission = req.admissionToken
+      ? await this.turns.admission(req.admissionToken, saleId, req.userId)
+      : undefined;
     const batch = this.handoff.reserve();
     const ticket: Ticket = {
       orderId: this.nextOrderId(),
@@ -68,7 +75,7 @@ export class AdmissionService {
     let admitted: Ticket | undefined;
     try {
       const answer = await this.gate
-        .admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey })
+        .admit({ ticket, ip: req.ip, idempotencyKey: req.idempotencyKey, admission })
         .catch((err: unknown) => {
           // Sent, and its answer lost with the connection (or late): the admission may have
           // happened. If it did, the ticket becomes an order through the sweeper; the answer names it.
@@ -79,13 +86,29 @@ export class AdmissionService {
       switch (answer.code) {
         case 'OK':
           admitted = ticket;
+          if (admission) this.turns.used(saleId, req.userId);
           return { orderId: ticket.orderId, status: 'QUEUED' };
         case 'REPLAY':
           return { orderId: answer.orderId!, status: 'QUEUED' };
         case 'SOLD_OUT':
+          // A refused purchase ends the shopper's turn in the room: the slot goes to the next one.
+          if (admission) this.turns.endSoon(saleId, req.userId);
           throw soldOut();
         case 'LIMIT_EXCEEDED':
+          if (admission) this.turns.endSoon(saleId, req.userId);
           throw new DomainError('LIMIT_EXCEEDED', 'This would exceed the per-shopper limit of the sale');
+        case 'ADMISSION_REQUIRED':
+          throw new DomainError(
+            'ADMISSION_REQUIRED',
+            'This sale has a waiting room: join the queue (POST /sales/:id/queue) and buy with its admission (header Admission-Token)',
+          );
+        case 'ADMISSION_INVALID':
+          throw new DomainError(
+            'ADMISSION_INVALID',
+            'This admission is no longer valid (the sale was restored after a fault): join the queue again',
+          );
+        case 'ADMISSION_USED':
+          throw new DomainError('ADMISSION_USED', 'This admission has already bought once');
         case 'SALE_NOT_ACTIVE':
           throw notActive();
         case 'RATE_LIMITED':

@@ -21,6 +21,7 @@ export class PurchaseController {
     @Body() dto: PurchaseDto,
     @CurrentUser() user: AuthUser,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Headers('admission-token') admissionToken: string | undefined,
     @Req() request: FastifyRequest,
   ): Promise<Admitted> {
     checkIdempotencyKey(idempotencyKey);
@@ -30,6 +31,7 @@ export class PurchaseController {
       quantity: dto.quantity,
       ip: request.ip,
       idempotencyKey,
+      admissionToken,
     });
   }
 }

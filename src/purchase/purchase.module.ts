@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { GateModule } from '../gate/gate.module.js';
 import { SalesModule } from '../sales/sales.module.js';
+import { RoomModule } from '../room/room.module.js';
 import { AdmissionService } from './admission.service.js';
 import { GateMetrics } from './gate.metrics.js';
 import { PurchaseController } from './purchase.controller.js';
@@ -16,7 +17,7 @@ import { TicketHandoff } from './ticket-handoff.js';
  * tickets to the workers in batches.
  */
 @Module({
-  imports: [GateModule, SalesModule, AuthModule],
+  imports: [GateModule, SalesModule, AuthModule, RoomModule],
   controllers: [PurchaseController],
   providers: [AdmissionService, SoldOutFlags, SoldOutShortcut, TicketHandoff, GateMetrics],
 })

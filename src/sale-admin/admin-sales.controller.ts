@@ -5,6 +5,7 @@ import { CreateSaleDto, ReconcileQueryDto, UpdateSaleDto } from './dto/sale.dto.
 import { SalesService } from './sales.service.js';
 import type { SaleView } from '../sales/sale-view.js';
 import { ReconcileService, type ReconcileReport } from './reconcile.service.js';
+import { RoomAdminService, type RoomReport } from './room-admin.service.js';
 
 @Controller('admin/sales')
 @Roles('ADMIN')
@@ -12,6 +13,7 @@ export class AdminSalesController {
   constructor(
     @Inject(SalesService) private readonly sales: SalesService,
     @Inject(ReconcileService) private readonly reconciler: ReconcileService,
+    @Inject(RoomAdminService) private readonly rooms: RoomAdminService,
   ) {}
 
   @Post()
@@ -56,6 +58,25 @@ export class AdminSalesController {
   @HttpCode(200)
   resume(@Param('id') id: string): Promise<SaleView> {
     return this.sales.setPaused(id, { paused: false });
+  }
+
+  /** The sale's waiting room: queue, admitted, rates, counters. */
+  @Get(':id/room')
+  room(@Param('id') id: string): Promise<RoomReport> {
+    return this.rooms.report(id);
+  }
+
+  /** Let nobody in (joining and waiting go on); the rate changes with PATCH (waitingRoom.admitPerSecond). */
+  @Post(':id/room/pause')
+  @HttpCode(200)
+  pauseRoom(@Param('id') id: string): Promise<SaleView> {
+    return this.sales.setRoomPaused(id, { paused: true });
+  }
+
+  @Post(':id/room/resume')
+  @HttpCode(200)
+  resumeRoom(@Param('id') id: string): Promise<SaleView> {
+    return this.sales.setRoomPaused(id, { paused: false });
   }
 
   @Post(':id/end')

@@ -3,6 +3,7 @@ import { GateModule } from '../gate/gate.module.js';
 import { InventoryModule } from '../inventory/inventory.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { SalesModule } from '../sales/sales.module.js';
+import { RoomModule } from '../room/room.module.js';
 import { OrdersOfRecordReader } from './orders-of-record.js';
 import { ReconcileService } from './reconcile.service.js';
 import { SalesService } from './sales.service.js';
@@ -15,7 +16,7 @@ import { SalesService } from './sales.service.js';
  * Used by the API and by the workers of the promotions queue.
  */
 @Module({
-  imports: [GateModule, SalesModule, OrdersModule, InventoryModule],
+  imports: [GateModule, SalesModule, OrdersModule, InventoryModule, RoomModule],
   providers: [SalesService, ReconcileService, OrdersOfRecordReader],
   exports: [SalesService, ReconcileService],
 })

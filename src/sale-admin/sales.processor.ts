@@ -3,7 +3,9 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { SalesConfig } from '../infra/config/app-config.js';
 import { ScheduleKeeper } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
-import { JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { EventName, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { eventsOf } from '../events/event-batch.js';
+import { RoomTurns } from '../room/room-turns.js';
 import { RedisService } from '../infra/redis/redis.module.js';
 import { SalesService } from './sales.service.js';
 import { ReconcileService } from './reconcile.service.js';
@@ -21,6 +23,7 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(ScheduleKeeper) private readonly schedules: ScheduleKeeper,
     @Inject(RedisService) private readonly redis: RedisService,
     @Inject(SalesConfig) private readonly config: SalesConfig,
+    @Inject(RoomTurns) private readonly turns: RoomTurns,
   ) {}
 
   /**
@@ -69,5 +72,16 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   async reconcile(): Promise<unknown> {
     const reports = await this.reconciler.reconcileOpenSales();
     return { sales: reports.length, drifted: reports.filter((r) => !r.inSync).map((r) => r.saleId) };
+  }
+
+  /** A paid or cancelled order ends its shopper's turn in the sale's waiting room: the slot goes to the next. */
+  @OnJob(EventName.OrderPaid)
+  paid(job: Job): Promise<void> {
+    return this.turns.endAll(eventsOf(job.data, EventName.OrderPaid).map((e) => e.payload));
+  }
+
+  @OnJob(EventName.OrderCancelled)
+  cancelled(job: Job): Promise<void> {
+    return this.turns.endAll(eventsOf(job.data, EventName.OrderCancelled).map((e) => e.payload));
   }
 }

@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateReadModel } from '../gate/gate-read-model.js';
 import { GateRebuild, type AdjustResult } from '../gate/gate-rebuild.js';
-import { SalesConfig } from '../infra/config/app-config.js';
+import { RoomConfig, SalesConfig } from '../infra/config/app-config.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { waitingRoomOf, type WaitingRoom } from '../sales/waiting-room.js';
 import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
 import { JobName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import type { CreateSaleDto, UpdateSaleDto } from './dto/sale.dto.js';
+import type { CreateSaleDto, UpdateSaleDto, WaitingRoomDto } from './dto/sale.dto.js';
 import { gateSettings } from '../sales/gate-settings.js';
 import { ReconcileService } from './reconcile.service.js';
 import { effectiveEnd } from '../sales/sale-status.js';
@@ -34,14 +36,16 @@ export class SalesService {
     @Inject(ReconcileService) private readonly reconcile: ReconcileService,
     @Inject(OrderQueries) private readonly orders: OrderQueries,
     @Inject(SalesConfig) private readonly config: SalesConfig,
+    @Inject(RoomConfig) private readonly rooms: RoomConfig,
   ) {}
 
   async create(dto: CreateSaleDto): Promise<SaleView> {
     if (dto.endsAt <= dto.startsAt) throw invalid('endsAt', 'must be after startsAt');
     if (dto.endsAt <= new Date()) throw invalid('endsAt', 'must be in the future');
     assertAmountFits(dto.price, dto.perUserLimit);
+    const room = dto.waitingRoom ? this.roomOf(dto.waitingRoom, null, dto.startsAt) : null;
     const sale = await this.sales.transaction(async (tx): Promise<SaleWithStock> => {
-      const row = await this.sales.create(tx, dto);
+      const row = await this.sales.create(tx, { ...dto, waitingRoom: room ? { ...room } : undefined });
       await this.stock.open(tx, row.id, dto.stock);
       return { ...row, available: dto.stock };
     });
@@ -81,6 +85,12 @@ export class SalesService {
       if (endsAt <= startsAt) throw invalid('endsAt', 'must be after startsAt');
       if (endsAt <= now) throw invalid('endsAt', 'must be in the future');
       assertAmountFits(dto.price ?? sale.price, dto.perUserLimit ?? sale.perUserLimit);
+      const room =
+        dto.waitingRoom === undefined
+          ? undefined
+          : dto.waitingRoom === null
+            ? Prisma.DbNull
+            : { ...this.roomOf(dto.waitingRoom, waitingRoomOf(sale.waitingRoom), startsAt) };
 
       const delta = dto.stock === undefined ? 0 : dto.stock - sale.stock;
       if (dto.gateBuckets !== undefined && dto.gateBuckets !== sale.gateBuckets) {
@@ -118,6 +128,7 @@ export class SalesService {
           startsAt: dto.startsAt,
           endsAt: dto.endsAt,
           paymentWindowSeconds: dto.paymentWindowSeconds,
+          waitingRoom: room,
         });
         const next = { ...updated, stock: sale.stock + delta, available: sale.available + delta };
         await this.gate.updateSettings(id, gateSettings(next));
@@ -186,6 +197,36 @@ export class SalesService {
     });
   }
 
+  /** Pauses or resumes a sale's waiting room (nobody is let in while paused; joining and waiting go on). */
+  setRoomPaused(id: string, { paused }: { paused: boolean }): Promise<SaleView> {
+    return this.change(id, (sale) => {
+      const room = waitingRoomOf(sale.waitingRoom);
+      if (!room) throw new DomainError('NO_WAITING_ROOM', 'This sale has no waiting room');
+      if (new Date() >= effectiveEnd(sale)) throw new DomainError('SALE_ENDED', 'The sale has ended');
+      return { waitingRoom: { ...room, paused } };
+    });
+  }
+
+  /**
+   * A room's settings from the admin's fields over the current room (or the
+   * defaults); the pre-queue must open before the start.
+   */
+  private roomOf(dto: WaitingRoomDto, current: WaitingRoom | null, startsAt: Date): WaitingRoom {
+    const opens = dto.prequeueOpensAt === undefined ? (current?.prequeueOpensAt ?? null) : dto.prequeueOpensAt;
+    const prequeueOpensAt = opens instanceof Date ? opens.toISOString() : opens;
+    if (prequeueOpensAt !== null && Date.parse(prequeueOpensAt) > startsAt.getTime()) {
+      throw invalid('waitingRoom.prequeueOpensAt', 'must not be after startsAt');
+    }
+    return {
+      admitPerSecond: dto.admitPerSecond ?? current?.admitPerSecond ?? this.rooms.ROOM_DEFAULT_ADMIT_PER_SECOND,
+      maxActive: dto.maxActive ?? current?.maxActive ?? DEFAULT_MAX_ACTIVE,
+      claimSeconds: dto.claimSeconds ?? current?.claimSeconds ?? DEFAULT_CLAIM_SECONDS,
+      prequeueOpensAt,
+      maxQueue: dto.maxQueue === undefined ? (current?.maxQueue ?? null) : dto.maxQueue,
+      paused: dto.paused ?? current?.paused ?? false,
+    };
+  }
+
   end(id: string): Promise<SaleView> {
     return this.change(id, (sale) => (new Date() >= effectiveEnd(sale) ? {} : { endedAt: new Date() }));
   }
@@ -220,7 +261,7 @@ export class SalesService {
 
   private async change(
     id: string,
-    patch: (sale: SaleWithStock) => { paused?: boolean; endedAt?: Date },
+    patch: (sale: SaleWithStock) => { paused?: boolean; endedAt?: Date; waitingRoom?: Prisma.InputJsonValue },
   ): Promise<SaleView> {
     const sale = await this.locked(id, async (current, tx) => {
       const data = patch(current);
@@ -248,6 +289,10 @@ export class SalesService {
     );
   }
 }
+
+/** A room's defaults for the fields the admin leaves out (see WaitingRoomDto). */
+export const DEFAULT_MAX_ACTIVE = 5000;
+export const DEFAULT_CLAIM_SECONDS = 60;
 
 export function preheatJobId(saleId: string, startsAtMs: number): string {
   return `preheat-${saleId}-${startsAtMs}`;

@@ -11,5 +11,6 @@ export function gateSettings(sale: SaleWithStock): GateSettings {
     paused: sale.paused,
     price: sale.price,
     buckets: sale.gateBuckets,
+    room: sale.waitingRoom !== null,
   };
 }

@@ -68,6 +68,11 @@ export class SaleCatalog {
     return this.sales.watched(aheadMs, afterMs);
   }
 
+  /** Sales with a waiting room that open within `aheadMs` or ended within `afterMs` (for the admitter). */
+  rooms(aheadMs: number, afterMs: number): Promise<Sale[]> {
+    return this.sales.rooms(aheadMs, afterMs);
+  }
+
   private async withStock(sales: Sale[], tx?: Tx): Promise<SaleWithStock[]> {
     const available = await this.stock.available(
       sales.map((s) => s.id),

@@ -1,5 +1,6 @@
 import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
 import type { SaleWithStock } from './sale-catalog.js';
+import { waitingRoomOf, type WaitingRoom } from './waiting-room.js';
 
 /** A sale as the admin API answers it. */
 export interface SaleView {
@@ -19,6 +20,8 @@ export interface SaleView {
   /** Units left to buy: the gate's count once preheated, else the stock of record. */
   remaining: number;
   preheated: boolean;
+  /** The sale's waiting room; null: none, shoppers buy directly. */
+  waitingRoom: WaitingRoom | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -26,7 +29,17 @@ export interface SaleView {
 /** A sale as the storefront shows it to shoppers (endsAt: when it stops selling). */
 export type StorefrontSale = Pick<
   SaleView,
-  'id' | 'name' | 'price' | 'stock' | 'remaining' | 'perUserLimit' | 'startsAt' | 'endsAt' | 'status' | 'paused'
+  | 'id'
+  | 'name'
+  | 'price'
+  | 'stock'
+  | 'remaining'
+  | 'perUserLimit'
+  | 'startsAt'
+  | 'endsAt'
+  | 'status'
+  | 'paused'
+  | 'waitingRoom'
 >;
 
 /** The one mapper of a sale row (and the gate's remaining count, null when not preheated) to its views. */
@@ -47,6 +60,7 @@ export function saleView(sale: SaleWithStock, gateRemaining: number | null, now 
     status: saleStatus(sale, remaining, now),
     remaining,
     preheated: gateRemaining !== null,
+    waitingRoom: waitingRoomOf(sale.waitingRoom),
     createdAt: sale.createdAt,
     updatedAt: sale.updatedAt,
   };
@@ -54,10 +68,22 @@ export function saleView(sale: SaleWithStock, gateRemaining: number | null, now 
 
 /** The storefront's subset of saleView. */
 export function storefrontSale(sale: SaleWithStock, gateRemaining: number | null, now = new Date()): StorefrontSale {
-  const { id, name, price, stock, remaining, perUserLimit, startsAt, status, paused } = saleView(
+  const { id, name, price, stock, remaining, perUserLimit, startsAt, status, paused, waitingRoom } = saleView(
     sale,
     gateRemaining,
     now,
   );
-  return { id, name, price, stock, remaining, perUserLimit, startsAt, endsAt: effectiveEnd(sale), status, paused };
+  return {
+    id,
+    name,
+    price,
+    stock,
+    remaining,
+    perUserLimit,
+    startsAt,
+    endsAt: effectiveEnd(sale),
+    status,
+    paused,
+    waitingRoom,
+  };
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Prisma, Sale } from '../generated/prisma/client.js';
+import { Prisma, type Sale } from '../generated/prisma/client.js';
 import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
 
 export interface NewSale {
@@ -12,6 +12,7 @@ export interface NewSale {
   endsAt: Date;
   paymentWindowSeconds?: number | null;
   gateBuckets?: number;
+  waitingRoom?: Prisma.InputJsonValue;
 }
 
 /** Every read and write of `sales` (its stock of record is the inventory module's). */
@@ -87,6 +88,20 @@ export class SalesRepository {
         startsAt: { lte: new Date(now + aheadMs) },
         endsAt: { gte: since },
         OR: [{ endedAt: null }, { endedAt: { gte: since } }],
+      },
+      orderBy: [{ startsAt: 'asc' }, { id: 'asc' }],
+      take: limit,
+    });
+  }
+
+  /** Sales with a waiting room that open within `aheadMs` or ended within `afterMs` (their rooms are live). */
+  rooms(aheadMs: number, afterMs: number, limit = 500): Promise<Sale[]> {
+    const now = Date.now();
+    return this.prisma.sale.findMany({
+      where: {
+        waitingRoom: { not: Prisma.DbNull },
+        startsAt: { lte: new Date(now + aheadMs) },
+        endsAt: { gte: new Date(now - afterMs) },
       },
       orderBy: [{ startsAt: 'asc' }, { id: 'asc' }],
       take: limit,

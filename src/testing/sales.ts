@@ -17,6 +17,7 @@ export function saleRow(overrides: Partial<SaleWithStock> = {}): SaleWithStock {
     paused: false,
     paymentWindowSeconds: null,
     gateBuckets: 1,
+    waitingRoom: null,
     createdAt: new Date(now - 120_000),
     updatedAt: new Date(now - 120_000),
     ...overrides,

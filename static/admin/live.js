@@ -97,11 +97,27 @@ function card(sale) {
   for (const status of STATUSES) {
     orders.append(figure(sale.id, `orders-${status}`, status, sale.ordersByStatus[status] ?? 0));
   }
+  const room = document.createElement('div');
+  room.className = 'figures small';
+  if (sale.room) {
+    room.append(
+      figure(sale.id, 'room-waiting', 'waiting', sale.room.waiting),
+      figure(sale.id, 'room-admitted', 'admitted, unused', sale.room.admitted),
+      figure(sale.id, 'room-buying', 'bought, not paid', sale.room.buying),
+      figure(sale.id, 'room-rate', 'let in (measured)', sale.room.measuredAdmitPerSecond, '/s'),
+      figure(sale.id, 'room-target', 'let in (target)', sale.room.targetAdmitPerSecond ?? 0, '/s'),
+      figure(sale.id, 'room-wait', 'wait of the last', sale.room.estimatedWaitSeconds, ' s'),
+    );
+  }
+  const roomTitle = document.createElement('h3');
+  roomTitle.textContent = sale.room ? 'waiting room' : '';
   const refusalsTitle = document.createElement('h3');
   refusalsTitle.textContent = 'refusals by code (per second)';
   const ordersTitle = document.createElement('h3');
   ordersTitle.textContent = 'orders by status';
-  section.append(title, window, main, refusalsTitle, refusals, ordersTitle, orders);
+  section.append(title, window, main);
+  if (sale.room) section.append(roomTitle, room);
+  section.append(refusalsTitle, refusals, ordersTitle, orders);
   return section;
 }
 

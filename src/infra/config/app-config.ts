@@ -152,6 +152,29 @@ export class GateConfig {
   @Int({ min: 60 }) IDEMPOTENCY_TTL_SECONDS = 86_400;
 }
 
+/** Waiting rooms: the admitter, admissions, defaults of a sale's room (src/room). */
+export class RoomConfig {
+  /** How often the admitter of each room lets the next shoppers in (ms). */
+  @Int({ min: 20, max: 5000 }) ROOM_TICK_MS = 200;
+  /** A room's admitter lease: another worker takes over this long after its holder died (ms). */
+  @Int({ min: 500, max: 60_000 }) ROOM_LEASE_MS = 3000;
+  /**
+   * Key of the room's signatures (admissions, queue tokens), shared by every API copy; empty: derived from
+   * JWT_SECRET. Changing it voids admissions and queue tokens in flight (shoppers poll again).
+   */
+  @Text({ minLength: 32, message: 'must be at least 32 characters (or empty)', when: given('ROOM_TOKEN_SECRET') })
+  ROOM_TOKEN_SECRET = '';
+  /** Admission rate of a room created without one, and of an `auto` room before it has measured anything. */
+  @Int({ min: 1, max: 100_000 }) ROOM_DEFAULT_ADMIT_PER_SECOND = 500;
+  /** Bounds of an `auto` room's rate (shoppers per second). */
+  @Int({ min: 1, max: 100_000 }) ROOM_AUTO_MIN_PER_SECOND = 20;
+  @Int({ min: 1, max: 100_000 }) ROOM_AUTO_MAX_PER_SECOND = 5000;
+  /** How long before the start joining opens, when the room names no prequeueOpensAt. */
+  @Int({ min: 0 }) ROOM_PREQUEUE_LEAD_SECONDS = 900;
+  /** Longest a queue may grow when the room names no maxQueue (joins beyond: 503 QUEUE_FULL). */
+  @Int({ min: 1 }) ROOM_MAX_QUEUE = 2_000_000;
+}
+
 /** Sales: preheat, the storefront's cache, the periodic reconcile. */
 export class SalesConfig {
   /** How long before startsAt a sale's gate state is loaded into Redis. */
@@ -321,6 +344,7 @@ export const CONFIG_SLICES = [
   RedisConfig,
   QueueConfig,
   GateConfig,
+  RoomConfig,
   SalesConfig,
   OrdersConfig,
   PaymentConfig,
@@ -341,6 +365,7 @@ export type AppConfig = HttpConfig &
   RedisConfig &
   QueueConfig &
   GateConfig &
+  RoomConfig &
   SalesConfig &
   OrdersConfig &
   PaymentConfig &
@@ -391,6 +416,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length) throw new ConfigError(problems);
   if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD)
     throw new ConfigError(['ADMIN_PASSWORD is missing (needed with ADMIN_EMAIL)']);
+  if (config.ROOM_AUTO_MIN_PER_SECOND > config.ROOM_AUTO_MAX_PER_SECOND)
+    throw new ConfigError(['ROOM_AUTO_MIN_PER_SECOND must not be above ROOM_AUTO_MAX_PER_SECOND']);
   if (config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_TIMEOUT_MS)
     throw new ConfigError(['SHUTDOWN_DRAIN_MS must be below SHUTDOWN_TIMEOUT_MS (the drain is part of the shutdown)']);
   return config;

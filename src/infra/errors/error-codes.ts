@@ -41,6 +41,20 @@ export const ERROR_STATUS = {
   OUTCOME_UNKNOWN: HttpStatus.SERVICE_UNAVAILABLE,
   GATE_NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
   ORDER_NOT_FOUND: HttpStatus.NOT_FOUND,
+  // the waiting room
+  /** The sale has a waiting room: a purchase needs its admission (header Admission-Token). */
+  ADMISSION_REQUIRED: HttpStatus.FORBIDDEN,
+  /** The admission is forged, altered, expired, another shopper's or another sale's, or older than the gate. */
+  ADMISSION_INVALID: HttpStatus.FORBIDDEN,
+  /** The admission already bought once. */
+  ADMISSION_USED: HttpStatus.CONFLICT,
+  NO_WAITING_ROOM: HttpStatus.CONFLICT,
+  /** The sale ended or sold out: the queue takes nobody new. */
+  QUEUE_CLOSED: HttpStatus.CONFLICT,
+  /** Joining opens at the room's prequeueOpensAt. */
+  QUEUE_NOT_OPEN: HttpStatus.CONFLICT,
+  /** The queue is at its maxQueue; try again after Retry-After. */
+  QUEUE_FULL: HttpStatus.SERVICE_UNAVAILABLE,
   // order lifecycle
   ORDER_NOT_PAYABLE: HttpStatus.CONFLICT,
   ORDER_NOT_CANCELLABLE: HttpStatus.CONFLICT,

@@ -6,7 +6,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { NotifyConfig, QueueConfig } from '../config/app-config.js';
 import { JobWorkers } from './job-workers.js';
 import { assertEveryJobHandled, dispatcher, JobConsumer, JobHandlers, OnJob, OnJobFailed } from './on-job.js';
-import { JobName, QueueName } from './queues.js';
+import { EventName, JobName, QueueName } from './queues.js';
 import { QueueService } from './queues.module.js';
 
 const job = (name: string, data: unknown = {}): Job => ({ name, data, opts: {}, attemptsMade: 0 }) as unknown as Job;
@@ -28,6 +28,16 @@ class Promotions {
   reconcile(): string {
     this.seen.push('reconcile');
     return 'reconciled';
+  }
+
+  @OnJob(EventName.OrderPaid)
+  paid(): void {
+    this.seen.push('paid');
+  }
+
+  @OnJob(EventName.OrderCancelled)
+  cancelled(): void {
+    this.seen.push('cancelled');
   }
 
   @OnJobFailed(JobName.PreheatSale)
@@ -64,7 +74,9 @@ describe('@OnJob discovery', () => {
     const table = ctx.get(JobHandlers).collect();
     expect([...table.keys()]).toEqual([QueueName.Promotions]);
     const handlers = table.get(QueueName.Promotions)!;
-    expect([...handlers.run.keys()].sort()).toEqual([JobName.PreheatSale, JobName.ReconcileSales].sort());
+    expect([...handlers.run.keys()].sort()).toEqual(
+      [JobName.PreheatSale, JobName.ReconcileSales, EventName.OrderPaid, EventName.OrderCancelled].sort(),
+    );
 
     const run = dispatcher(QueueName.Promotions, handlers);
     await expect(run(job(JobName.PreheatSale, { saleId: 's1' }))).resolves.toBe('preheated');

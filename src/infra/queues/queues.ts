@@ -8,7 +8,7 @@ import type { DefaultJobOptions } from 'bullmq';
 export const QueueName = {
   /** Worker liveness. */
   Ops: 'ops',
-  /** Sale housekeeping: the stock preheat ahead of startsAt. */
+  /** Sale housekeeping: the stock preheat ahead of startsAt, reconcile, the waiting rooms (admitter, turns that end). */
   Promotions: 'promotions',
   /** Admitted tickets become orders; order state follows inventory's answers. */
   Orders: 'orders',
@@ -91,8 +91,8 @@ export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] 
   [EventName.InventoryRejected]: [QueueName.Orders],
   [EventName.InventoryReturned]: [QueueName.Orders],
   [EventName.OrderConfirmed]: [QueueName.Notifications, QueueName.Timeouts],
-  [EventName.OrderPaid]: [QueueName.Notifications],
-  [EventName.OrderCancelled]: [QueueName.Inventory, QueueName.Notifications],
+  [EventName.OrderPaid]: [QueueName.Notifications, QueueName.Promotions],
+  [EventName.OrderCancelled]: [QueueName.Inventory, QueueName.Notifications, QueueName.Promotions],
 };
 
 /**

@@ -2,9 +2,23 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SaleStatsService, type SaleStats } from '../../orders/sale-stats.service.js';
 import { effectiveEnd, saleStatus, type SaleStatus, type SaleTimes } from '../../sales/sale-status.js';
 import { SaleCatalog } from '../../sales/sale-catalog.js';
+import { RoomStore } from '../../room/room.store.js';
 
 /** A sale worth watching, with what its status needs. */
-type WatchedSale = SaleTimes & { id: string; name: string };
+type WatchedSale = SaleTimes & { id: string; name: string; waitingRoom: unknown };
+
+/** A sale's waiting room in the live view. */
+export interface LiveRoom {
+  waiting: number;
+  /** Admitted, admission unused. */
+  admitted: number;
+  /** Bought with the admission, order not paid or cancelled yet. */
+  buying: number;
+  measuredAdmitPerSecond: number;
+  targetAdmitPerSecond: number | null;
+  /** Wait of the last in line, seconds. */
+  estimatedWaitSeconds: number;
+}
 
 /** Sales starting within this long, or ended this long ago, are still shown. */
 const AHEAD_MS = 15 * 60_000;
@@ -36,6 +50,8 @@ export interface LiveSale {
     /** Orders persisted per second: how fast the backlog drains. */
     drain: number;
   };
+  /** The sale's waiting room; null when it has none. */
+  room: LiveRoom | null;
 }
 
 export interface LiveSample {
@@ -70,6 +86,7 @@ export class LiveSalesService {
   constructor(
     @Inject(SaleCatalog) private readonly catalog: SaleCatalog,
     @Inject(SaleStatsService) private readonly stats: SaleStatsService,
+    @Inject(RoomStore) private readonly rooms: RoomStore,
   ) {}
 
   /** The latest sample, taken now when the last one is older than a second. */
@@ -81,12 +98,17 @@ export class LiveSalesService {
 
   private async take(): Promise<LiveSample> {
     const sales = await this.catalog.watched(AHEAD_MS, AFTER_MS);
-    const figures = await Promise.all(sales.map((sale) => this.stats.stats(sale.id).catch(() => null)));
+    const [figures, rooms] = await Promise.all([
+      Promise.all(sales.map((sale) => this.stats.stats(sale.id).catch(() => null))),
+      Promise.all(
+        sales.map((sale) => (sale.waitingRoom === null ? Promise.resolve(null) : this.room(sale.id).catch(() => null))),
+      ),
+    ]);
     const now = Date.now();
     const live: LiveSale[] = [];
     sales.forEach((sale, i) => {
       const stats = figures[i];
-      if (stats) live.push(this.figures(sale, stats, now));
+      if (stats) live.push({ ...this.figures(sale, stats, now), room: rooms[i] ?? null });
     });
     for (const id of this.previous.keys()) if (!live.some((s) => s.id === id)) this.previous.delete(id);
     const sample = { at: new Date(now), sales: live };
@@ -94,7 +116,20 @@ export class LiveSalesService {
     return sample;
   }
 
-  private figures(sale: WatchedSale, stats: SaleStats, now: number): LiveSale {
+  private async room(saleId: string): Promise<LiveRoom> {
+    const s = await this.rooms.stats(saleId);
+    const rate = s.measuredRate > 0 ? s.measuredRate : (s.rateNow ?? 0);
+    return {
+      waiting: s.waiting,
+      admitted: s.active,
+      buying: s.buying,
+      measuredAdmitPerSecond: Math.round(s.measuredRate * 10) / 10,
+      targetAdmitPerSecond: s.rateNow,
+      estimatedWaitSeconds: rate > 0 ? Math.ceil(s.waiting / rate) : 0,
+    };
+  }
+
+  private figures(sale: WatchedSale, stats: SaleStats, now: number): Omit<LiveSale, 'room'> {
     const remaining = stats.remaining ?? stats.stock;
     const before = this.previous.get(sale.id);
     const seconds = before ? (now - before.at) / 1000 : 0;

@@ -53,6 +53,15 @@ const MESSAGES: Record<ErrorCode, string> = {
     'The purchase could not be confirmed; it may still be placed as order 01JD3N8V4Q9RZ6T5XW2K7M1C0B: look it up at /orders/01JD3N8V4Q9RZ6T5XW2K7M1C0B',
   GATE_NOT_READY: 'The sale is being prepared; try again shortly',
   ORDER_NOT_FOUND: 'No such order',
+  ADMISSION_REQUIRED:
+    'This sale has a waiting room: join the queue (POST /sales/:id/queue) and buy with its admission (header Admission-Token)',
+  ADMISSION_INVALID:
+    "This admission is not valid (expired, altered, or another shopper's or sale's): join the queue again",
+  ADMISSION_USED: 'This admission has already bought once',
+  NO_WAITING_ROOM: 'This sale has no waiting room: buy directly',
+  QUEUE_CLOSED: 'The sale has ended or sold out: the queue takes nobody new',
+  QUEUE_NOT_OPEN: 'The queue is not open yet; it opens before the sale starts',
+  QUEUE_FULL: 'The queue is full; try again shortly',
   ORDER_NOT_PAYABLE: 'The order cannot be paid: it was cancelled',
   ORDER_NOT_CANCELLABLE: 'The order cannot be cancelled: it is PAID',
   PAYMENT_DECLINED: 'The payment was declined: insufficient funds',
@@ -78,6 +87,7 @@ const RETRY_AFTER: ErrorCode[] = [
   'UNAVAILABLE',
   'OUTCOME_UNKNOWN',
   'STREAMS_BUSY',
+  'QUEUE_FULL',
 ];
 const BODY_ERRORS: ErrorCode[] = ['VALIDATION_FAILED', 'MALFORMED_BODY', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
@@ -272,6 +282,15 @@ function describe(operation: OperationObject, path: string, doc: RouteDoc, acces
       required: false,
       description: doc.idempotencyKey,
       schema: { type: 'string', pattern: /^[A-Za-z0-9_.:-]{1,128}$/.source },
+    });
+  }
+  for (const header of doc.headers ?? []) {
+    operation.parameters.push({
+      name: header.name,
+      in: 'header',
+      required: false,
+      description: header.description,
+      schema: { type: 'string' },
     });
   }
   const body = operation.requestBody;

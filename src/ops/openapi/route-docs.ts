@@ -11,7 +11,9 @@ import {
   OrderPageDto,
   OrderViewDto,
   PublicUserDto,
+  QueueViewDto,
   ReconcileReportDto,
+  RoomReportDto,
   SalePageDto,
   SaleStatsDto,
   SaleViewDto,
@@ -30,6 +32,8 @@ export interface RouteDoc {
   id?: IdKind;
   /** The route reads an `Idempotency-Key` header. */
   idempotencyKey?: string;
+  /** Other request headers the route reads. */
+  headers?: { name: string; description: string }[];
   requestExample?: unknown;
   /** A route served by Fastify outside Nest: no controller, so everything about it is said here. */
   fastify?: { summary: string; description: string; tag: string; auth: 'admin-page' | 'metrics-token' };
@@ -59,6 +63,7 @@ const SALE_EXAMPLE = {
   status: 'ACTIVE',
   remaining: 412,
   preheated: true,
+  waitingRoom: null,
   createdAt: '2026-11-20T09:00:00.000Z',
   updatedAt: '2026-11-20T09:00:00.000Z',
 };
@@ -109,7 +114,105 @@ const SALE_CHANGE_ERRORS: ErrorCode[] = ['SALE_NOT_FOUND', 'SALE_ENDED'];
  * plugin); auth comes from each handler's @Public()/@Roles(). The OpenAPI
  * test fails when a route of the app is missing here or one here is gone.
  */
+const ROOM_EXAMPLE = {
+  admitPerSecond: 200,
+  maxActive: 5000,
+  claimSeconds: 60,
+  prequeueOpensAt: null,
+  maxQueue: null,
+  paused: true,
+};
+const QUEUE_EXAMPLE = {
+  state: 'waiting',
+  position: 1840,
+  estimatedWaitSeconds: { low: 7, high: 11 },
+  refreshAfterSeconds: 2,
+  queueLength: 52311,
+  admitPerSecond: 201.4,
+  startsAt: AT,
+  admission: null,
+  queueToken: 'eyJzdGF0ZSI6IndhaXRpbmciLCJwb3NpdGlvbiI6MTg0MH0.Xq3u9bQ0mLw2c1Zr7TtYhA',
+};
+const QUEUE_ADMITTED = {
+  ...QUEUE_EXAMPLE,
+  state: 'admitted',
+  position: null,
+  estimatedWaitSeconds: { low: 0, high: 0 },
+  refreshAfterSeconds: 10,
+  admission: { token: 'mhe2b3k0.mhe2c7s0.aQ3r9Zt1LwX0c8YpV2nB4g', expiresAt: LATER },
+  queueToken: null,
+};
+const QUEUE_ROUTE_ERRORS: ErrorCode[] = ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'UNAVAILABLE'];
+
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
+  'POST /sales/{id}/queue': {
+    ok: { status: 200, type: QueueViewDto, example: QUEUE_EXAMPLE },
+    errors: [...QUEUE_ROUTE_ERRORS, 'QUEUE_CLOSED', 'QUEUE_NOT_OPEN', 'QUEUE_FULL'],
+    id: 'sale',
+  },
+  'GET /sales/{id}/queue': {
+    ok: { status: 200, type: QueueViewDto, example: QUEUE_ADMITTED },
+    errors: QUEUE_ROUTE_ERRORS,
+    id: 'sale',
+    headers: [
+      {
+        name: 'Queue-Token',
+        description:
+          'The queueToken of the last answer: a poll before its refreshAfterSeconds is answered from it, without touching the queue.',
+      },
+    ],
+  },
+  'DELETE /sales/{id}/queue': {
+    ok: {
+      status: 200,
+      type: QueueViewDto,
+      example: { ...QUEUE_EXAMPLE, state: 'left', position: null, queueToken: null },
+    },
+    errors: QUEUE_ROUTE_ERRORS,
+    id: 'sale',
+  },
+  'GET /admin/sales/{id}/room': {
+    ok: {
+      status: 200,
+      type: RoomReportDto,
+      example: {
+        saleId: SALE_ID,
+        settings: {
+          admitPerSecond: 200,
+          maxActive: 5000,
+          claimSeconds: 60,
+          prequeueOpensAt: null,
+          maxQueue: null,
+          paused: false,
+        },
+        state: 'open',
+        waiting: 52311,
+        shadowed: 0,
+        admitted: 812,
+        buying: 3120,
+        targetAdmitPerSecond: 200,
+        measuredAdmitPerSecond: 199.2,
+        estimatedWaitSeconds: 263,
+        counters: { joined: 61210, admitted: 8899, used: 7611, lapsed: 402, left: 88, gone: 35, ended: 4491 },
+      },
+    },
+    errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM'],
+    id: 'sale',
+  },
+  'POST /admin/sales/{id}/room/pause': {
+    ok: { status: 200, type: SaleViewDto, example: { ...SALE_EXAMPLE, waitingRoom: ROOM_EXAMPLE } },
+    errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'SALE_ENDED'],
+    id: 'sale',
+  },
+  'POST /admin/sales/{id}/room/resume': {
+    ok: {
+      status: 200,
+      type: SaleViewDto,
+      example: { ...SALE_EXAMPLE, waitingRoom: { ...ROOM_EXAMPLE, paused: false } },
+    },
+    errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'SALE_ENDED'],
+    id: 'sale',
+  },
   'POST /auth/register': {
     ok: {
       status: 201,
@@ -259,8 +362,18 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       'UNAVAILABLE',
       'OUTCOME_UNKNOWN',
       'SALE_NOT_FOUND',
+      'ADMISSION_REQUIRED',
+      'ADMISSION_INVALID',
+      'ADMISSION_USED',
     ],
     id: 'sale',
+    headers: [
+      {
+        name: 'Admission-Token',
+        description:
+          'On a sale with a waiting room: the admission from GET /sales/{id}/queue (state admitted). It buys once; without it 403 ADMISSION_REQUIRED.',
+      },
+    ],
     idempotencyKey:
       'The same key from the same shopper returns the first admission (202, same order id), also for concurrent replays. Refusals are not stored.',
     requestExample: { quantity: 1 },

@@ -12,7 +12,12 @@ import type { NotificationPage } from '../../notifications/admin-notifications.s
 import type { NotificationView } from '../../notifications/notification.types.js';
 import type { OrderView } from '../../orders/orders.service.js';
 import type { SaleStats } from '../../orders/sale-stats.service.js';
+import { ApiProperty } from '@nestjs/swagger';
 import type { SaleView, StorefrontSale } from '../../sales/sale-view.js';
+import type { WaitingRoom } from '../../sales/waiting-room.js';
+import type { QueueView } from '../../room/room.service.js';
+import type { QueueState } from '../../room/room-terms.js';
+import type { RoomReport } from '../../sale-admin/room-admin.service.js';
 import type { ReconcileReport } from '../../sale-admin/reconcile.service.js';
 import type { AdminSession } from '../admin/admin-access.js';
 import type { HealthBody } from '../health.controller.js';
@@ -59,6 +64,24 @@ export class LoginAnswerDto {
   expiresIn!: string;
 }
 
+export class WaitingRoomViewDto implements WaitingRoom {
+  /** Shoppers let in per second, or `auto` (the admitter follows what the purchase path measures). */
+  @ApiProperty({ oneOf: [{ type: 'number' }, { type: 'string', enum: ['auto'] }], example: 200 })
+  admitPerSecond!: number | 'auto';
+  /** Most shoppers admitted and not yet done (admission unused, or order not yet paid or cancelled). */
+  maxActive!: number;
+  /** Seconds an admission stays valid. */
+  claimSeconds!: number;
+  /** When joining opens (before the start); null: ROOM_PREQUEUE_LEAD_SECONDS before it. */
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  prequeueOpensAt!: string | null;
+  /** Longest the queue may grow; null: ROOM_MAX_QUEUE. */
+  @ApiProperty({ type: Number, nullable: true })
+  maxQueue!: number | null;
+  /** Nobody is let in while paused (joining and waiting go on). */
+  paused!: boolean;
+}
+
 export class SaleViewDto implements SaleView {
   id!: string;
   name!: string;
@@ -79,6 +102,9 @@ export class SaleViewDto implements SaleView {
   remaining!: number;
   /** The sale's stock is loaded into the admission gate. */
   preheated!: boolean;
+  /** The sale's waiting room; null: none, shoppers buy directly. */
+  @ApiProperty({ type: WaitingRoomViewDto, nullable: true })
+  waitingRoom!: WaitingRoomViewDto | null;
   createdAt!: Date;
   updatedAt!: Date;
 }
@@ -103,6 +129,9 @@ export class StorefrontSaleDto implements StorefrontSale {
   endsAt!: Date;
   status!: SaleStatus;
   paused!: boolean;
+  /** The sale's waiting room; null: none, shoppers buy directly. */
+  @ApiProperty({ type: WaitingRoomViewDto, nullable: true })
+  waitingRoom!: WaitingRoomViewDto | null;
 }
 
 export class StorefrontSaleDetailDto extends StorefrontSaleDto {
@@ -265,4 +294,59 @@ export class AdminSessionDto implements AdminSession {
   status!: 'signed-in';
   /** When the session (the token) expires. */
   expiresAt!: Date;
+}
+
+export class WaitRangeDto {
+  low!: number;
+  high!: number;
+}
+
+export class AdmissionDto {
+  /** Send it as the header Admission-Token of the purchase; it buys once. */
+  token!: string;
+  expiresAt!: Date;
+}
+
+export class QueueViewDto implements QueueView {
+  /** prequeue, waiting, admitted, used (bought with the admission), sold_out (place kept for returned units), closed, full, not_open, left */
+  @ApiProperty({
+    enum: ['prequeue', 'waiting', 'admitted', 'used', 'sold_out', 'closed', 'full', 'not_open', 'left'],
+  })
+  state!: QueueState;
+  /** 1 = next in line; null in the pre-queue (the order is drawn at the start) and when not waiting. */
+  @ApiProperty({ type: Number, nullable: true })
+  position!: number | null;
+  /** Seconds until admission, as a range (0, 0 when not waiting). */
+  estimatedWaitSeconds!: WaitRangeDto;
+  /** Poll again after this long, not before. */
+  refreshAfterSeconds!: number;
+  /** Shoppers waiting in the room. */
+  queueLength!: number;
+  /** Admissions per second the estimate is based on. */
+  admitPerSecond!: number;
+  /** When the sale starts selling. */
+  startsAt!: Date;
+  /** Once admitted: the token to buy with and until when it holds; else null. */
+  @ApiProperty({ type: AdmissionDto, nullable: true })
+  admission!: AdmissionDto | null;
+  /** Send it back as header Queue-Token on the next poll; null when not waiting. */
+  @ApiProperty({ type: String, nullable: true })
+  queueToken!: string | null;
+}
+
+export class RoomReportDto implements RoomReport {
+  saleId!: string;
+  settings!: WaitingRoomViewDto;
+  @ApiProperty({ enum: ['upcoming', 'open', 'paused', 'sold_out', 'ended'] })
+  state!: RoomReport['state'];
+  waiting!: number;
+  shadowed!: number;
+  admitted!: number;
+  buying!: number;
+  @ApiProperty({ type: Number, nullable: true })
+  targetAdmitPerSecond!: number | null;
+  measuredAdmitPerSecond!: number;
+  estimatedWaitSeconds!: number;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } })
+  counters!: Record<string, number>;
 }

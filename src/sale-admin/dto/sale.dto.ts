@@ -1,5 +1,19 @@
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsDate, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsDate,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
 import { IsOmittable } from '../../infra/http/validation.js';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
@@ -12,6 +26,72 @@ export const MAX_PRICE = 100_000_000;
 
 /** Most buckets a sale's gate may be split into. */
 export const MAX_GATE_BUCKETS = 16;
+
+/** Most shoppers a waiting room may let in per second. */
+export const MAX_ADMIT_PER_SECOND = 100_000;
+
+const IsAdmitRate = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isAdmitRate',
+    validator: {
+      validate: (value: unknown) =>
+        value === 'auto' ||
+        (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ADMIT_PER_SECOND),
+      defaultMessage: () => `must be "auto" or an integer from 1 to ${MAX_ADMIT_PER_SECOND}`,
+    },
+  });
+
+/**
+ * A sale's waiting room. Every field may be left out: on create it takes its
+ * default (ROOM_DEFAULT_ADMIT_PER_SECOND, 5000 active, a 60 s claim window,
+ * the pre-queue ROOM_PREQUEUE_LEAD_SECONDS before the start, ROOM_MAX_QUEUE);
+ * on update the room's current value stays.
+ */
+export class WaitingRoomDto {
+  /** Shoppers let in per second, or `auto`: the admitter follows what the purchase path measures. */
+  @ApiProperty({
+    oneOf: [
+      { type: 'integer', minimum: 1 },
+      { type: 'string', enum: ['auto'] },
+    ],
+    example: 200,
+  })
+  @IsOptional()
+  @IsAdmitRate()
+  admitPerSecond?: number | 'auto';
+
+  /** Most shoppers admitted and not yet done (admission unused, or order not yet paid or cancelled). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  maxActive?: number;
+
+  /** Seconds an admission stays valid (the claim window). */
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  claimSeconds?: number;
+
+  /** When joining opens, before the sale starts. */
+  @IsOptional()
+  @Transform(isoDate)
+  @IsDate({ message: 'must be an ISO 8601 date-time' })
+  prequeueOpensAt?: Date | null;
+
+  /** Longest the queue may grow (joins beyond it: 503 QUEUE_FULL). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  maxQueue?: number | null;
+
+  /** Let nobody in (joining and waiting go on). */
+  @IsOptional()
+  @IsBoolean()
+  paused?: boolean;
+}
 
 export class CreateSaleDto {
   @Transform(trim)
@@ -63,6 +143,14 @@ export class CreateSaleDto {
   @Min(1)
   @Max(MAX_GATE_BUCKETS)
   gateBuckets?: number;
+
+  /** The sale's waiting room (shoppers queue, then buy with an admission); null or absent: none. */
+  @ApiProperty({ type: WaitingRoomDto, nullable: true, required: false })
+  @IsOptional()
+  @IsObject({ message: 'must be an object or null' })
+  @ValidateNested()
+  @Type(() => WaitingRoomDto)
+  waitingRoom?: WaitingRoomDto | null;
 }
 
 export class UpdateSaleDto {
@@ -122,6 +210,14 @@ export class UpdateSaleDto {
   @Min(1)
   @Max(MAX_GATE_BUCKETS)
   gateBuckets?: number;
+
+  /** The sale's waiting room (shoppers queue, then buy with an admission); null: remove it; absent: unchanged. */
+  @ApiProperty({ type: WaitingRoomDto, nullable: true, required: false })
+  @IsOptional()
+  @IsObject({ message: 'must be an object or null' })
+  @ValidateNested()
+  @Type(() => WaitingRoomDto)
+  waitingRoom?: WaitingRoomDto | null;
 }
 
 export class ReconcileQueryDto {
