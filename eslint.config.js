@@ -23,7 +23,7 @@ const MODULES = {
   bots: ['users', 'auth', 'sales'],
   room: ['overload', 'auth', 'gate', 'sales', 'bots'],
   purchase: ['overload', 'auth', 'gate', 'sales', 'room'],
-  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders', 'room'],
+  'sale-admin': ['auth', 'events', 'gate', 'inventory', 'sales', 'orders', 'bots', 'room'],
   ops: [
     'overload',
     'users',

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:scalpers [-- --quick] [--honest 1000] [--scalper-accounts 200] [--scalper-addresses 5]
- *   [--stock 500] [--per-address-cap 2] [--difficulty 10000] [--admit-per-second 200] [--lead 60]`
+ *   [--stock 500] [--per-address-cap 2] [--difficulty 10000] [--admit-per-second 200] [--lead 3]`
  *
  * The scalper simulation of issue 22: honest shoppers (one account, one address and one device
  * each) and one scalper (many accounts spread over a few addresses, a fresh device id per
@@ -67,8 +67,8 @@ const STOCK = Number(flags.stock ?? (QUICK ? 100 : 500));
 const PER_ADDRESS_CAP = Number(flags['per-address-cap']);
 const DIFFICULTY = Number(flags.difficulty);
 const ADMIT_PER_SECOND = Number(flags['admit-per-second']);
-/** Seconds from creating a sale to its start: every identity joins in between (the pre-queue). */
-const LEAD_SECONDS = Number(flags.lead ?? (QUICK ? 30 : 60));
+/** Seconds between the last join and the start (the sale starts an hour out, moved to this once all joined). */
+const LEAD_SECONDS = Number(flags.lead ?? 3);
 const CONCURRENCY = Number(flags.concurrency);
 const DB_NAME = 'flash_sale_bench_scalpers';
 const SECRET = 'bench-scalpers-secret-bench-scalpers-secret';
@@ -155,7 +155,7 @@ async function createSale(
   admin: BenchUser,
   mode: 'enforce' | 'log',
 ): Promise<{ id: string; startsAt: number }> {
-  const startsAt = Date.now() + LEAD_SECONDS * 1000;
+  const startsAt = Date.now() + 3600_000;
   const created = await call(
     base,
     'POST',
@@ -168,7 +168,7 @@ async function createSale(
       stock: STOCK,
       perUserLimit: 1,
       startsAt: new Date(startsAt).toISOString(),
-      endsAt: new Date(startsAt + 3600_000).toISOString(),
+      endsAt: new Date(startsAt + 7200_000).toISOString(),
       waitingRoom: {
         admitPerSecond: ADMIT_PER_SECOND,
         maxActive: STOCK * 2,
@@ -222,8 +222,18 @@ function take(id: Identity, view: Record<string, unknown>): void {
 
 const FINAL = new Set(['sold_out', 'closed', 'left', 'expired', 'full']);
 
-async function buyAll(base: string, saleId: string, people: Identity[], deadline: number): Promise<number> {
+/**
+ * Polls and buys until every identity is done; right after the first purchase (stock left),
+ * `probe` runs once with that buyer.
+ */
+async function buyAll(
+  base: string,
+  saleId: string,
+  people: Identity[],
+  { deadline, probe }: { deadline: number; probe: (buyer: Identity) => Promise<void> },
+): Promise<number> {
   let accepted = 0;
+  let probed: Promise<void> | null = null;
   const live = () => people.filter((p) => p.joined === 'queued' && !p.bought && !FINAL.has(p.state));
   while (Date.now() < deadline) {
     const todo = live();
@@ -241,6 +251,8 @@ async function buyAll(base: string, saleId: string, people: Identity[], deadline
         if (bought.status === 202) {
           accepted++;
           p.bought = true;
+          probed ??= probe(p);
+          await probed;
           return;
         }
         if (bought.body.code === 'SOLD_OUT' || bought.body.code === 'SALE_NOT_ACTIVE') p.state = 'sold_out';
@@ -295,13 +307,41 @@ async function runMode(
   await pool(shuffle([...people]), CONCURRENCY, (p) => join(base, sale.id, p));
   const cpuAfter = await verifyCpuSeconds(base);
   console.log(`[${mode}] ${people.length} joins in ${((Date.now() - joinStarted) / 1000).toFixed(1)} s`);
-  if (Date.now() >= sale.startsAt) throw new Error(`joins took past the start: raise --lead (now ${LEAD_SECONDS} s)`);
+  // everyone is in the pre-queue: the sale starts in LEAD_SECONDS
+  const startsAt = Date.now() + LEAD_SECONDS * 1000;
+  const moved = await call(
+    base,
+    'PATCH',
+    `/admin/sales/${sale.id}`,
+    { authorization: `Bearer ${admin.token}` },
+    { startsAt: new Date(startsAt).toISOString() },
+  );
+  if (moved.status !== 200) throw new Error(`start not moved: ${JSON.stringify(moved.body)}`);
   // the room's order: waiting shoppers by score (a uniform draw per pre-queue joiner)
   const roomKey = `${PREFIX}:{${sale.id}}:room`;
   const order = await redis.zrange(`${roomKey}:q`, '0', '-1');
   const shadowed = new Set(await redis.zrange(`${roomKey}:shadow`, '0', '-1'));
-  await new Promise((r) => setTimeout(r, Math.max(0, sale.startsAt - Date.now())));
-  const accepted = await buyAll(base, sale.id, people, Date.now() + 120_000);
+  await new Promise((r) => setTimeout(r, Math.max(0, startsAt - Date.now())));
+  // probes, while stock is left: an admission reused, a purchase without one, another shopper's admission
+  const refusedWith: Record<'reuse' | 'none' | 'foreign', { status: number; code: unknown }> = {
+    reuse: { status: 0, code: null },
+    none: { status: 0, code: null },
+    foreign: { status: 0, code: null },
+  };
+  const probe = async (buyer: Identity): Promise<void> => {
+    const other = people.find((p) => p.kind === 'honest' && p !== buyer)!;
+    const path = `/sales/${sale.id}/orders`;
+    const token = { 'admission-token': buyer.admission!.token };
+    for (const [name, who, h] of [
+      ['reuse', buyer, token],
+      ['none', other, {}],
+      ['foreign', other, token],
+    ] as const) {
+      const answer = await call(base, 'POST', path, headers(who, h), { quantity: 1 });
+      refusedWith[name] = { status: answer.status, code: answer.body.code };
+    }
+  };
+  const accepted = await buyAll(base, sale.id, people, { deadline: Date.now() + 120_000, probe });
 
   // orders persisted
   const deadline = Date.now() + 60_000;
@@ -332,33 +372,15 @@ async function runMode(
   const honestAdmittedInFairOrder =
     honestSpared && honestOrder.length === honest.length && prefixOnly && monotone && prefix.length > 0;
 
-  // probes: an admission reused, a purchase without one, another shopper's admission
-  const buyer = people.find((p) => p.bought && p.admission)!;
-  const other = people.find((p) => p.kind === 'honest' && !p.bought)!;
-  const reuse = await call(
-    base,
-    'POST',
-    `/sales/${sale.id}/orders`,
-    headers(buyer, { 'admission-token': buyer.admission!.token }),
-    {},
-  );
-  const none = await call(base, 'POST', `/sales/${sale.id}/orders`, headers(other), {});
-  const foreign = await call(
-    base,
-    'POST',
-    `/sales/${sale.id}/orders`,
-    headers(other, { 'admission-token': buyer.admission!.token }),
-    {},
-  );
   const total = rows.reduce((s, r) => s + r.n, 0);
   const invariants = {
     noOversell: total <= STOCK,
     onePerShopper: rows.every((r) => r.n <= 1),
     everyOrderAdmitted: total === accepted,
     shadowedNeverAdmitted: people.every((p) => !shadowed.has(p.user.id) || p.admission === null),
-    reuseRefused: reuse.status === 409 || reuse.status === 403,
-    missingRefused: none.status === 403,
-    foreignRefused: foreign.status === 403,
+    reuseRefused: refusedWith.reuse.code === 'ADMISSION_USED',
+    missingRefused: refusedWith.none.code === 'ADMISSION_REQUIRED',
+    foreignRefused: refusedWith.foreign.code === 'ADMISSION_INVALID',
   };
   const result: ModeResult = {
     scalperUnits: units('scalper'),
@@ -371,7 +393,7 @@ async function runMode(
     refused: people.filter((p) => p.joined === 'refused').length,
     admitted: people.filter((p) => p.admission).length,
     sold: total,
-    probes: { reuse: reuse.body.code, none: none.body.code, foreign: foreign.body.code },
+    probes: refusedWith,
   });
   const bad = Object.entries(invariants).filter(([, ok]) => !ok);
   if (bad.length)

@@ -15,6 +15,7 @@ import { OrdersHttpModule } from './orders/orders.http.module.js';
 import { PurchaseModule } from './purchase/purchase.module.js';
 import { NotificationsHttpModule } from './notifications/notifications.http.module.js';
 import { RoomHttpModule } from './room/room.http.module.js';
+import { BotsHttpModule } from './bots/bots.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
@@ -43,6 +44,7 @@ export class AppModule {
         SaleAdminHttpModule,
         PurchaseModule,
         RoomHttpModule,
+        BotsHttpModule,
         OrdersHttpModule,
         NotificationsHttpModule,
       ],

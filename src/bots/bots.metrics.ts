@@ -50,9 +50,10 @@ export class BotsMetrics {
     this.verdicts.inc({ mode, verdict, reason });
   }
 
-  proof(result: string, cpuMicros: number): void {
+  /** A proof checked (or refused before any check: no CPU counted). */
+  proof(result: string, cpuMicros: number | null): void {
     this.proofs.inc({ result });
-    if (cpuMicros > 0) {
+    if (cpuMicros !== null) {
       this.verifyCpu.inc(cpuMicros / 1e6);
       this.verifyMicros += cpuMicros;
       this.verified++;

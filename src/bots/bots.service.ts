@@ -140,10 +140,12 @@ export class BotsService {
     const rules = input.settings;
     if (rules.mode === 'off') return ADMITTED;
     const proof = header(input.headers, PROOF_HEADER);
-    if (proof === null) throw this.refusal('CHALLENGE_REQUIRED', 0);
-    const started = process.hrtime.bigint();
+    if (proof === null) throw this.refusal('CHALLENGE_REQUIRED', null);
+    // CPU time (getrusage), not wall time: a check preempted on a busy machine costs what it ran
+    const started = process.cpuUsage();
     const checked = this.signer.check(proof, input);
-    const cpuMicros = Number(process.hrtime.bigint() - started) / 1000;
+    const spent = process.cpuUsage(started);
+    const cpuMicros = spent.user + spent.system;
     if (!checked.ok) throw this.refusal(checked.code, cpuMicros);
     const now = Date.now();
     const contacted = await this.store.contact(
@@ -211,7 +213,7 @@ export class BotsService {
     });
   }
 
-  private refusal(code: ErrorCode, cpuMicros: number): DomainError {
+  private refusal(code: ErrorCode, cpuMicros: number | null): DomainError {
     this.metrics.proof(code, cpuMicros);
     const messages: Partial<Record<ErrorCode, string>> = {
       CHALLENGE_REQUIRED:

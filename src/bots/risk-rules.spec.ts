@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { ANTI_BOT_DEFAULTS, antiBotOf, type AntiBotSettings } from '../sales/anti-bot-settings.js';
-import { judge, worse, type Signals } from './risk-rules.js';
+import { judge, worse, type Signals, type Verdict } from './risk-rules.js';
+
+type Judged = { verdict: Verdict; id: number };
 
 const NOW = 1_800_000_000_000;
 const DAY = 86_400_000;
@@ -94,9 +96,9 @@ describe('judge (the risk rules)', () => {
   });
 
   it('worse keeps the more severe verdict, the first on a tie', () => {
-    const admit = { verdict: 'admit' as const, id: 1 };
-    const shadow = { verdict: 'shadow' as const, id: 2 };
-    const refuse = { verdict: 'refuse' as const, id: 3 };
+    const admit: Judged = { verdict: 'admit', id: 1 };
+    const shadow: Judged = { verdict: 'shadow', id: 2 };
+    const refuse: Judged = { verdict: 'refuse', id: 3 };
     expect(worse(admit, shadow)).toBe(shadow);
     expect(worse(refuse, shadow)).toBe(refuse);
     expect(worse(shadow, { ...shadow, id: 4 })).toBe(shadow);

@@ -19,13 +19,15 @@ export type AntiBotMode = (typeof ANTI_BOT_MODES)[number];
 export const SIGNAL_EFFECTS = ['shadow', 'refuse', 'harder', 'none'] as const;
 export type SignalEffect = (typeof SIGNAL_EFFECTS)[number];
 
+// Types, not interfaces: stored as JSON (Prisma's JSON input wants an index signature).
+
 /** A cap on accounts: the first `limit` accounts seen on the key pass, later ones get `effect`; limit 0 = no cap. */
-export interface AccountCap {
+export type AccountCap = {
   limit: number;
   effect: SignalEffect;
-}
+};
 
-export interface AntiBotSettings {
+export type AntiBotSettings = {
   mode: AntiBotMode;
   /** Work of a base-tier challenge (largest hidden number); null: BOTS_BASE_DIFFICULTY. */
   difficulty: number | null;
@@ -39,7 +41,7 @@ export interface AntiBotSettings {
   accountAge: { minSeconds: number; effect: SignalEffect };
   /** More than `limit` new accounts from one address within `windowSeconds`: the later ones get `effect`; 0 = off. */
   burst: { limit: number; windowSeconds: number; effect: SignalEffect };
-}
+};
 
 /** The rules of a room that asks for anti-bot screening without naming them. */
 export const ANTI_BOT_DEFAULTS: AntiBotSettings = {

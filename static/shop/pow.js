@@ -14,7 +14,7 @@
 // When the shop page (shop.js) is loaded first, this script registers itself
 // with FlashShop.useChallengeSolver, and starts solving as soon as a shopper
 // is signed in on a sale's page.
-/* global Worker, performance, navigator, localStorage, sessionStorage, crypto, setInterval, clearInterval */
+/* global performance, navigator, localStorage, clearInterval */
 'use strict';
 
 (function () {
