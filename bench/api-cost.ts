@@ -1,5 +1,6 @@
 /**
- * `npm run bench:api [-- --requests N] [--connections N] [--sold-out] [--drain] [--profile] [--node-options "..."]`
+ * `npm run bench:api [-- --requests N] [--connections N] [--repeat N] [--sold-out] [--drain] [--profile] [--node-options "..."]
+ *                    [--env KEY=VALUE ...]`
  *
  * The API's own CPU per purchase request, measured apart from everything else:
  * only the built API runs (no worker: admitted batches wait in Redis), on a
@@ -12,6 +13,10 @@
  * request, warm-up included) and its CPU, Redis's and Postgres's per order
  * are measured until every order is AWAITING_PAYMENT: the worker's cost per
  * order with nothing else running (profiled too with --profile).
+ * With --repeat N, each shopper sends N purchases (requests / N users, a
+ * per-user limit of N, the shoppers taken in turn): a crowd that retries, as
+ * in a sale, where a token comes back many times. Each run has a database of
+ * its own (dropped at the end), so two runs on one machine do not collide.
  * The figures of the README's "where the API's time goes" come from here.
  */
 import { randomBytes } from 'node:crypto';
@@ -28,6 +33,9 @@ const { values: flags } = parseArgs({
   options: {
     requests: { type: 'string', default: '60000' },
     connections: { type: 'string', default: '100' },
+    repeat: { type: 'string', default: '1' },
+    /** A setting for the API and the worker (repeatable), e.g. --env TOKEN_CACHE_SIZE=0. */
+    env: { type: 'string', multiple: true },
     'sold-out': { type: 'boolean', default: false },
     drain: { type: 'boolean', default: false },
     'worker-node-options': { type: 'string', default: '' },
@@ -38,7 +46,9 @@ const { values: flags } = parseArgs({
 });
 const REQUESTS = Number(flags.requests);
 const BUILD = path.resolve(flags.root ?? ROOT);
-const DB = databaseUrl('flash_sale_apicost');
+const REPEAT = Math.max(1, Math.min(1000, Number(flags.repeat)));
+const DB_NAME = `flash_sale_apicost_${process.pid}`;
+const DB = databaseUrl(DB_NAME);
 const SECRET = randomBytes(32).toString('hex');
 
 async function fire(port: number, path: string, tokens: string[]): Promise<Record<number, number>> {
@@ -51,7 +61,7 @@ async function fire(port: number, path: string, tokens: string[]): Promise<Recor
 }
 
 async function main(): Promise<void> {
-  await freshDatabase('flash_sale_apicost', { root: BUILD });
+  await freshDatabase(DB_NAME, { root: BUILD });
   const redis = new OwnRedis();
   await redis.start();
   const port = await freePort();
@@ -66,6 +76,7 @@ async function main(): Promise<void> {
     BACKLOG_CAP: '10000000',
     ADMIN_EMAIL: 'cost-admin@bench.test',
     ADMIN_PASSWORD: 'cost-admin-password',
+    ...Object.fromEntries((flags.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
   const api = await startNode(
     'api-cost',
@@ -80,7 +91,8 @@ async function main(): Promise<void> {
   let worker: Proc | undefined;
   const url = `http://127.0.0.1:${port}`;
   try {
-    const tokens = (await createUsersSignedWith(DB, REQUESTS, SECRET)).map((u) => u.token);
+    const users = (await createUsersSignedWith(DB, Math.ceil(REQUESTS / REPEAT), SECRET)).map((u) => u.token);
+    const tokens = Array.from({ length: REQUESTS }, (_, i) => users[i % users.length]!);
     const login = await fetch(`${url}/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -96,7 +108,7 @@ async function main(): Promise<void> {
         sku: 'COST',
         price: 100,
         stock: soldOut ? 1 : REQUESTS,
-        perUserLimit: 1,
+        perUserLimit: REPEAT,
         startsAt: new Date(Date.now() - 1000).toISOString(),
         endsAt: new Date(Date.now() + 3600_000).toISOString(),
       }),
@@ -125,7 +137,7 @@ async function main(): Promise<void> {
       const drain = {
         worker: () => (worker ? [worker.child.pid!] : []),
         redis: () => pidsOf(new RegExp(`redis-server .*:${redis.port}\\b`)),
-        postgres: () => pidsOf(/^postgres: .*(flash_sale_apicost|walwriter|checkpointer|background writer)/),
+        postgres: () => pidsOf(new RegExp(`^postgres: .*(${DB_NAME}|walwriter|checkpointer|background writer)`)),
       };
       const orders = REQUESTS + (soldOut ? 1 : 0);
       const cpu0 = cpuSnapshot(drain);
@@ -158,6 +170,7 @@ async function main(): Promise<void> {
     if (worker) await stopProc(worker);
     await stopProc(api);
     await redis.dispose();
+    await query(databaseUrl('postgres'), `DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`).catch(() => undefined);
   }
 }
 

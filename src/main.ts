@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from './infra/config/app-config.js';
 import { loadDotEnv } from './infra/config/dotenv.js';
+import { logBootFailure, logProcessFaults, rootLogger } from './infra/logging/logging.js';
 import { applyPriority, exitOnSignals } from './infra/lifecycle.js';
 import { createHttpApp } from './http-app.js';
 import { Readiness } from './ops/readiness.js';
@@ -9,6 +10,7 @@ import { Readiness } from './ops/readiness.js';
 async function bootstrap(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
+  logProcessFaults(rootLogger(config));
   const app = await createHttpApp(config);
   const logger = new Logger('API');
   // SIGTERM (an orchestrator): not ready first, for SHUTDOWN_DRAIN_MS; SIGINT (Ctrl-C): at once.
@@ -22,6 +24,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  logBootFailure(err, err instanceof ConfigError);
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from './infra/config/app-config.js';
 import { loadDotEnv } from './infra/config/dotenv.js';
+import { logBootFailure, logProcessFaults, rootLogger } from './infra/logging/logging.js';
 import { applyPriority, exitOnSignals } from './infra/lifecycle.js';
 import { parseWorkerQueues } from './infra/queues/queues.js';
 import { Readiness } from './ops/readiness.js';
@@ -12,6 +13,7 @@ import { WorkerModule } from './worker.module.js';
 async function bootstrap(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
+  logProcessFaults(rootLogger(config));
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   const logger = new Logger('Worker');
@@ -23,6 +25,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  logBootFailure(err, err instanceof ConfigError);
   process.exit(1);
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../src/infra/config/app-config.js';
-import { HSTS, SECURITY_HEADERS } from '../src/infra/http/hardening.js';
+import { HSTS, SECURITY_HEADERS } from '../src/infra/http/security-headers.js';
 import { buy, createActiveSale, query } from './support/buy.js';
 import type { TestDatabase } from './support/env.js';
 import { startFixture, type ApiFixture } from './support/fixture.js';

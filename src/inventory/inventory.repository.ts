@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
+import type { SqlTx } from '../infra/prisma/sql-tx.js';
 
 /** One order's units, as a reservation records them. */
 export interface Units {
@@ -13,8 +14,9 @@ export interface Units {
 export class InventoryRepository {
   constructor(@Inject(PrismaService) private readonly prisma: PrismaService) {}
 
-  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(work, { timeout: 30_000 });
+  /** The workers' batch transaction: named prepared statements on the pg pool (see SqlTx). */
+  hotTransaction<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.prisma.sqlTransaction(work);
   }
 
   /** A new sale's stock of record. */
@@ -47,33 +49,42 @@ export class InventoryRepository {
   }
 
   /** Locks the sales' inventory rows (in id order: no deadlock) and reads what is available. */
-  async lockSales(tx: Tx, saleIds: string[]): Promise<Map<string, number>> {
-    const stock = await tx.$queryRaw<{ sale_id: string; available: number }[]>`
-      SELECT sale_id, available FROM inventory WHERE sale_id = ANY(${[...saleIds].sort()}::uuid[])
-      ORDER BY sale_id FOR UPDATE`;
+  async lockSales(tx: SqlTx, saleIds: string[]): Promise<Map<string, number>> {
+    const stock = await tx.query<{ sale_id: string; available: number }>(
+      'inventory_lock_sales',
+      `SELECT sale_id, available FROM inventory WHERE sale_id = ANY($1::uuid[]) ORDER BY sale_id FOR UPDATE`,
+      [[...saleIds].sort()],
+    );
     return new Map(stock.map((s) => [s.sale_id, s.available]));
   }
 
   /** The reservations already recorded for these orders (orderId → status). */
-  async reservations(tx: Tx, orderIds: string[]): Promise<Map<string, string>> {
-    const rows = await tx.$queryRaw<{ order_id: string; status: string }[]>`
-      SELECT order_id, status::text AS status FROM inventory_reservations
-      WHERE order_id = ANY(${orderIds}::bpchar[])`;
+  async reservations(tx: SqlTx, orderIds: string[]): Promise<Map<string, string>> {
+    const rows = await tx.query<{ order_id: string; status: string }>(
+      'inventory_reservations_of',
+      `SELECT order_id, status::text AS status FROM inventory_reservations WHERE order_id = ANY($1::bpchar[])`,
+      [orderIds],
+    );
     return new Map(rows.map((r) => [r.order_id.trim(), r.status]));
   }
 
   /** Records the reservations and takes their units (the rows must be locked, see lockSales). */
-  async reserve(tx: Tx, reserved: Units[]): Promise<void> {
+  async reserve(tx: SqlTx, reserved: Units[]): Promise<void> {
     if (reserved.length === 0) return;
-    await tx.$executeRaw`
-      INSERT INTO inventory_reservations (order_id, sale_id, quantity, status, updated_at)
-      SELECT t.order_id, t.sale_id, t.quantity, 'RESERVED'::"ReservationStatus", now()
-      FROM unnest(${reserved.map((u) => u.orderId)}::text[], ${reserved.map((u) => u.saleId)}::uuid[],
-                  ${reserved.map((u) => u.quantity)}::int[]) AS t(order_id, sale_id, quantity)`;
+    await tx.execute(
+      'inventory_reserve',
+      `INSERT INTO inventory_reservations (order_id, sale_id, quantity, status, updated_at)
+       SELECT t.order_id, t.sale_id, t.quantity, 'RESERVED'::"ReservationStatus", now()
+       FROM unnest($1::text[], $2::uuid[], $3::int[]) AS t(order_id, sale_id, quantity)`,
+      [reserved.map((u) => u.orderId), reserved.map((u) => u.saleId), reserved.map((u) => u.quantity)],
+    );
     for (const [saleId, units] of perSale(reserved)) {
-      const changed = await tx.$executeRaw`
-        UPDATE inventory SET available = available - ${units}, updated_at = now()
-        WHERE sale_id = ${saleId}::uuid AND available >= ${units}`;
+      const changed = await tx.execute(
+        'inventory_take',
+        `UPDATE inventory SET available = available - $1::int, updated_at = now()
+         WHERE sale_id = $2::uuid AND available >= $1::int`,
+        [units, saleId],
+      );
       if (changed !== 1) throw new Error(`inventory of sale ${saleId} changed under its lock`);
     }
   }
@@ -83,21 +94,26 @@ export class InventoryRepository {
    * without a reservation yet is recorded VOIDED (its order.placed, arriving
    * late, reserves nothing). Returns the units given back per sale.
    */
-  async returnOrVoid(tx: Tx, orders: Units[]): Promise<Map<string, number>> {
-    const rows = await tx.$queryRaw<{ sale_id: string; quantity: number; status: string }[]>`
-      INSERT INTO inventory_reservations (order_id, sale_id, quantity, status, updated_at)
-      SELECT t.order_id, t.sale_id, t.quantity, 'VOIDED'::"ReservationStatus", now()
-      FROM unnest(${orders.map((p) => p.orderId)}::text[], ${orders.map((p) => p.saleId)}::uuid[],
-                  ${orders.map((p) => p.quantity)}::int[]) AS t(order_id, sale_id, quantity)
-      ON CONFLICT (order_id) DO UPDATE SET status = 'RETURNED', updated_at = now()
-        WHERE inventory_reservations.status = 'RESERVED'
-      RETURNING sale_id::text AS sale_id, quantity, status::text AS status`;
+  async returnOrVoid(tx: SqlTx, orders: Units[]): Promise<Map<string, number>> {
+    const rows = await tx.query<{ sale_id: string; quantity: number; status: string }>(
+      'inventory_return_or_void',
+      `INSERT INTO inventory_reservations (order_id, sale_id, quantity, status, updated_at)
+       SELECT t.order_id, t.sale_id, t.quantity, 'VOIDED'::"ReservationStatus", now()
+       FROM unnest($1::text[], $2::uuid[], $3::int[]) AS t(order_id, sale_id, quantity)
+       ON CONFLICT (order_id) DO UPDATE SET status = 'RETURNED', updated_at = now()
+         WHERE inventory_reservations.status = 'RESERVED'
+       RETURNING sale_id::text AS sale_id, quantity, status::text AS status`,
+      [orders.map((p) => p.orderId), orders.map((p) => p.saleId), orders.map((p) => p.quantity)],
+    );
     const units = perSale(
       rows.filter((r) => r.status === 'RETURNED').map((r) => ({ saleId: r.sale_id, quantity: r.quantity })),
     );
     for (const [saleId, n] of units) {
-      await tx.$executeRaw`
-        UPDATE inventory SET available = available + ${n}, updated_at = now() WHERE sale_id = ${saleId}::uuid`;
+      await tx.execute(
+        'inventory_give_back',
+        `UPDATE inventory SET available = available + $1::int, updated_at = now() WHERE sale_id = $2::uuid`,
+        [n, saleId],
+      );
     }
     return units;
   }

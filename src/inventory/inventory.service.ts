@@ -53,7 +53,7 @@ export class InventoryService {
   }
 
   private async returnBatch(events: Cancelled[]): Promise<void> {
-    await this.repository.transaction(async (tx) => {
+    await this.repository.hotTransaction(async (tx) => {
       const fresh = await this.processed.claim(
         tx,
         CONSUMER,
@@ -78,7 +78,7 @@ export class InventoryService {
   }
 
   private async reserveBatch(events: Placed[]): Promise<void> {
-    await this.repository.transaction(async (tx) => {
+    await this.repository.hotTransaction(async (tx) => {
       const fresh = await this.processed.claim(
         tx,
         CONSUMER,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ProcessedEvents, OutboxWriter, type NewEvent } from '../events/outbox.js';
 import { GateTickets } from '../gate/gate-tickets.js';
 import { MicroBatcher } from '../infra/batching/micro-batcher.js';
+import { pgSqlState } from '../infra/prisma/sql-tx.js';
 import { PaymentConfig, QueueConfig } from '../infra/config/app-config.js';
 import { EventName, JOB_QUEUE, JobName } from '../infra/queues/queues.js';
 import type { EventJob } from '../events/event-batch.js';
@@ -13,8 +14,10 @@ import { OrdersRepository, type OrderRow } from './orders.repository.js';
 
 const CONSUMER = 'orders';
 
-/** The SQLSTATE class (first two characters) of a Postgres error, as Prisma reports it. */
+/** The SQLSTATE class (first two characters) of a Postgres error, as pg or Prisma reports it. */
 function sqlStateClass(err: unknown): string | undefined {
+  const state = pgSqlState(err);
+  if (state) return state.slice(0, 2);
   const e = err as { meta?: { code?: unknown }; message?: unknown };
   if (typeof e?.meta?.code === 'string') return e.meta.code.slice(0, 2);
   return typeof e?.message === 'string' ? /Code: `(\w{2})\w{3}`/.exec(e.message)?.[1] : undefined;
@@ -151,7 +154,7 @@ export class OrderPipelineService {
 
   private async placeBatch(tickets: Ticket[]): Promise<void> {
     const prices = await this.prices(tickets);
-    const placed = await this.orders.transaction(async (tx) => {
+    const placed = await this.orders.hotTransaction(async (tx) => {
       const rows = await this.orders.insertPending(tx, tickets, prices);
       await this.outbox.write(tx, rows.map(placedEvent));
       return rows;
@@ -161,7 +164,7 @@ export class OrderPipelineService {
   }
 
   private async applyBatch(events: InventoryAnswer[]): Promise<void> {
-    const { confirmed, failed } = await this.orders.transaction(async (tx) => {
+    const { confirmed, failed } = await this.orders.hotTransaction(async (tx) => {
       const fresh = await this.processed.claim(
         tx,
         CONSUMER,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { GateModule } from '../gate/gate.module.js';
+import { RedisEpoch } from '../infra/redis/redis-epoch.js';
 import { AdminOrdersController } from './admin-orders.controller.js';
 import { OpenStreams } from './open-streams.js';
 import { OrderEventsHub } from './order-events.hub.js';
@@ -14,6 +15,6 @@ import { SaleStatsModule } from './sale-stats.module.js';
 @Module({
   imports: [OrdersModule, GateModule, SaleStatsModule, AuthModule],
   controllers: [OrdersController, OrderLifecycleController, AdminOrdersController],
-  providers: [OrdersService, OrderEventsHub, OpenStreams],
+  providers: [OrdersService, OrderEventsHub, OpenStreams, RedisEpoch],
 })
 export class OrdersHttpModule {}

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Order, OrderStatus, RefundStatus } from '../generated/prisma/client.js';
 import { PrismaService, type Tx } from '../infra/prisma/prisma.service.js';
+import type { SqlTx } from '../infra/prisma/sql-tx.js';
 import type { Ticket } from '../gate/tickets.js';
 
 export interface OrderRow {
@@ -45,23 +46,36 @@ export class OrdersRepository {
     return this.prisma.$transaction(work, { timeout: 30_000 });
   }
 
+  /** The workers' hot batch transaction: named prepared statements on the pg pool (see SqlTx). */
+  hotTransaction<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.prisma.sqlTransaction(work);
+  }
+
   /**
    * Inserts PENDING orders for the tickets, each at its sale's unit price
    * (`prices` by sale id, read by the caller through the sales module);
    * returns only those inserted now (idempotent on id).
    */
-  async insertPending(tx: Tx, tickets: Ticket[], prices: Map<string, number>): Promise<OrderRow[]> {
-    const rows = await tx.$queryRaw<RawOrderRow[]>`
-      INSERT INTO orders (id, sale_id, user_id, quantity, amount, status, admitted_at, updated_at)
-      SELECT t.id, t.sale_id, t.user_id, t.quantity, t.price * t.quantity, 'PENDING',
-             to_timestamp(t.admitted_at / 1000.0), now()
-      FROM unnest(${tickets.map((t) => t.orderId)}::text[], ${tickets.map((t) => t.saleId)}::uuid[],
-                  ${tickets.map((t) => t.userId)}::uuid[], ${tickets.map((t) => t.quantity)}::int[],
-                  ${tickets.map((t) => t.admittedAt)}::float8[], ${tickets.map((t) => prices.get(t.saleId))}::int[])
-           AS t(id, sale_id, user_id, quantity, admitted_at, price)
-      ORDER BY t.id -- the same order in every transaction: two batches sharing orders cannot deadlock
-      ON CONFLICT (id) DO NOTHING
-      RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`;
+  async insertPending(tx: SqlTx, tickets: Ticket[], prices: Map<string, number>): Promise<OrderRow[]> {
+    const rows = await tx.query<RawOrderRow>(
+      'orders_insert_pending',
+      `INSERT INTO orders (id, sale_id, user_id, quantity, amount, status, admitted_at, updated_at)
+       SELECT t.id, t.sale_id, t.user_id, t.quantity, t.price * t.quantity, 'PENDING',
+              to_timestamp(t.admitted_at / 1000.0), now()
+       FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::float8[], $6::int[])
+            AS t(id, sale_id, user_id, quantity, admitted_at, price)
+       ORDER BY t.id -- the same order in every transaction: two batches sharing orders cannot deadlock
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, sale_id, user_id, quantity, amount, payment_deadline`,
+      [
+        tickets.map((t) => t.orderId),
+        tickets.map((t) => t.saleId),
+        tickets.map((t) => t.userId),
+        tickets.map((t) => t.quantity),
+        tickets.map((t) => t.admittedAt),
+        tickets.map((t) => prices.get(t.saleId)),
+      ],
+    );
     return rows.map(toRow);
   }
 
@@ -82,22 +96,24 @@ export class OrdersRepository {
    * the sales module).
    */
   async transition(
-    tx: Tx,
+    tx: SqlTx,
     ids: string[],
     to: Extract<OrderStatus, 'AWAITING_PAYMENT' | 'FAILED'>,
     { paymentWindows = new Map(), reason }: { paymentWindows?: Map<string, number>; reason?: string } = {},
   ): Promise<OrderRow[]> {
     if (ids.length === 0) return [];
-    const rows = await tx.$queryRaw<RawOrderRow[]>`
-      UPDATE orders o SET status = ${to}::"OrderStatus", updated_at = now(),
-        payment_deadline = CASE WHEN ${to} = 'AWAITING_PAYMENT'
-          THEN now() + make_interval(secs => COALESCE(
-            (SELECT w.secs FROM unnest(${[...paymentWindows.keys()]}::uuid[], ${[...paymentWindows.values()]}::float8[])
-               AS w(sale_id, secs) WHERE w.sale_id = o.sale_id), 0))
-          ELSE o.payment_deadline END,
-        failure_reason = COALESCE(${reason ?? null}::text, o.failure_reason)
-      WHERE o.id = ANY(${ids}::bpchar[]) AND o.status = 'PENDING'
-      RETURNING o.id, o.sale_id, o.user_id, o.quantity, o.amount, o.payment_deadline`;
+    const rows = await tx.query<RawOrderRow>(
+      'orders_transition',
+      `UPDATE orders o SET status = $1::text::"OrderStatus", updated_at = now(),
+         payment_deadline = CASE WHEN $1::text = 'AWAITING_PAYMENT'
+           THEN now() + make_interval(secs => COALESCE(
+             (SELECT w.secs FROM unnest($2::uuid[], $3::float8[]) AS w(sale_id, secs) WHERE w.sale_id = o.sale_id), 0))
+           ELSE o.payment_deadline END,
+         failure_reason = COALESCE($4::text, o.failure_reason)
+       WHERE o.id = ANY($5::bpchar[]) AND o.status = 'PENDING'
+       RETURNING o.id, o.sale_id, o.user_id, o.quantity, o.amount, o.payment_deadline`,
+      [to, [...paymentWindows.keys()], [...paymentWindows.values()], reason ?? null, ids],
+    );
     return rows.map(toRow);
   }
 

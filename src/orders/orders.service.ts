@@ -4,7 +4,9 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { GateTickets } from '../gate/gate-tickets.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { OrdersRepository } from './orders.repository.js';
-import { ULID } from '../infra/ids/ids.js';
+import { AuthConfig } from '../infra/config/app-config.js';
+import { OrderIdTags, ULID, ulidTime } from '../infra/ids/ids.js';
+import { RedisEpoch } from '../infra/redis/redis-epoch.js';
 
 export interface OrderView {
   id: string;
@@ -35,13 +37,24 @@ function view(order: Order): OrderView {
   };
 }
 
-/** Reading orders: the owner or an admin; anyone else gets 404 (not 403: ids are not disclosed). */
+/**
+ * Reading orders: the owner or an admin; anyone else gets 404 (not 403: ids
+ * are not disclosed). An order its shopper was told was admitted (202), then
+ * lost with Redis's data before it was persisted, is 410 ORDER_LOST to that
+ * shopper: final, nothing was charged.
+ */
 @Injectable()
 export class OrdersService {
+  private readonly tags: OrderIdTags;
+
   constructor(
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(GateTickets) private readonly gate: GateTickets,
-  ) {}
+    @Inject(RedisEpoch) private readonly epoch: RedisEpoch,
+    @Inject(AuthConfig) auth: AuthConfig,
+  ) {
+    this.tags = new OrderIdTags(auth.JWT_SECRET);
+  }
 
   async get(id: string, caller: AuthUser): Promise<OrderView> {
     if (!ULID.test(id)) throw notFound();
@@ -67,14 +80,33 @@ export class OrdersService {
         };
       }
     }
+    if (!found && (await this.lostWithRedis(id, caller))) throw lost();
     if (!found || (found.userId !== caller.id && caller.role !== 'ADMIN')) throw notFound();
     return found;
+  }
+
+  /**
+   * In neither Postgres nor Redis, issued to this caller (the id's tag), and
+   * made before the Redis that serves now began serving (RedisEpoch): its
+   * ticket was in a Redis that is gone (restarted empty or without its last
+   * writes, or failed over) and it was never persisted, so it never will be.
+   */
+  private async lostWithRedis(id: string, caller: AuthUser): Promise<boolean> {
+    if (!this.tags.issuedTo(id, caller.id)) return false;
+    return ulidTime(id) < (await this.epoch.since());
   }
 
   async mine(caller: AuthUser, page: number, pageSize: number) {
     const { items, total } = await this.orders.page(caller.id, page, pageSize);
     return { items: items.map(view), page, pageSize, total };
   }
+}
+
+function lost(): DomainError {
+  return new DomainError(
+    'ORDER_LOST',
+    'This order was admitted but lost in a data loss before it was recorded; nothing was charged. Try the purchase again',
+  );
 }
 
 function notFound(): DomainError {

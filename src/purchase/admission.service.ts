@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GateAdmission } from '../gate/gate-admission.js';
-import { HttpConfig } from '../infra/config/app-config.js';
+import { AuthConfig, HttpConfig, RedisConfig } from '../infra/config/app-config.js';
+import { RedisService } from '../infra/redis/redis.module.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { isStoreUnavailable } from '../infra/errors/unavailable.js';
-import { UUID, ulidFactory } from '../infra/ids/ids.js';
+import { OrderIdTags, UUID, ulidFactory } from '../infra/ids/ids.js';
 import { JobName } from '../infra/queues/queues.js';
 import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
@@ -37,6 +38,8 @@ export interface PurchaseRequest {
 export class AdmissionService {
   private readonly logger = new Logger('Admission');
   private readonly nextOrderId = ulidFactory();
+  /** Order ids bound to their shopper (see OrderIdTags: a lost admission is recognised by it). */
+  private readonly tags: OrderIdTags;
 
   constructor(
     @Inject(GateAdmission) private readonly gate: GateAdmission,
@@ -47,7 +50,12 @@ export class AdmissionService {
     @Inject(GateMetrics) private readonly gateMetrics: GateMetrics,
     @Inject(HttpConfig) private readonly config: HttpConfig,
     @Inject(RoomTurns) private readonly turns: RoomTurns,
-  ) {}
+    @Inject(AuthConfig) auth: AuthConfig,
+    @Inject(RedisService) private readonly redis: RedisService,
+    @Inject(RedisConfig) private readonly redisConfig: RedisConfig,
+  ) {
+    this.tags = new OrderIdTags(auth.JWT_SECRET);
+  }
 
   async purchase(req: PurchaseRequest): Promise<Admitted> {
     if (!UUID.test(req.saleId)) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
@@ -58,14 +66,16 @@ export class AdmissionService {
       this.gateMetrics.gateDecision(saleId, 'SOLD_OUT');
       throw soldOut();
     }
-    // Redis out of reach: refuse at once (no pile-up of waiting requests); nothing was sent.
-    if (!this.gate.connected) throw unavailable(this.retryAfter());
+    // Redis out of reach: refuse, after a short wait for a dropped connection to be re-made
+    // (REDIS_RECONNECT_WAIT_MS; no pile-up behind an outage); nothing was sent.
+    if (!this.gate.connected && !(await this.redis.whenReady(this.redisConfig.REDIS_RECONNECT_WAIT_MS)))
+      throw unavailable(this.retryAfter());
     const admission = req.admissionToken
       ? await this.turns.admission(req.admissionToken, saleId, req.userId)
       : undefined;
     const batch = this.handoff.reserve();
     const ticket: Ticket = {
-      orderId: this.nextOrderId(),
+      orderId: this.tags.issue(this.nextOrderId(), req.userId),
       saleId,
       userId: req.userId,
       quantity: req.quantity,

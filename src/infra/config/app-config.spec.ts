@@ -50,6 +50,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...valid, SHUTDOWN_DRAIN_MS: '10000' })).toThrow(
       /SHUTDOWN_DRAIN_MS must be below SHUTDOWN_TIMEOUT_MS/,
     );
+    expect(() => loadConfig({ ...valid, HEADERS_TIMEOUT_SECONDS: '20', REQUEST_TIMEOUT_SECONDS: '10' })).toThrow(
+      /HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS/,
+    );
     expect(loadConfig({ ...valid, LOG_REQUEST_CONTEXT: 'true' }).LOG_REQUEST_CONTEXT).toBe(true);
   });
 

@@ -46,6 +46,19 @@ export class HttpConfig {
   @Int({ min: 1 }) SSE_MAX_STREAMS_PER_USER = 5;
   /** Order status streams one API process holds open at once (503 STREAMS_BUSY beyond). */
   @Int({ min: 1 }) SSE_MAX_STREAMS = 5000;
+  /** A request (headers and body) must arrive within this many seconds, else 408 REQUEST_TIMEOUT and the connection closed. */
+  @Int({ min: 1, max: 600 }) REQUEST_TIMEOUT_SECONDS = 30;
+  /** A request's headers must arrive within this many seconds (at most REQUEST_TIMEOUT_SECONDS), else 408. */
+  @Int({ min: 1, max: 600 }) HEADERS_TIMEOUT_SECONDS = 15;
+  /**
+   * An idle keep-alive connection is closed after this many seconds: above the idle timeout of a load
+   * balancer or client pool that reuses connections (a POST sent as the server closes fails with a reset).
+   */
+  @Int({ min: 1, max: 600 }) KEEP_ALIVE_TIMEOUT_SECONDS = 72;
+  /** Open connections one API copy serves; a request on a connection beyond it gets 503 TOO_MANY_CONNECTIONS and a close. */
+  @Int({ min: 1 }) MAX_CONNECTIONS = 10_000;
+  /** After an early answer (413), the rest of the body is read and dropped up to this many bytes, so the client can read the answer. */
+  @Int({ min: 0 }) LINGER_BYTES = 1_048_576;
 }
 
 /** PostgreSQL, the store of record (a secret: the URL carries the password). */
@@ -85,6 +98,11 @@ export class RedisConfig {
   @Int({ min: 0, max: 5 }) REDIS_WAIT_REPLICAS = 0;
   /** Longest WAIT for the replicas (ms); an admission not acknowledged in time is still answered 202 (and counted). */
   @Int({ min: 1, max: 5000 }) REDIS_WAIT_TIMEOUT_MS = 100;
+  /**
+   * A purchase that finds the Redis connection down (a dropped connection being
+   * re-made) waits this long (ms) for it before answering 503 UNAVAILABLE; 0 = refuse at once.
+   */
+  @Int({ min: 0, max: 5000 }) REDIS_RECONNECT_WAIT_MS = 250;
   /**
    * Longest wait for Redis to answer one of the app's own commands (ms); the
    * purchase then answers 503 OUTCOME_UNKNOWN (BullMQ's connections wait as they must).
@@ -255,6 +273,8 @@ export class NotifyConfig {
 export class AuthConfig {
   @Text({ minLength: 32, message: 'must be at least 32 characters' }) JWT_SECRET = '';
   @Format(/^\d+[smhd]?$/, 'must be seconds or a duration such as 15m, 12h, 7d') JWT_EXPIRES_IN = '12h';
+  /** Verified tokens each API process remembers (their caller, until the token's own expiry); 0 = verify every time. */
+  @Int({ min: 0, max: 1_000_000 }) TOKEN_CACHE_SIZE = 50_000;
   /** Login attempts per account (email) per LOGIN_ACCOUNT_WINDOW_SECONDS, shared by all API copies; 0 = off. */
   @Int({ min: 0 }) LOGIN_LIMIT_PER_ACCOUNT = 10;
   /** Window of LOGIN_LIMIT_PER_ACCOUNT (a successful login clears the account's count). */
@@ -416,6 +436,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length) throw new ConfigError(problems);
   if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD)
     throw new ConfigError(['ADMIN_PASSWORD is missing (needed with ADMIN_EMAIL)']);
+  if (config.HEADERS_TIMEOUT_SECONDS > config.REQUEST_TIMEOUT_SECONDS)
+    throw new ConfigError([
+      'HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS (headers are part of the request)',
+    ]);
   if (config.ROOM_AUTO_MIN_PER_SECOND > config.ROOM_AUTO_MAX_PER_SECOND)
     throw new ConfigError(['ROOM_AUTO_MIN_PER_SECOND must not be above ROOM_AUTO_MAX_PER_SECOND']);
   if (config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_TIMEOUT_MS)

@@ -18,6 +18,10 @@ export const ERROR_STATUS = {
   // the router's own refusals (hardening)
   MALFORMED_URL: HttpStatus.BAD_REQUEST,
   URI_TOO_LONG: HttpStatus.URI_TOO_LONG,
+  // the door: answered on the socket, before routing (hardening)
+  REQUEST_TIMEOUT: HttpStatus.REQUEST_TIMEOUT,
+  MALFORMED_REQUEST: HttpStatus.BAD_REQUEST,
+  TOO_MANY_CONNECTIONS: HttpStatus.SERVICE_UNAVAILABLE,
   // order status streams (hardening)
   TOO_MANY_STREAMS: HttpStatus.TOO_MANY_REQUESTS,
   STREAMS_BUSY: HttpStatus.SERVICE_UNAVAILABLE,
@@ -41,6 +45,8 @@ export const ERROR_STATUS = {
   OUTCOME_UNKNOWN: HttpStatus.SERVICE_UNAVAILABLE,
   GATE_NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
   ORDER_NOT_FOUND: HttpStatus.NOT_FOUND,
+  /** Admitted (202), then lost with Redis's data before it was persisted: never charged, never shipped; buy again. */
+  ORDER_LOST: HttpStatus.GONE,
   // the waiting room
   /** The sale has a waiting room: a purchase needs its admission (header Admission-Token). */
   ADMISSION_REQUIRED: HttpStatus.FORBIDDEN,

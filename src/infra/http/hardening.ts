@@ -5,6 +5,8 @@ import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions }
 import type { AppConfig } from '../config/app-config.js';
 import { ERROR_STATUS, type ErrorCode } from '../errors/error-codes.js';
 import type { ErrorBody } from './all-exceptions.filter.js';
+import { capConnections, doorOptions, lingerAfterAnswer, overCap, rawAnswer } from './door.js';
+import { HSTS, SECURITY_HEADERS } from './security-headers.js';
 import { parseTrustProxy } from './trust-proxy.js';
 
 /** A client's x-request-id is kept only when it is short and made of these; otherwise the API makes one. */
@@ -15,21 +17,6 @@ export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
 }
-
-/**
- * On every answer, errors and event streams included. The API serves JSON:
- * it is never meant to be framed, sniffed as another type, or to leak the
- * page a link came from. The CSP only forbids framing, so the HTML pages of
- * other routes (docs, dashboards) keep working.
- */
-export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
-  ['x-content-type-options', 'nosniff'],
-  ['content-security-policy', "frame-ancestors 'none'"],
-  ['x-frame-options', 'DENY'],
-  ['referrer-policy', 'no-referrer'],
-];
-/** Sent only on requests that came over TLS (directly, or per X-Forwarded-Proto from a trusted proxy). */
-export const HSTS = 'max-age=31536000; includeSubDomains';
 
 /**
  * Written to the Node response (not Fastify's reply) so that answers written
@@ -62,16 +49,25 @@ function frameworkError(error: FastifyError, request: FastifyRequest, reply: Fas
   void reply.code(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
-/** Fastify options of the API: trusted proxies, request ids, router errors. */
-export function hardenedFastifyOptions(
-  config: AppConfig,
-): Pick<FastifyServerOptions, 'trustProxy' | 'requestIdHeader' | 'genReqId' | 'frameworkErrors'> {
+/** Fastify options of the API: trusted proxies, request ids, router errors, the door's timeouts. */
+export function hardenedFastifyOptions(config: AppConfig) {
   return {
     trustProxy: parseTrustProxy(config.TRUST_PROXY) ?? false,
     requestIdHeader: false,
     genReqId: requestIdOf,
     frameworkErrors: frameworkError,
-  };
+    ...doorOptions(config),
+  } satisfies FastifyServerOptions;
+}
+
+/**
+ * A body that may get its answer (413) before it is read: one declared over
+ * the limit, or one of unknown length. Its connection closes with a lingering
+ * close (see lingerAfterAnswer).
+ */
+function mayBeRefusedUnread(request: FastifyRequest, limit: number): boolean {
+  const length = request.headers['content-length'];
+  return length === undefined ? request.headers['transfer-encoding'] !== undefined : Number(length) > limit;
 }
 
 /** CORS_ORIGINS as a list (empty: CORS stays off and browsers keep other origins out). */
@@ -120,8 +116,19 @@ function cors(request: FastifyRequest, reply: FastifyReply, origins: ReadonlySet
 export function hardenHttp(app: NestFastifyApplication, config: AppConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
   const origins = new Set(corsOrigins(config.CORS_ORIGINS));
+  capConnections(fastify.server, config.MAX_CONNECTIONS);
+  const tooManyConnections = rawAnswer('TOO_MANY_CONNECTIONS', 'Too many open connections; try again shortly', {
+    'retry-after': String(config.RETRY_AFTER_SECONDS),
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
+    if (overCap(request.raw)) {
+      // Answered on the socket and closed: nothing of this request runs.
+      reply.hijack();
+      request.raw.socket.end(tooManyConnections);
+      return;
+    }
     stampHeaders(request, reply);
+    if (mayBeRefusedUnread(request, config.BODY_LIMIT_BYTES)) lingerAfterAnswer(request.raw, config.LINGER_BYTES);
     if (origins.size > 0 && cors(request, reply, origins)) return; // a preflight, answered
     done();
   });

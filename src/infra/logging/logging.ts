@@ -74,3 +74,32 @@ export function loggingModule(config: AppConfig): DynamicModule {
     ],
   });
 }
+
+/**
+ * Faults of the process itself as JSON lines through its logger: an unhandled
+ * promise rejection or an uncaught exception is logged (fatal, with its stack
+ * as a field) and the process exits 1, as Node would have; Node's warnings
+ * are logged instead of printed. The logger's buffer is flushed on exit.
+ */
+export function logProcessFaults(logger: Logger): void {
+  const fatal =
+    (what: string) =>
+    (err: unknown): void => {
+      logger.fatal({ err }, what);
+      process.exit(1);
+    };
+  process.on('unhandledRejection', fatal('unhandled promise rejection'));
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn({ warning: warning.name }, warning.message));
+}
+
+/**
+ * A process that could not start says why in one JSON line on stderr (a bad
+ * setting: the message naming it; anything else: the error with its stack).
+ */
+export function logBootFailure(err: unknown, isConfigError: boolean): void {
+  const logger = pino(pino.destination({ dest: 2, sync: true }));
+  if (isConfigError && err instanceof Error) logger.fatal(err.message);
+  else logger.fatal({ err }, 'start failed');
+}

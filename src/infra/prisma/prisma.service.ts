@@ -3,6 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient, type Prisma } from '../../generated/prisma/client.js';
 import { DatabaseConfig } from '../config/app-config.js';
+import { SqlTx } from './sql-tx.js';
 
 /** A transaction's client: what repositories take to work inside a caller's transaction. */
 export type Tx = Prisma.TransactionClient;
@@ -17,6 +18,11 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
     const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 20 });
     super({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
     this.pool = pool;
+  }
+
+  /** A transaction of named prepared statements on the same pool (see SqlTx): for the workers' hot batch statements only. */
+  sqlTransaction<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return SqlTx.run(this.pool, work);
   }
 
   async onApplicationShutdown(): Promise<void> {

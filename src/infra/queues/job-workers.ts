@@ -10,6 +10,7 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { Worker, type Job, type WorkerOptions } from 'bullmq';
 import { NotifyConfig, QueueConfig } from '../config/app-config.js';
+import { repeatedErrors } from '../logging/repeated-errors.js';
 import { assertEveryJobHandled, dispatcher, JobHandlers, type QueueHandlers } from './on-job.js';
 import { cappedBackoff, JobName, parseWorkerQueues, QueueName } from './queues.js';
 import { QueueService } from './queues.module.js';
@@ -81,6 +82,9 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
       prefix,
       ...workerOptions(queue, { ...this.queueConfig, NOTIFY_CONCURRENCY: this.notifyConfig.NOTIFY_CONCURRENCY }),
     });
+    // Without a listener BullMQ prints each error (a lost connection, a lock it could not renew)
+    // to stderr as a raw stack trace: through the logger instead, repeated ones collapsed.
+    worker.on('error', (err: Error) => repeatedErrors.report(`worker ${queue}`, err));
     if (handlers.failed.size > 0) {
       worker.on('failed', (job: Job | undefined, err: Error) => {
         for (const handler of (job && handlers.failed.get(job.name)) || []) {

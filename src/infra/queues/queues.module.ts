@@ -1,8 +1,9 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { Global, Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, JobsOptions, Queue, QueueOptions } from 'bullmq';
 import { QueueConfig, RedisConfig } from '../config/app-config.js';
+import { repeatedErrors } from '../logging/repeated-errors.js';
 import { createRedisClient, nodeConnection } from '../redis/redis.module.js';
 import { tagInPart } from '../redis/slots.js';
 import { ALL_QUEUES, defaultJobOptions, JOB_QUEUE, QueueName, type JobData, type JobName } from './queues.js';
@@ -53,7 +54,7 @@ export function bullConnection(config: RedisConfig): QueueOptions['connection'] 
   // BullMQ needs maxRetriesPerRequest: null on worker connections.
   if (!config.REDIS_CLUSTER_NODES) return { ...nodeConnection(config), maxRetriesPerRequest: null };
   const cluster = createRedisClient(config, { maxRetriesPerRequest: null });
-  cluster.on('error', () => undefined);
+  cluster.on('error', (err: Error) => repeatedErrors.report('redis (queues)', err));
   return cluster;
 }
 
@@ -61,20 +62,12 @@ export function bullConnection(config: RedisConfig): QueueOptions['connection'] 
 @Injectable()
 export class QueueService implements OnModuleInit {
   private readonly queues = new Map<QueueName, Queue>();
-  private readonly logger = new Logger('Queues');
-  private lastErrorLog = 0;
 
   constructor(@Inject(ModuleRef) private readonly moduleRef: ModuleRef) {}
 
-  /** Connection errors are logged at most every 5 s instead of flooding stderr. */
+  /** Connection errors go to the log with repeated ones collapsed (see RepeatedErrors). */
   onModuleInit(): void {
-    for (const name of ALL_QUEUES) {
-      this.queue(name).on('error', (err) => {
-        if (Date.now() - this.lastErrorLog < 5000) return;
-        this.lastErrorLog = Date.now();
-        this.logger.warn(`queue ${name}: ${err.message}`);
-      });
-    }
+    for (const name of ALL_QUEUES) this.queue(name).on('error', (err) => repeatedErrors.report(`queue ${name}`, err));
   }
 
   queue(name: QueueName): Queue {

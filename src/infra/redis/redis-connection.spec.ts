@@ -36,7 +36,8 @@ describe('the connection of a single Redis node', () => {
   it('is the same for BullMQ, with one retry strategy for every client', () => {
     const connection = nodeConnection({ ...base, REDIS_URL: 'redis://127.0.0.1:6379' });
     expect(connection).toMatchObject({ url: 'redis://127.0.0.1:6379' });
-    expect([1, 5, 100].map(connection.retryStrategy)).toEqual([100, 500, 2000]);
+    // The first reconnect at once (a dropped connection to a live Redis), then backing off to 2 s.
+    expect([1, 2, 5, 100].map(connection.retryStrategy)).toEqual([0, 200, 500, 2000]);
     expect(optionsOf({ REDIS_URL: 'redis://127.0.0.1:6379' }).retryStrategy).toBe(connection.retryStrategy);
   });
 });

@@ -1,6 +1,7 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RedisConfig } from '../config/app-config.js';
+import { repeatedErrors } from '../logging/repeated-errors.js';
 
 /** The app's Redis: one node or a Redis Cluster (REDIS_CLUSTER_NODES). Both take the same commands. */
 export type RedisClient = Redis | Cluster;
@@ -10,8 +11,12 @@ type ConnectionConfig = Pick<
   'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'REDIS_TLS'
 >;
 
-/** Keep retrying to reconnect forever, at most every 2 s (every client: ours, BullMQ's, a cluster's). */
-const retryStrategy = (times: number): number => Math.min(times * 100, 2000);
+/**
+ * Keep retrying to reconnect forever, at most every 2 s (every client: ours,
+ * BullMQ's, a cluster's); the first try at once: a connection dropped while
+ * Redis is up (a proxy, an idle timeout, CLIENT KILL) is back within a round trip.
+ */
+const retryStrategy = (times: number): number => (times <= 1 ? 0 : Math.min(times * 100, 2000));
 
 /**
  * Credentials and TLS from REDIS_USERNAME, REDIS_PASSWORD and REDIS_TLS: the
@@ -114,6 +119,8 @@ export class RedisService implements OnApplicationShutdown {
   readonly isCluster: boolean;
   private masters = '';
   private readonly failoverListeners = new Set<() => void>();
+  /** Requests waiting for the connection to be re-made (whenReady): one 'ready' listener for all. */
+  private readonly readyWaiters = new Set<(ready: boolean) => void>();
 
   constructor(@Inject(RedisConfig) config: RedisConfig) {
     this.isCluster = config.REDIS_CLUSTER_NODES !== '';
@@ -127,8 +134,11 @@ export class RedisService implements OnApplicationShutdown {
     this.client = this.isCluster
       ? createRedisClient(config, node, { enableAutoPipelining: true })
       : createRedisClient(config, { ...node, lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
-    // Errors surface through commands and /health; an unhandled 'error' event would crash.
-    this.client.on('error', () => undefined);
+    // Errors surface through commands and /health; the connection's own go to the log, collapsed.
+    this.client.on('error', (err: Error) => repeatedErrors.report('redis', err));
+    this.client.on('ready', () => {
+      for (const waiter of [...this.readyWaiters]) waiter(true);
+    });
     if (this.client instanceof Cluster) {
       const cluster = this.client;
       cluster.on('refresh', () => {
@@ -142,6 +152,25 @@ export class RedisService implements OnApplicationShutdown {
         if (changed) for (const listener of this.failoverListeners) listener();
       });
     }
+  }
+
+  /**
+   * True at once when the connection is up; else whether it comes up within
+   * `timeoutMs` (a dropped connection being re-made). Lets a request ride
+   * through a blip instead of failing, without queueing behind an outage.
+   */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return Promise.resolve(true);
+    if (timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = (ready: boolean): void => {
+        clearTimeout(timer);
+        this.readyWaiters.delete(waiter);
+        resolve(ready);
+      };
+      const timer = setTimeout(() => waiter(false), timeoutMs);
+      this.readyWaiters.add(waiter);
+    });
   }
 
   /**

@@ -34,6 +34,9 @@ const MESSAGES: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'Send the body as JSON (Content-Type: application/json)',
   MALFORMED_URL: 'The URL could not be decoded',
   URI_TOO_LONG: 'The URL is too long',
+  REQUEST_TIMEOUT: 'The request did not arrive in time',
+  MALFORMED_REQUEST: 'The request could not be parsed (malformed, or its headers too large)',
+  TOO_MANY_CONNECTIONS: 'Too many open connections; try again shortly',
   TOO_MANY_STREAMS: 'Too many open status streams for this shopper; close one first',
   STREAMS_BUSY: 'Too many open status streams; try again shortly',
   RATE_LIMITED: 'Too many attempts; slow down',
@@ -53,6 +56,8 @@ const MESSAGES: Record<ErrorCode, string> = {
     'The purchase could not be confirmed; it may still be placed as order 01JD3N8V4Q9RZ6T5XW2K7M1C0B: look it up at /orders/01JD3N8V4Q9RZ6T5XW2K7M1C0B',
   GATE_NOT_READY: 'The sale is being prepared; try again shortly',
   ORDER_NOT_FOUND: 'No such order',
+  ORDER_LOST:
+    'This order was admitted but lost in a data loss before it was recorded; nothing was charged. Try the purchase again',
   ADMISSION_REQUIRED:
     'This sale has a waiting room: join the queue (POST /sales/:id/queue) and buy with its admission (header Admission-Token)',
   ADMISSION_INVALID:
