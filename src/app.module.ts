@@ -17,6 +17,7 @@ import { NotificationsHttpModule } from './notifications/notifications.http.modu
 import { OverloadModule } from './overload/overload.module.js';
 import type { OverloadDoor } from './overload/door.js';
 import { RoomHttpModule } from './room/room.http.module.js';
+import { BotsHttpModule } from './bots/bots.http.module.js';
 
 /** Infrastructure shared by the API and the worker. */
 export function infrastructure(config: AppConfig): (DynamicModule | Type)[] {
@@ -46,6 +47,7 @@ export class AppModule {
         SaleAdminHttpModule,
         PurchaseModule,
         RoomHttpModule,
+        BotsHttpModule,
         OrdersHttpModule,
         NotificationsHttpModule,
       ],

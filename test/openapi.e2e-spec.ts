@@ -94,7 +94,9 @@ describe('OpenAPI document (GET /docs-json)', () => {
           ? ['FORBIDDEN']
           : key === 'POST /sales/{id}/orders'
             ? ['ADMISSION_INVALID', 'ADMISSION_REQUIRED']
-            : [],
+            : key === 'POST /sales/{id}/queue'
+              ? ['CHALLENGE_EXPIRED', 'CHALLENGE_INVALID', 'CHALLENGE_REQUIRED', 'JOIN_REFUSED']
+              : [],
       ]);
     }
     expect(op('POST /sales/{id}/orders').security).toEqual([{ bearer: [] }]);

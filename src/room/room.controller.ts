@@ -13,7 +13,7 @@ export class RoomController {
   @Post(':id/queue')
   @HttpCode(200)
   join(@Param('id') saleId: string, @CurrentUser() user: AuthUser, @Req() request: FastifyRequest): Promise<QueueView> {
-    return this.room.join(saleId, user.id, { ip: request.ip });
+    return this.room.join(saleId, user.id, { ip: request.ip, headers: request.headers });
   }
 
   /** My place: poll no sooner than refreshAfterSeconds, sending back the Queue-Token of the last answer. */

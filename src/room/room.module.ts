@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BotsModule } from '../bots/bots.module.js';
 import { GateModule } from '../gate/gate.module.js';
 import { SalesModule } from '../sales/sales.module.js';
 import { RoomAdmitter } from './room-admitter.js';
@@ -14,7 +15,7 @@ import { RoomTurns } from './room-turns.js';
  * path's admission check) and the workers (the end of a shopper's turn).
  */
 @Module({
-  imports: [SalesModule],
+  imports: [SalesModule, BotsModule],
   providers: [RoomStore, RoomTokens, RoomService, RoomTurns, RoomMetrics, RoomRates],
   exports: [RoomStore, RoomTokens, RoomService, RoomTurns, RoomMetrics, RoomRates],
 })

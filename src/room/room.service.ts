@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { BotsService, joinRefused } from '../bots/bots.service.js';
 import { HttpConfig, PaymentConfig, RoomConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { antiBotOf } from '../sales/anti-bot-settings.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { RoomMetrics } from './room.metrics.js';
 import { roomSale, type RoomSale } from './room-sale.js';
@@ -21,6 +23,8 @@ export interface QueueView extends QueueTerms {
 /** What the room knows of the request beyond the shopper (client address and headers, for the anti-bot screen). */
 export interface JoinContext {
   ip: string;
+  /** The request's headers: the anti-bot screen reads Join-Proof and Device-Id. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /**
@@ -38,13 +42,28 @@ export class RoomService {
     @Inject(RoomConfig) private readonly config: RoomConfig,
     @Inject(PaymentConfig) private readonly payment: PaymentConfig,
     @Inject(HttpConfig) private readonly http: HttpConfig,
+    @Inject(BotsService) private readonly bots: BotsService,
   ) {}
 
-  async join(saleId: string, userId: string, _context: JoinContext): Promise<QueueView> {
+  /**
+   * Joins the queue. A room with anti-bot rules screens the identity first
+   * (BotsService.screen: the proof of work, the caps): refused, it gets 403
+   * JOIN_REFUSED; shadowed, it joins the shadow queue and sees an ordinary place.
+   */
+  async join(saleId: string, userId: string, context: JoinContext): Promise<QueueView> {
     const sale = await this.roomOf(saleId);
     if (Date.now() >= sale.endsAt) throw queueClosed();
     this.ready();
-    const place = await this.store.join(sale, userId, GONE_AFTER_MS);
+    const screened = await this.bots.screen({
+      saleId: sale.id,
+      userId,
+      endsAt: sale.endsAt,
+      ip: context.ip,
+      headers: context.headers,
+      settings: antiBotOf(sale.room.antiBot),
+    });
+    if (screened.verdict === 'refuse') throw joinRefused(screened.reason);
+    const place = await this.store.join(sale, userId, GONE_AFTER_MS, screened.verdict === 'shadow');
     switch (place.state) {
       case 'closed':
         throw queueClosed();

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { BotsService, type BotStats } from '../bots/bots.service.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { RoomStore } from '../room/room.store.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
@@ -27,6 +28,11 @@ export interface RoomReport {
   estimatedWaitSeconds: number;
   /** Since the room opened: joined, admitted, used, lapsed, left, gone, ended, shadowed. */
   counters: Record<string, number>;
+  /**
+   * The anti-bot screen: identities shadowed and refused by reason (address, network, device, burst, age),
+   * what `log` mode would have done, and the proofs this API process checked with the CPU they took.
+   */
+  bots: BotStats;
 }
 
 @Injectable()
@@ -34,6 +40,7 @@ export class RoomAdminService {
   constructor(
     @Inject(SaleLookup) private readonly sales: SaleLookup,
     @Inject(RoomStore) private readonly store: RoomStore,
+    @Inject(BotsService) private readonly bots: BotsService,
   ) {}
 
   async report(saleId: string): Promise<RoomReport> {
@@ -41,7 +48,7 @@ export class RoomAdminService {
     if (!sale) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
     const settings = waitingRoomOf(sale.waitingRoom);
     if (!settings) throw new DomainError('NO_WAITING_ROOM', 'This sale has no waiting room');
-    const s = await this.store.stats(sale.id);
+    const [s, bots] = await Promise.all([this.store.stats(sale.id), this.bots.stats(sale.id)]);
     const now = new Date();
     const rate = s.measuredRate > 0 ? s.measuredRate : (s.rateNow ?? 0);
     return {
@@ -65,6 +72,7 @@ export class RoomAdminService {
       measuredAdmitPerSecond: Math.round(s.measuredRate * 10) / 10,
       estimatedWaitSeconds: rate > 0 ? Math.ceil(s.waiting / rate) : 0,
       counters: s.counters,
+      bots,
     };
   }
 }

@@ -3,6 +3,7 @@ import { GateReadModel } from '../gate/gate-read-model.js';
 import { GateRebuild, type AdjustResult } from '../gate/gate-rebuild.js';
 import { RoomConfig, SalesConfig } from '../infra/config/app-config.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { antiBotOf } from '../sales/anti-bot-settings.js';
 import { waitingRoomOf, type WaitingRoom } from '../sales/waiting-room.js';
 import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
 import { JobName } from '../infra/queues/queues.js';
@@ -224,6 +225,8 @@ export class SalesService {
       prequeueOpensAt,
       maxQueue: dto.maxQueue === undefined ? (current?.maxQueue ?? null) : dto.maxQueue,
       paused: dto.paused ?? current?.paused ?? false,
+      // anti-bot rules: given ones replace the current ones whole (what they leave out takes its default)
+      ...(dto.antiBot ? { antiBot: antiBotOf(dto.antiBot) } : current?.antiBot ? { antiBot: current.antiBot } : {}),
     };
   }
 

@@ -1,5 +1,6 @@
 import { effectiveEnd, saleStatus, type SaleStatus } from './sale-status.js';
 import type { SaleWithStock } from './sale-catalog.js';
+import type { AntiBotSettings } from './anti-bot-settings.js';
 import { waitingRoomOf, type WaitingRoom } from './waiting-room.js';
 
 /** A sale as the admin API answers it. */
@@ -29,18 +30,11 @@ export interface SaleView {
 /** A sale as the storefront shows it to shoppers (endsAt: when it stops selling). */
 export type StorefrontSale = Pick<
   SaleView,
-  | 'id'
-  | 'name'
-  | 'price'
-  | 'stock'
-  | 'remaining'
-  | 'perUserLimit'
-  | 'startsAt'
-  | 'endsAt'
-  | 'status'
-  | 'paused'
-  | 'waitingRoom'
->;
+  'id' | 'name' | 'price' | 'stock' | 'remaining' | 'perUserLimit' | 'startsAt' | 'endsAt' | 'status' | 'paused'
+> & { waitingRoom: StorefrontRoom | null };
+
+/** A room as shoppers see it: whether it screens for bots, not its rules (they would show a scalper the caps). */
+export type StorefrontRoom = Omit<WaitingRoom, 'antiBot'> & { antiBot?: Pick<AntiBotSettings, 'mode'> };
 
 /** The one mapper of a sale row (and the gate's remaining count, null when not preheated) to its views. */
 export function saleView(sale: SaleWithStock, gateRemaining: number | null, now = new Date()): SaleView {
@@ -84,6 +78,10 @@ export function storefrontSale(sale: SaleWithStock, gateRemaining: number | null
     endsAt: effectiveEnd(sale),
     status,
     paused,
-    waitingRoom,
+    waitingRoom: waitingRoom && publicRoom(waitingRoom),
   };
+}
+
+function publicRoom({ antiBot, ...room }: WaitingRoom): StorefrontRoom {
+  return antiBot ? { ...room, antiBot: { mode: antiBot.mode } } : room;
 }

@@ -1,3 +1,5 @@
+import { antiBotOf, type AntiBotSettings } from './anti-bot-settings.js';
+
 /**
  * A sale's waiting room, as the admin sets it (the `waiting_room` column;
  * null: the sale has none and shoppers buy directly). The room itself (the
@@ -16,13 +18,18 @@ export interface WaitingRoom {
   maxQueue: number | null;
   /** The admitter lets nobody in while paused (joining and waiting go on). */
   paused: boolean;
+  /**
+   * The anti-bot rules at the room's door (src/bots); absent: none asked for
+   * (mode `off`), and the room's settings read as they did before them.
+   */
+  antiBot?: AntiBotSettings;
 }
 
 /** The waiting room of a sale row's `waitingRoom` column (JSON), or null. */
 export function waitingRoomOf(value: unknown): WaitingRoom | null {
   if (value === null || value === undefined || typeof value !== 'object') return null;
   const v = value as Partial<WaitingRoom>;
-  return {
+  const room: WaitingRoom = {
     admitPerSecond: v.admitPerSecond === 'auto' ? 'auto' : Number(v.admitPerSecond ?? 0),
     maxActive: Number(v.maxActive ?? 0),
     claimSeconds: Number(v.claimSeconds ?? 0),
@@ -30,4 +37,6 @@ export function waitingRoomOf(value: unknown): WaitingRoom | null {
     maxQueue: typeof v.maxQueue === 'number' ? v.maxQueue : null,
     paused: v.paused === true,
   };
+  if (v.antiBot !== undefined && v.antiBot !== null) room.antiBot = antiBotOf(v.antiBot);
+  return room;
 }

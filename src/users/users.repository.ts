@@ -32,6 +32,12 @@ export class UsersRepository {
     return this.prisma.user.findUnique({ where: { id } });
   }
 
+  /** When the account was created; null when there is no such account. */
+  async createdAt(id: string): Promise<Date | null> {
+    const row = await this.prisma.user.findUnique({ where: { id }, select: { createdAt: true } });
+    return row?.createdAt ?? null;
+  }
+
   /** Email, phone and name of these users (missing ids left out). */
   contacts(ids: string[]): Promise<{ id: string; email: string; phone: string; name: string | null }[]> {
     return this.prisma.user.findMany({

@@ -11,7 +11,7 @@ export interface Contact {
   name: string | null;
 }
 
-/** The users module's face to the others: accounts (for auth) and contacts (for notifications). */
+/** The users module's face to the others: accounts (for auth), contacts (for notifications), account age (for the anti-bot screen). */
 @Injectable()
 export class UsersService {
   constructor(@Inject(UsersRepository) private readonly users: UsersRepository) {}
@@ -23,6 +23,11 @@ export class UsersService {
 
   findByEmail(email: string): Promise<User | null> {
     return this.users.findByEmail(email);
+  }
+
+  /** When the account was created (the anti-bot screen's account age); null when there is no such account. */
+  createdAt(id: string): Promise<Date | null> {
+    return this.users.createdAt(id);
   }
 
   /** The contact of each of these users that exists. */

@@ -362,6 +362,27 @@ export class OpsConfig {
   @Int({ min: 0 }) SHUTDOWN_DRAIN_MS = 2000;
 }
 
+/** The anti-bot screen at a waiting room's door: challenges (src/bots); the rules are each sale's (waitingRoom.antiBot). */
+export class BotsConfig {
+  /**
+   * Key that signs the proof-of-work challenges, shared by every API copy; empty: derived from JWT_SECRET.
+   * Changing it voids the challenges in flight (shoppers get a new one).
+   */
+  @Text({ minLength: 32, message: 'must be at least 32 characters (or empty)', when: given('BOTS_SECRET') })
+  BOTS_SECRET = '';
+  /**
+   * Work of a base-tier challenge: the largest number it may hide (a solver tries half of them on average, one
+   * SHA-256 each); risk tiers multiply it by 10 and 100. A sale's antiBot.difficulty overrides it.
+   */
+  @Int({ min: 1000, max: 10_000_000 }) BOTS_BASE_DIFFICULTY = 2_000_000;
+  /** How long a challenge may be solved and used to join (seconds). */
+  @Int({ min: 10, max: 86_400 }) BOTS_CHALLENGE_TTL_SECONDS = 900;
+  /** Challenges one client address may ask for per BOTS_CHALLENGE_WINDOW_SECONDS (429 beyond); 0 = off. */
+  @Int({ min: 0 }) BOTS_CHALLENGE_LIMIT_PER_IP = 60;
+  /** Window of BOTS_CHALLENGE_LIMIT_PER_IP. */
+  @Int({ min: 1 }) BOTS_CHALLENGE_WINDOW_SECONDS = 60;
+}
+
 /** Every slice; each setting belongs to exactly one. */
 export const CONFIG_SLICES = [
   HttpConfig,
@@ -377,6 +398,7 @@ export const CONFIG_SLICES = [
   NotifyConfig,
   AuthConfig,
   OpsConfig,
+  BotsConfig,
 ] as const;
 
 export type ConfigSlice = (typeof CONFIG_SLICES)[number];
@@ -397,7 +419,8 @@ export type AppConfig = HttpConfig &
   PaymentConfig &
   NotifyConfig &
   AuthConfig &
-  OpsConfig;
+  OpsConfig &
+  BotsConfig;
 
 /** The settings of one slice, taken from the flat config (a new instance of the slice's class). */
 export function sliceOf<S extends ConfigSlice>(slice: S, config: AppConfig): InstanceType<S> {

@@ -71,6 +71,21 @@ export const ERROR_STATUS = {
   // notifications
   NOTIFICATION_NOT_FOUND: HttpStatus.NOT_FOUND,
   NOTIFICATION_NOT_RETRYABLE: HttpStatus.CONFLICT,
+  // anti-bot screen at the waiting room's door (src/bots)
+  /** The sale's room asks for proof of work: get GET /sales/:id/queue/challenge, solve it, send header Join-Proof. */
+  CHALLENGE_REQUIRED: HttpStatus.FORBIDDEN,
+  /** The Join-Proof header is not `<challenge>:<number>`. */
+  CHALLENGE_MALFORMED: HttpStatus.BAD_REQUEST,
+  /** The challenge is forged or altered, another shopper's or another sale's, or the number does not solve it. */
+  CHALLENGE_INVALID: HttpStatus.FORBIDDEN,
+  /** The challenge is past its expiry: get a new one. */
+  CHALLENGE_EXPIRED: HttpStatus.FORBIDDEN,
+  /** The challenge was already used for a join: get a new one. */
+  CHALLENGE_USED: HttpStatus.CONFLICT,
+  /** The challenge is easier than this join now needs (another address or device): get a new one. */
+  CHALLENGE_STALE: HttpStatus.CONFLICT,
+  /** The sale's anti-bot rules refuse this identity (too many accounts from its address, network or device, …). */
+  JOIN_REFUSED: HttpStatus.FORBIDDEN,
   UNHEALTHY: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const satisfies Record<string, HttpStatus>;

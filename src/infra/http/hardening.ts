@@ -79,7 +79,8 @@ export function corsOrigins(value: string): string[] {
 }
 
 const CORS_METHODS = 'GET, POST, PATCH, DELETE';
-const CORS_ALLOWED_HEADERS = 'authorization, content-type, idempotency-key, x-request-id, last-event-id';
+const CORS_ALLOWED_HEADERS =
+  'authorization, content-type, idempotency-key, x-request-id, last-event-id, join-proof, device-id';
 const CORS_EXPOSED_HEADERS = 'x-request-id, retry-after';
 const CORS_MAX_AGE_SECONDS = '600';
 

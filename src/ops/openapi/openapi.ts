@@ -74,6 +74,13 @@ const MESSAGES: Record<ErrorCode, string> = {
   PAYMENT_UNAVAILABLE: 'The payment could not be made; nothing was charged, try again',
   NOTIFICATION_NOT_FOUND: 'No such notification',
   NOTIFICATION_NOT_RETRYABLE: 'Only a FAILED notification can be retried',
+  CHALLENGE_REQUIRED: 'Joining this queue needs a solved challenge (header Join-Proof)',
+  CHALLENGE_MALFORMED: 'Join-Proof must be <challenge>:<number>',
+  CHALLENGE_INVALID: 'The challenge does not belong to this shopper and sale, or the number does not solve it',
+  CHALLENGE_EXPIRED: 'The challenge has expired; get a new one',
+  CHALLENGE_USED: 'The challenge was used already; get a new one',
+  CHALLENGE_STALE: 'This join needs a harder challenge; get a new one',
+  JOIN_REFUSED: 'Too many accounts joined this sale from this address',
   UNHEALTHY: 'redis is down',
   INTERNAL_ERROR: 'Internal error',
 };

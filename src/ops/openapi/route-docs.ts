@@ -19,6 +19,7 @@ import {
   SaleViewDto,
   StorefrontListDto,
   StorefrontSaleDetailDto,
+  ChallengeViewDto,
 } from './views.dto.js';
 
 /** What the path parameter `{id}` names: decides its format in the document. */
@@ -143,12 +144,57 @@ const QUEUE_ADMITTED = {
   queueToken: null,
 };
 const QUEUE_ROUTE_ERRORS: ErrorCode[] = ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'UNAVAILABLE'];
+const DEVICE_ID_HEADER = {
+  name: 'Device-Id',
+  description:
+    'An id the storefront keeps per browser: the anti-bot caps count accounts per device (a hint: clients can lie).',
+};
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /sales/{id}/queue': {
     ok: { status: 200, type: QueueViewDto, example: QUEUE_EXAMPLE },
-    errors: [...QUEUE_ROUTE_ERRORS, 'QUEUE_CLOSED', 'QUEUE_NOT_OPEN', 'QUEUE_FULL'],
+    errors: [
+      ...QUEUE_ROUTE_ERRORS,
+      'QUEUE_CLOSED',
+      'QUEUE_NOT_OPEN',
+      'QUEUE_FULL',
+      'CHALLENGE_REQUIRED',
+      'CHALLENGE_MALFORMED',
+      'CHALLENGE_INVALID',
+      'CHALLENGE_EXPIRED',
+      'CHALLENGE_USED',
+      'CHALLENGE_STALE',
+      'JOIN_REFUSED',
+    ],
     id: 'sale',
+    headers: [
+      {
+        name: 'Join-Proof',
+        description:
+          'On a room with anti-bot rules: `<challenge>:<n>`, the challenge of GET /sales/{id}/queue/challenge and the number that solves it (one join per challenge).',
+      },
+      DEVICE_ID_HEADER,
+    ],
+  },
+  'GET /sales/{id}/queue/challenge': {
+    ok: {
+      status: 200,
+      type: ChallengeViewDto,
+      example: {
+        required: true,
+        challenge:
+          'mhe3k1r4.0.16jdc.kQ3v8Zt1LwX0c8Yp.9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.Xq3u9bQ0mLw2c1Zr7TtYhA',
+        algorithm: 'SHA-256',
+        salt: 'kQ3v8Zt1LwX0c8Yp',
+        hash: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+        maxNumber: 2000000,
+        tier: 0,
+        expiresAt: LATER,
+      },
+    },
+    errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'RATE_LIMITED', 'UNAVAILABLE'],
+    id: 'sale',
+    headers: [DEVICE_ID_HEADER],
   },
   'GET /sales/{id}/queue': {
     ok: { status: 200, type: QueueViewDto, example: QUEUE_ADMITTED },
@@ -194,6 +240,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         measuredAdmitPerSecond: 199.2,
         estimatedWaitSeconds: 263,
         counters: { joined: 61210, admitted: 8899, used: 7611, lapsed: 402, left: 88, gone: 35, ended: 4491 },
+        bots: {
+          shadowed: { address: 188, device: 12 },
+          refused: {},
+          logged: { shadow: {}, refuse: {} },
+          verification: { proofs: 61420, cpuMicros: 251822 },
+        },
       },
     },
     errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM'],

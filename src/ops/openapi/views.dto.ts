@@ -13,8 +13,11 @@ import type { NotificationView } from '../../notifications/notification.types.js
 import type { OrderView } from '../../orders/orders.service.js';
 import type { SaleStats } from '../../orders/sale-stats.service.js';
 import { ApiProperty } from '@nestjs/swagger';
-import type { SaleView, StorefrontSale } from '../../sales/sale-view.js';
+import type { SaleView, StorefrontRoom, StorefrontSale } from '../../sales/sale-view.js';
 import type { WaitingRoom } from '../../sales/waiting-room.js';
+import type { AccountCap, AntiBotMode, AntiBotSettings, SignalEffect } from '../../sales/anti-bot-settings.js';
+import type { BotStats } from '../../bots/bots.service.js';
+import type { BotCounts } from '../../bots/bots.store.js';
 import type { QueueView } from '../../room/room.service.js';
 import type { QueueState } from '../../room/room-terms.js';
 import type { RoomReport } from '../../sale-admin/room-admin.service.js';
@@ -64,6 +67,51 @@ export class LoginAnswerDto {
   expiresIn!: string;
 }
 
+const EFFECTS = ['shadow', 'refuse', 'harder', 'none'];
+
+export class AccountCapViewDto implements AccountCap {
+  /** Accounts that pass; 0 = no cap. */
+  limit!: number;
+  @ApiProperty({ enum: EFFECTS })
+  effect!: SignalEffect;
+}
+
+export class AccountAgeViewDto {
+  /** Accounts younger than this get the effect; 0 = off. */
+  minSeconds!: number;
+  @ApiProperty({ enum: EFFECTS })
+  effect!: SignalEffect;
+}
+
+export class BurstViewDto {
+  /** New accounts from one address per window beyond which the effect applies; 0 = off. */
+  limit!: number;
+  windowSeconds!: number;
+  @ApiProperty({ enum: EFFECTS })
+  effect!: SignalEffect;
+}
+
+/** The anti-bot rules of a room (README, Security: bots and scalpers). */
+export class AntiBotViewDto implements AntiBotSettings {
+  @ApiProperty({ enum: ['off', 'log', 'enforce'] })
+  mode!: AntiBotMode;
+  /** Work of a base-tier challenge; null: BOTS_BASE_DIFFICULTY. */
+  @ApiProperty({ type: Number, nullable: true })
+  difficulty!: number | null;
+  perAddress!: AccountCapViewDto;
+  perNetwork!: AccountCapViewDto;
+  perDevice!: AccountCapViewDto;
+  accountAge!: AccountAgeViewDto;
+  burst!: BurstViewDto;
+}
+
+/** Whether a room screens for bots, as shoppers see it (not its rules). */
+export class AntiBotModeViewDto {
+  /** Not `off`: joining needs a solved challenge (GET /sales/{id}/queue/challenge). */
+  @ApiProperty({ enum: ['off', 'log', 'enforce'] })
+  mode!: AntiBotMode;
+}
+
 export class WaitingRoomViewDto implements WaitingRoom {
   /** Shoppers let in per second, or `auto` (the admitter follows what the purchase path measures). */
   @ApiProperty({ oneOf: [{ type: 'number' }, { type: 'string', enum: ['auto'] }], example: 200 })
@@ -80,6 +128,25 @@ export class WaitingRoomViewDto implements WaitingRoom {
   maxQueue!: number | null;
   /** Nobody is let in while paused (joining and waiting go on). */
   paused!: boolean;
+  /** The anti-bot rules; absent when the room has none (mode off). */
+  @ApiProperty({ type: AntiBotViewDto, required: false })
+  antiBot?: AntiBotViewDto;
+}
+
+/** A room as the storefront shows it: its anti-bot mode, not its rules. */
+export class StorefrontRoomViewDto implements StorefrontRoom {
+  @ApiProperty({ oneOf: [{ type: 'number' }, { type: 'string', enum: ['auto'] }], example: 200 })
+  admitPerSecond!: number | 'auto';
+  maxActive!: number;
+  claimSeconds!: number;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' })
+  prequeueOpensAt!: string | null;
+  @ApiProperty({ type: Number, nullable: true })
+  maxQueue!: number | null;
+  paused!: boolean;
+  /** Present when the room has anti-bot rules. */
+  @ApiProperty({ type: AntiBotModeViewDto, required: false })
+  antiBot?: AntiBotModeViewDto;
 }
 
 export class SaleViewDto implements SaleView {
@@ -130,8 +197,8 @@ export class StorefrontSaleDto implements StorefrontSale {
   status!: SaleStatus;
   paused!: boolean;
   /** The sale's waiting room; null: none, shoppers buy directly. */
-  @ApiProperty({ type: WaitingRoomViewDto, nullable: true })
-  waitingRoom!: WaitingRoomViewDto | null;
+  @ApiProperty({ type: StorefrontRoomViewDto, nullable: true })
+  waitingRoom!: StorefrontRoomViewDto | null;
 }
 
 export class StorefrontSaleDetailDto extends StorefrontSaleDto {
@@ -334,6 +401,57 @@ export class QueueViewDto implements QueueView {
   queueToken!: string | null;
 }
 
+const BY_REASON = {
+  type: 'object',
+  additionalProperties: { type: 'number' },
+  description: 'identities by reason: address, network, device, burst, age',
+} as const;
+
+export class LoggedVerdictsDto {
+  @ApiProperty(BY_REASON)
+  shadow!: Record<string, number>;
+  @ApiProperty(BY_REASON)
+  refuse!: Record<string, number>;
+}
+
+export class ProofChecksDto {
+  /** Proofs this API process checked since it started. */
+  proofs!: number;
+  /** CPU they took, µs. */
+  cpuMicros!: number;
+}
+
+/** The anti-bot screen of a room. */
+export class BotStatsDto implements BotStats, BotCounts {
+  /** Identities in the shadow queue (mode enforce). */
+  @ApiProperty(BY_REASON)
+  shadowed!: Record<string, number>;
+  /** Identities refused with JOIN_REFUSED (mode enforce). */
+  @ApiProperty(BY_REASON)
+  refused!: Record<string, number>;
+  /** What mode log would have done. */
+  logged!: LoggedVerdictsDto;
+  verification!: ProofChecksDto;
+}
+
+/** A proof-of-work challenge to solve before joining (or `required: false`). */
+export class ChallengeViewDto {
+  /** false: the room asks for none (join without Join-Proof); the other fields are then absent. */
+  required!: boolean;
+  /** Send `<challenge>:<n>` as the Join-Proof header of the join. */
+  challenge?: string;
+  @ApiProperty({ enum: ['SHA-256'], required: false })
+  algorithm?: 'SHA-256';
+  salt?: string;
+  /** Hex SHA-256 of salt + n (n in decimal). */
+  hash?: string;
+  /** n is in [0, maxNumber]. */
+  maxNumber?: number;
+  /** 0 base, 1 ×10, 2 ×100. */
+  tier?: number;
+  expiresAt?: Date;
+}
+
 export class RoomReportDto implements RoomReport {
   saleId!: string;
   settings!: WaitingRoomViewDto;
@@ -349,4 +467,5 @@ export class RoomReportDto implements RoomReport {
   estimatedWaitSeconds!: number;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } })
   counters!: Record<string, number>;
+  bots!: BotStatsDto;
 }

@@ -15,6 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOmittable } from '../../infra/http/validation.js';
+import { AntiBotDto } from './anti-bot.dto.js';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 /** Only ISO 8601 strings become dates; anything else stays and fails @IsDate. */
@@ -91,6 +92,14 @@ export class WaitingRoomDto {
   @IsOptional()
   @IsBoolean()
   paused?: boolean;
+
+  /** Anti-bot rules at the door (proof of work, caps per address/network/device, shadow queue); absent: unchanged (none on create). */
+  @ApiProperty({ type: AntiBotDto, required: false })
+  @IsOptional()
+  @IsObject({ message: 'must be an object' })
+  @ValidateNested()
+  @Type(() => AntiBotDto)
+  antiBot?: AntiBotDto;
 }
 
 export class CreateSaleDto {
