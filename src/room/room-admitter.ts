@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { GateLayout } from '../gate/gate-layout.js';
 import { GateReadModel } from '../gate/gate-read-model.js';
 import { PaymentConfig, RoomConfig } from '../infra/config/app-config.js';
 import { JobName } from '../infra/queues/queues.js';
@@ -42,6 +43,7 @@ export class RoomAdmitter implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(RoomStore) private readonly store: RoomStore,
     @Inject(SaleCatalog) private readonly sales: SaleCatalog,
     @Inject(GateReadModel) private readonly gate: GateReadModel,
+    @Inject(GateLayout) private readonly layout: GateLayout,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(RoomRates) private readonly rates: RoomRates,
     @Inject(RoomMetrics) private readonly metrics: RoomMetrics,
@@ -89,12 +91,17 @@ export class RoomAdmitter implements OnApplicationBootstrap, OnApplicationShutdo
     if (now >= room.endsAt + KEEP_AFTER_END_MS - ROOMS_REFRESH_MS) {
       await this.store.remove(room.id);
       this.metrics.forget(room.id);
+      this.rates.forget(room.id);
       return;
     }
-    const remaining = await this.gate.remaining(room.id);
-    if (remaining === null && now >= room.startsAt && now < room.endsAt) this.askRebuild(room.id, now);
-    const rate = this.rates.rateFor(room);
+    // One bucket: the turn reads the units left itself (never stale); several: their sum, read just before.
+    const buckets = await this.layout.bucketsOf(room.id);
+    const remaining = buckets === 1 ? 'gate' : await this.gate.remaining(room.id);
+    const rate = await this.rates.rateFor(room, now);
     const result = await this.store.tick(room, { owner: this.owner, remaining, rate, maxPerTurn: MAX_PER_TURN });
+    if (result.status !== 'LEASED' && result.remaining === -2 && now >= room.startsAt && now < room.endsAt) {
+      this.askRebuild(room.id, now);
+    }
     this.metrics.turn(room.id, rate, result);
   }
 

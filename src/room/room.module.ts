@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BotsModule } from '../bots/bots.module.js';
 import { GateModule } from '../gate/gate.module.js';
+import { DoorsModule } from '../overload/overload.module.js';
 import { SalesModule } from '../sales/sales.module.js';
 import { RoomAdmitter } from './room-admitter.js';
 import { RoomMetrics } from './room.metrics.js';
@@ -16,15 +17,15 @@ import { RoomTurns } from './room-turns.js';
  */
 @Module({
   imports: [SalesModule, BotsModule],
-  providers: [RoomStore, RoomTokens, RoomService, RoomTurns, RoomMetrics, RoomRates],
-  exports: [RoomStore, RoomTokens, RoomService, RoomTurns, RoomMetrics, RoomRates],
+  providers: [RoomStore, RoomTokens, RoomService, RoomTurns, RoomMetrics],
+  exports: [RoomStore, RoomTokens, RoomService, RoomTurns, RoomMetrics],
 })
 export class RoomModule {}
 
 /** The admitter: in the workers that serve the promotions queue. */
 @Module({
-  imports: [RoomModule, SalesModule, GateModule],
-  providers: [RoomAdmitter],
+  imports: [RoomModule, SalesModule, GateModule, DoorsModule],
+  providers: [RoomAdmitter, RoomRates],
   exports: [RoomAdmitter],
 })
 export class RoomAdmitterModule {}

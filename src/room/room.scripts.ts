@@ -134,9 +134,12 @@ return n > 0 and 1 or 0
 
 /**
  * One turn of the admitter (the holder of the room's lease).
+ * KEYS: the room's keys, then the gate's state key of a sale of one bucket
+ * (same hash tag), read in the turn so the units left are never stale.
  * ARGV: settings (1-9), owner, leaseMs, remaining (units the gate has left;
- * -2: no gate yet), most admitted per turn, this turn's rate (per second:
- * the configured one, or what the auto law chose).
+ * -2: no gate yet; -3: read it from the gate's state key), most admitted per
+ * turn, this turn's rate (per second: the configured one, or what the auto
+ * law chose).
  * 1. Lease: another live holder → {'LEASED'}.
  * 2. Lapsed admissions (not used in time) and ended payment windows free
  *    their slots; waiters who stopped polling are gone.
@@ -147,8 +150,10 @@ return n > 0 and 1 or 0
  *    over), bounded by the free slots (maxActive − admitted − buying), the
  *    units not yet promised (remaining − unused admissions) and the queue.
  * 6. The measured rate: admissions per second over windows of ≥ 1 s in which
- *    the queue never ran empty, smoothed (0.7 old + 0.3 new).
- * Returns {'OK'|'HOLD', admitted, lapsed, gone, waiting, active, buying, measured rate}.
+ *    the rate alone set the pace (the queue never ran empty, and no free-slot
+ *    or units bound held admission back: those pauses say nothing about the
+ *    room's rate), smoothed (0.7 old + 0.3 new).
+ * Returns {'OK'|'HOLD', admitted, lapsed, gone, waiting, active, buying, measured rate, remaining}.
  */
 export const TICK_LUA = `${SETTINGS}
 local holder = redis.call('GET', KEYS[9])
@@ -174,13 +179,17 @@ end
 local c = redis.call('HMGET', KEYS[1], 'rate', 'maxActive', 'claimMs', 'startsAt', 'endsAt', 'paused',
   'last', 'carry', 'mrate', 'mwin', 'mcount', 'drained')
 local remaining = tonumber(ARGV[12])
+if remaining == -3 then
+  local r = redis.call('HGET', KEYS[10], 'remaining')
+  remaining = r and tonumber(r) or -2
+end
 local waiting = redis.call('ZCARD', KEYS[2])
 local active = redis.call('ZCARD', KEYS[4])
 local buying = redis.call('ZCARD', KEYS[6])
 local mrate = c[9] or '0'
 if c[6] == '1' or now < tonumber(c[4]) or now >= tonumber(c[5]) or remaining == -2 then
   redis.call('HSET', KEYS[1], 'last', now, 'carry', 0, 'mwin', now, 'mcount', 0, 'drained', 0)
-  return {'HOLD', 0, #lapsed, #gone, waiting, active, buying, mrate}
+  return {'HOLD', 0, #lapsed, #gone, waiting, active, buying, mrate, remaining}
 end
 redis.call('HSET', KEYS[1], 'soldOut', remaining <= 0 and 1 or 0)
 local dt = now - tonumber(c[7] or now)
@@ -192,9 +201,11 @@ local n = math.floor(budget)
 local carry = budget - n
 local cap = math.min(tonumber(c[2]) - active - buying, remaining - active, waiting, tonumber(ARGV[13]))
 if cap < 0 then cap = 0 end
+local limited = false
 if n > cap then
   n = cap
   carry = 0
+  limited = cap < waiting
 end
 if n > 0 then
   local claimMs = tonumber(c[3])
@@ -213,7 +224,7 @@ if n > 0 then
 end
 local mwin = tonumber(c[10] or now)
 local mcount = tonumber(c[11] or '0') + n
-local drained = c[12] == '1' or waiting == 0
+local drained = c[12] == '1' or waiting == 0 or limited
 if now - mwin >= 1000 then
   if not drained then
     local sample = mcount * 1000 / (now - mwin)
@@ -227,5 +238,5 @@ if now - mwin >= 1000 then
 end
 redis.call('HSET', KEYS[1], 'last', now, 'carry', carry, 'mrate', mrate, 'mwin', mwin, 'mcount', mcount,
   'drained', drained and 1 or 0, 'rateNow', rate)
-return {'OK', n, #lapsed, #gone, waiting, active, buying, mrate}
+return {'OK', n, #lapsed, #gone, waiting, active, buying, mrate, remaining}
 `;

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { RedisConfig, RoomConfig } from '../infra/config/app-config.js';
 import { RedisService, type RedisClient } from '../infra/redis/redis.module.js';
+import { gateKeys } from '../gate/gate.keys.js';
 import { roomKeyList, roomKeys } from './room.keys.js';
 import { END_LUA, JOIN_LUA, LEAVE_LUA, POLL_LUA, TICK_LUA, USE_LUA } from './room.scripts.js';
 import type { RoomSale } from './room-sale.js';
 
 type Args = (string | number)[];
 type PlaceReply = [string, string, string, string, string, string, string, string];
-type TickReply = [string, number?, number?, number?, number?, number?, number?, string?];
+type TickReply = [string, number?, number?, number?, number?, number?, number?, string?, number?];
 
 interface RoomCommands {
   roomJoin(...keysAndArgs: Args): Promise<PlaceReply>;
@@ -49,6 +50,8 @@ export interface TickResult {
   active: number;
   buying: number;
   measuredRate: number;
+  /** Units the gate had left at the turn (-2: no gate). */
+  remaining: number;
 }
 
 /** The room's counters and sizes, for operators. */
@@ -85,7 +88,7 @@ export class RoomStore {
       client.defineCommand('roomLeave', { numberOfKeys: KEY_COUNT, lua: LEAVE_LUA });
       client.defineCommand('roomUse', { numberOfKeys: KEY_COUNT, lua: USE_LUA });
       client.defineCommand('roomEnd', { numberOfKeys: KEY_COUNT, lua: END_LUA });
-      client.defineCommand('roomTick', { numberOfKeys: KEY_COUNT, lua: TICK_LUA });
+      client.defineCommand('roomTick', { numberOfKeys: KEY_COUNT + 1, lua: TICK_LUA });
     }
     this.redis = client as RoomRedis;
   }
@@ -132,14 +135,15 @@ export class RoomStore {
 
   async tick(
     sale: RoomSale,
-    turn: { owner: string; remaining: number | null; rate: number; maxPerTurn: number },
+    turn: { owner: string; remaining: number | null | 'gate'; rate: number; maxPerTurn: number },
   ): Promise<TickResult> {
-    const [status, admitted, lapsed, gone, waiting, active, buying, mrate] = await this.redis.roomTick(
+    const [status, admitted, lapsed, gone, waiting, active, buying, mrate, remaining] = await this.redis.roomTick(
       ...this.keys(sale.id),
+      gateKeys(this.prefix, sale.id).state,
       ...this.settings(sale),
       turn.owner,
       this.rooms.ROOM_LEASE_MS,
-      turn.remaining ?? -2,
+      turn.remaining === 'gate' ? -3 : (turn.remaining ?? -2),
       turn.maxPerTurn,
       turn.rate,
     );
@@ -152,6 +156,7 @@ export class RoomStore {
       active: active ?? 0,
       buying: buying ?? 0,
       measuredRate: Number(mrate ?? 0),
+      remaining: remaining ?? -2,
     };
   }
 
