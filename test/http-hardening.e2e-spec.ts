@@ -142,6 +142,8 @@ describe('HTTP hardening: headers, request ids, router errors, body types, CORS,
       expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example.com');
       expect(preflight.headers.get('access-control-allow-methods')).toMatch(/POST/);
       expect(preflight.headers.get('access-control-allow-headers')).toMatch(/idempotency-key/);
+      // A storefront on another origin buys through the waiting room: its headers pass the preflight.
+      expect(preflight.headers.get('access-control-allow-headers')).toMatch(/admission-token, queue-token/);
 
       const other = await request(cors.url, 'GET', '/sales', { headers: { origin: 'https://evil.example.com' } });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();

@@ -80,7 +80,7 @@ export function corsOrigins(value: string): string[] {
 
 const CORS_METHODS = 'GET, POST, PATCH, DELETE';
 const CORS_ALLOWED_HEADERS =
-  'authorization, content-type, idempotency-key, x-request-id, last-event-id, join-proof, device-id';
+  'authorization, content-type, idempotency-key, x-request-id, last-event-id, join-proof, device-id, admission-token, queue-token';
 const CORS_EXPOSED_HEADERS = 'x-request-id, retry-after';
 const CORS_MAX_AGE_SECONDS = '600';
 
