@@ -55,10 +55,13 @@ export class RoomAdmitter implements OnApplicationBootstrap, OnApplicationShutdo
     this.schedule();
   }
 
+  /** Stops after the turn under way, waiting for it at most 2 s (a turn stuck on a Redis outage must not hold the exit). */
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
   }
 
   private schedule(): void {
