@@ -48,8 +48,8 @@ export async function millionWaiters(waiters: number): Promise<WaiterMemory> {
       waiters * 2, // maxQueue
       0, // not paused
     ];
-    const pre = settings('before-start', now + 12 * 3600_000);
-    const post = settings('after-start', now - 60_000);
+    const pre = settings('1', now + 12 * 3600_000); // versions: newer ones replace the settings
+    const post = settings('2', now - 60_000);
     // The script cached and the room's settings written before the measurement.
     await (redis as unknown as { roomJoin: Join }).roomJoin(...keys, ...pre, 'warm-up', uniformDraw(), 3600_000, 0);
     await redis.call('SCRIPT', 'LOAD', JOIN_LUA);

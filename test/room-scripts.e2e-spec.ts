@@ -66,7 +66,7 @@ describe('waiting room scripts', () => {
       await Promise.all(early.slice(i, i + 200).map((u) => store.join(s, u, 60_000)));
     }
     // The sale starts: later joins are first come first served, behind the whole pre-queue.
-    const started = { ...s, startsAt: Date.now() - 1, version: `${s.version}-started` };
+    const started = { ...s, startsAt: Date.now() - 1, version: String(Number(s.version) + 1) };
     const late = Array.from({ length: 50 }, (_, i) => `late-${i}`);
     for (const u of late) expect((await store.join(started, u, 60_000)).state).toBe('waiting');
     const order = await store.redis.zrange(store.keys(s.id)[1]!, '0', '-1');
@@ -91,6 +91,20 @@ describe('waiting room scripts', () => {
     expect((await turn(s)).admitted).toBe(0);
     // Another copy does not admit while the lease holder lives.
     expect((await turn(s, { owner: 'b' })).status).toBe('LEASED');
+  });
+
+  it('settings follow the newest version of the sale: an older copy (a stale admitter) never undoes a pause', async () => {
+    const s = sale({ admitPerSecond: 1000 });
+    const paused = { ...s, version: String(Number(s.version) + 1), room: { ...s.room, paused: true } };
+    await store.join(paused, 'p', 60_000);
+    await turn(s);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await turn(s)).toMatchObject({ status: 'HOLD', admitted: 0 });
+    expect((await store.poll(s, 'p', 60_000)).state).toBe('waiting');
+    const resumed = { ...s, version: String(Number(s.version) + 2) };
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await turn(resumed)).admitted).toBe(1);
+    expect((await store.poll(s, 'p', 60_000)).state).toBe('admitted');
   });
 
   it('lapse: an admission not used in its window frees the slot; the next in line is let in', async () => {

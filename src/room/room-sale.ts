@@ -15,8 +15,11 @@ export interface RoomSale {
   room: WaitingRoom;
 }
 
-/** The sale as the room sees it; null when it has no waiting room. */
-export function roomSale(sale: SaleWithStock, defaultPaymentWindowSeconds: number): RoomSale | null {
+/** What the room's settings in Redis are made of (see RoomStore.configure). */
+export type RoomSettings = Omit<RoomSale, 'paymentWindowMs'>;
+
+/** The sale's room settings; null when it has no waiting room. */
+export function roomSettings(sale: SaleWithStock): RoomSettings | null {
   const room = waitingRoomOf(sale.waitingRoom);
   if (!room) return null;
   const endsAt = effectiveEnd(sale).getTime();
@@ -25,7 +28,13 @@ export function roomSale(sale: SaleWithStock, defaultPaymentWindowSeconds: numbe
     version: `${sale.updatedAt.getTime()}:${endsAt}`,
     startsAt: sale.startsAt.getTime(),
     endsAt,
-    paymentWindowMs: (sale.paymentWindowSeconds ?? defaultPaymentWindowSeconds) * 1000,
     room,
   };
+}
+
+/** The sale as the room sees it; null when it has no waiting room. */
+export function roomSale(sale: SaleWithStock, defaultPaymentWindowSeconds: number): RoomSale | null {
+  const settings = roomSettings(sale);
+  if (!settings) return null;
+  return { ...settings, paymentWindowMs: (sale.paymentWindowSeconds ?? defaultPaymentWindowSeconds) * 1000 };
 }

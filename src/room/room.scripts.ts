@@ -12,16 +12,26 @@
  * without a step that must happen at the start. Position = rank: O(log n).
  */
 
-/** Redis time in ms, and the room's settings written when the sale's version changed. */
+/**
+ * Redis time in ms, and the room's settings written when the sale's version
+ * is newer than the one stored (versions start with the row's updatedAt in
+ * ms, which only moves forward): an admitter's or API copy's older copy of
+ * the sale never undoes a newer one (a pause, a new rate).
+ */
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 const SETTINGS = `${PRELUDE}
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then
+local stored = redis.call('HGET', KEYS[1], 'v')
+if not stored or tonumber(string.match(ARGV[1], '^%d+') or '0') > tonumber(string.match(stored, '^%d+') or '0') then
   redis.call('HSET', KEYS[1], 'v', ARGV[1], 'rate', ARGV[2], 'maxActive', ARGV[3], 'claimMs', ARGV[4],
     'startsAt', ARGV[5], 'endsAt', ARGV[6], 'opensAt', ARGV[7], 'maxQueue', ARGV[8], 'paused', ARGV[9])
 end
+`;
+/** Only the settings (KEYS[1]; ARGV 1-9): an admin's change written at once. */
+export const SETTINGS_LUA = `${SETTINGS}
+return 1
 `;
 /** Where a shopper stands: {state, a, b} or nil (not in the room). */
 const PLACE = `

@@ -4,8 +4,8 @@ import { RedisConfig, RoomConfig } from '../infra/config/app-config.js';
 import { RedisService, type RedisClient } from '../infra/redis/redis.module.js';
 import { gateKeys } from '../gate/gate.keys.js';
 import { roomKeyList, roomKeys } from './room.keys.js';
-import { END_LUA, JOIN_LUA, LEAVE_LUA, POLL_LUA, TICK_LUA, USE_LUA } from './room.scripts.js';
-import type { RoomSale } from './room-sale.js';
+import { END_LUA, JOIN_LUA, LEAVE_LUA, POLL_LUA, SETTINGS_LUA, TICK_LUA, USE_LUA } from './room.scripts.js';
+import type { RoomSale, RoomSettings } from './room-sale.js';
 
 type Args = (string | number)[];
 type PlaceReply = [string, string, string, string, string, string, string, string];
@@ -15,6 +15,7 @@ interface RoomCommands {
   roomJoin(...keysAndArgs: Args): Promise<PlaceReply>;
   roomPoll(...keysAndArgs: Args): Promise<PlaceReply>;
   roomLeave(...keysAndArgs: Args): Promise<number>;
+  roomSettings(...keysAndArgs: Args): Promise<number>;
   roomUse(...keysAndArgs: Args): Promise<number>;
   roomEnd(...keysAndArgs: Args): Promise<number>;
   roomTick(...keysAndArgs: Args): Promise<TickReply>;
@@ -86,6 +87,7 @@ export class RoomStore {
       client.defineCommand('roomJoin', { numberOfKeys: KEY_COUNT, lua: JOIN_LUA });
       client.defineCommand('roomPoll', { numberOfKeys: KEY_COUNT, lua: POLL_LUA });
       client.defineCommand('roomLeave', { numberOfKeys: KEY_COUNT, lua: LEAVE_LUA });
+      client.defineCommand('roomSettings', { numberOfKeys: 1, lua: SETTINGS_LUA });
       client.defineCommand('roomUse', { numberOfKeys: KEY_COUNT, lua: USE_LUA });
       client.defineCommand('roomEnd', { numberOfKeys: KEY_COUNT, lua: END_LUA });
       client.defineCommand('roomTick', { numberOfKeys: KEY_COUNT + 1, lua: TICK_LUA });
@@ -117,6 +119,15 @@ export class RoomStore {
 
   async poll(sale: RoomSale, userId: string, seenMs: number): Promise<Place> {
     return toPlace(await this.redis.roomPoll(...this.keys(sale.id), ...this.settings(sale), userId, seenMs));
+  }
+
+  /**
+   * Writes the sale's room settings now (when newer than those stored): an
+   * admin's change, e.g. a pause, holds from its answer on, whatever older
+   * copies of the sale the admitters and API copies still hold.
+   */
+  async configure(sale: RoomSettings): Promise<void> {
+    await this.redis.roomSettings(this.keys(sale.id)[0]!, ...this.settings(sale));
   }
 
   async leave(saleId: string, userId: string): Promise<boolean> {
@@ -188,7 +199,7 @@ export class RoomStore {
   }
 
   /** ARGV 1-9 of the scripts that keep the room's settings in step with the sale (see SETTINGS in room.scripts.ts). */
-  private settings(sale: RoomSale): Args {
+  private settings(sale: RoomSettings): Args {
     const room = sale.room;
     return [
       sale.version,

@@ -35,8 +35,14 @@ export class SaleCatalog {
     return this.sales.create(tx, data);
   }
 
-  update(tx: Tx, id: string, data: Prisma.SaleUpdateInput): Promise<Sale> {
-    return this.sales.update(tx, id, data);
+  /**
+   * Updates the row `current` (read under its lock). Its updatedAt only moves
+   * forward, even across API copies whose clocks differ: a waiting room's
+   * settings in Redis follow the newest version (see RoomSale.version).
+   */
+  update(tx: Tx, current: Pick<Sale, 'id' | 'updatedAt'>, data: Prisma.SaleUpdateInput): Promise<Sale> {
+    const updatedAt = new Date(Math.max(Date.now(), current.updatedAt.getTime() + 1));
+    return this.sales.update(tx, current.id, { ...data, updatedAt });
   }
 
   delete(tx: Tx, id: string): Promise<void> {
