@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { SaleView } from '../src/sales/sale-view.js';
+import { launchBrowser, type TestBrowser } from './support/browser.js';
 import { buy, createActiveSale, query } from './support/buy.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';
@@ -12,8 +12,6 @@ import { ROOT } from './support/processes.js';
 import { createUsers, type TestUser } from './support/users.js';
 import { startWorker } from './support/worker.js';
 
-/** Debian's chromium (scripts/prepare.sh installs it); never a browser downloaded by a package. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Screenshots land here (git-ignored). */
 export const OUTPUT = path.join(ROOT, 'test-output');
 
@@ -25,8 +23,7 @@ describe('the live sale view in headless Chromium', () => {
   let api: RunningApi;
   let worker: INestApplicationContext;
   let config: ReturnType<typeof testConfig>;
-  let profile: string;
-  let browser: BrowserContext;
+  let browser: TestBrowser;
   let page: Page;
   let shoppers: TestUser[];
   let sale: SaleView;
@@ -47,27 +44,12 @@ describe('the live sale view in headless Chromium', () => {
     sale = await createActiveSale(api.url, admin!, { name: 'Live view spike', stock: STOCK });
 
     mkdirSync(OUTPUT, { recursive: true });
-    profile = mkdtempSync(path.join(tmpdir(), 'fs-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
+    browser = await launchBrowser({ width: 1280, height: 900 });
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
   });
 
   afterAll(async () => {
     await browser?.close();
-    rmSync(profile, { recursive: true, force: true });
     await api.close();
     await worker.close();
     await clearRedis(config);

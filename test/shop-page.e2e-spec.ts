@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { SaleView } from '../src/sales/sale-view.js';
+import { launchBrowser, type TestBrowser } from './support/browser.js';
 import { createActiveSale, statusCounts } from './support/buy.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
 import { request, startApi, type RunningApi } from './support/http.js';
@@ -12,8 +12,6 @@ import { ROOT } from './support/processes.js';
 import { createUsers, type TestUser } from './support/users.js';
 import { startWorker } from './support/worker.js';
 
-/** Debian's chromium (scripts/prepare.sh installs it); never a browser downloaded by a package. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The README's picture of the page (a shopper waiting in the room); other screenshots go to test-output/. */
 const SCREENSHOT = path.join(ROOT, 'docs', 'img', 'shop.png');
 const OUTPUT = path.join(ROOT, 'test-output');
@@ -39,8 +37,7 @@ describe('the shop page (/shop/) in headless Chromium', () => {
   let api: RunningApi;
   let worker: INestApplicationContext;
   let config: ReturnType<typeof testConfig>;
-  let profile: string;
-  let browser: BrowserContext;
+  let browser: TestBrowser;
   let admin: TestUser;
 
   beforeAll(async () => {
@@ -49,26 +46,11 @@ describe('the shop page (/shop/) in headless Chromium', () => {
     api = await startApi(config);
     worker = await startWorker(config);
     [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    profile = mkdtempSync(path.join(tmpdir(), 'fs-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 900, height: 760 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser({ width: 900, height: 760 });
   });
 
   afterAll(async () => {
     await browser?.close();
-    rmSync(profile, { recursive: true, force: true });
     await api.close();
     await worker.close();
     await clearRedis(config);
@@ -77,7 +59,7 @@ describe('the shop page (/shop/) in headless Chromium', () => {
 
   /** A fresh tab; the page's own errors fail the test that opened it. */
   async function openTab(): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage();
+    const page = await browser.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     return { page, errors };
