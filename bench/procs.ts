@@ -42,6 +42,15 @@ export async function startNode(
   return { name, child, logFile, peak: () => peak, resetPeak: () => (peak = 0) };
 }
 
+/** The bare Fastify server a phase is compared with (bench/ceiling-server.ts), on a free port; resolves once it listens. */
+export async function startCeilingServer(port: number): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, [path.join(import.meta.dirname, 'ceiling-server.js'), String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) => proc.stdout!.once('data', () => resolve()));
+  return proc;
+}
+
 export async function stopProc(proc: Proc | undefined): Promise<void> {
   if (!proc || proc.child.exitCode !== null) return;
   const exited = new Promise((r) => proc.child.once('exit', r));

@@ -31,7 +31,7 @@
  * and the invariants from Postgres and Redis. Writes
  * bench/results/room-<stamp>.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -41,7 +41,16 @@ import { Redis } from 'ioredis';
 import { OwnRedis } from '../test/support/redis-server.js';
 import { createUsersSignedWith } from '../test/support/users.js';
 import { HttpPool, request, type Answer } from './http-pool.js';
-import { cpuBetween, cpuSnapshot, pidsOf, startNode, stopProc, type Components, type Proc } from './procs.js';
+import {
+  cpuBetween,
+  cpuSnapshot,
+  pidsOf,
+  startNode,
+  stopProc,
+  type Components,
+  type Proc,
+  startCeilingServer,
+} from './procs.js';
 import { kendallTau, outOfOrder, percentile, slope } from './rank-stats.js';
 import {
   API_NODE_FLAGS,
@@ -312,14 +321,7 @@ async function main(): Promise<void> {
     // The ceiling: the same pool, the same number of requests as the poll phase, on a bare route.
     log('ceiling: bare Fastify GET route, loaded like the poll phase');
     const ceilingPort = await freePort();
-    ceilingProc = spawn(
-      process.execPath,
-      [path.join(HERE, 'dist-bench/bench/ceiling-server.js'), String(ceilingPort)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    await new Promise<void>((resolve) => ceilingProc!.stdout!.once('data', () => resolve()));
+    ceilingProc = await startCeilingServer(ceilingPort);
     const ceilingPool = new HttpPool(ceilingPort, P.connections);
     const ceilingRequests = users.slice(0, half).map((u) => request('GET', '/sales/ceiling/queue', { token: u.token }));
     await ceilingPool.sendAll(ceilingRequests.slice(0, Math.min(2000, half))); // connections up, JIT warm

@@ -28,7 +28,16 @@ import { OwnRedis } from '../test/support/redis-server.js';
 import { createUsersSignedWith } from '../test/support/users.js';
 import { chartSvg } from './chart.js';
 import { API_NODE_FLAGS, WORKER_NODE_FLAGS, BASE_DB, databaseUrl, freePort, freshDatabase, query } from './support.js';
-import { cpuBetween, cpuSnapshot, pidsOf, startNode, stopProc, type Components, type Proc } from './procs.js';
+import {
+  cpuBetween,
+  cpuSnapshot,
+  pidsOf,
+  startNode,
+  stopProc,
+  type Components,
+  type Proc,
+  startCeilingServer,
+} from './procs.js';
 import {
   commandsBetween,
   pgBetween,
@@ -286,11 +295,11 @@ async function main(): Promise<void> {
   // --round-trips: the app reaches Postgres and Redis through proxies that count round trips.
   const counter = roundTrips ? new PgRoundTripCounter() : undefined;
   const pgTarget = new URL(BASE_DB);
-  const proxyPort = await counter?.start(pgTarget.hostname || '127.0.0.1', Number(pgTarget.port || 5432));
+  const proxyPort = await counter?.start(Number(pgTarget.port || 5432), pgTarget.hostname || '127.0.0.1');
   const appDb = proxyPort ? viaPort(DB, proxyPort) : DB;
   const redisCounter = roundTrips ? new RedisRoundTripCounter() : undefined;
   const redisTarget = new URL(REDIS_URL);
-  const redisProxyPort = await redisCounter?.start(redisTarget.hostname, Number(redisTarget.port || 6379));
+  const redisProxyPort = await redisCounter?.start(Number(redisTarget.port || 6379), redisTarget.hostname);
   const appRedis = redisProxyPort
     ? Object.assign(new URL(REDIS_URL), { port: String(redisProxyPort) }).toString()
     : REDIS_URL;
@@ -398,14 +407,7 @@ async function main(): Promise<void> {
     if (!roundTrips) {
       log('ceiling: bare Fastify POST route, same load');
       const ceilingPort = await freePort();
-      ceilingProc = spawn(
-        process.execPath,
-        [path.join(HERE, 'dist-bench/bench/ceiling-server.js'), String(ceilingPort)],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      await new Promise<void>((resolve) => ceilingProc!.stdout!.once('data', () => resolve()));
+      ceilingProc = await startCeilingServer(ceilingPort);
       ceiling = await load('ceiling', {
         url: `http://127.0.0.1:${ceilingPort}`,
         saleId: sale.id,

@@ -1,7 +1,8 @@
 /** What Redis and Postgres did during a phase: commands, transactions, rows; a round-trip counting proxy. */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { TcpProxy } from './tcp-proxy.js';
 
 /** Calls per command (INFO commandstats). */
 export async function redisCommandStats(url: string): Promise<Map<string, number>> {
@@ -69,53 +70,27 @@ export function pgBetween(before: PgCounters, after: PgCounters): PgCounters {
 }
 
 /** A TCP proxy that counts round trips with `count` (called with each chunk a client sends, and on each answer). */
-abstract class RoundTripProxy {
+abstract class RoundTripProxy extends TcpProxy {
   roundTrips = 0;
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
 
   /** Round trips begun by this chunk a client sent (`state` is the connection's own). */
   protected abstract count(chunk: Buffer, state: Record<string, unknown>): number;
   /** The server answered on this connection. */
   protected answered(_state: Record<string, unknown>): void {}
 
-  async start(targetHost: string, targetPort: number): Promise<number> {
-    this.server = createServer((client) => {
-      const upstream = connect(targetPort, targetHost);
-      this.sockets.add(client).add(upstream);
-      const state: Record<string, unknown> = {};
-      client.on('data', (chunk: Buffer) => {
-        this.roundTrips += this.count(chunk, state);
-        upstream.write(chunk);
-      });
-      upstream.on('data', (chunk) => {
-        this.answered(state);
-        client.write(chunk);
-      });
-      const end = (): void => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('close', end).on('error', end);
-      upstream.on('close', end).on('error', end);
+  protected pipe(client: Socket, upstream: Socket): void {
+    const state: Record<string, unknown> = {};
+    client.on('data', (chunk: Buffer) => {
+      this.roundTrips += this.count(chunk, state);
+      upstream.write(chunk);
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as { port: number }).port;
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    upstream.on('data', (chunk) => {
+      this.answered(state);
+      client.write(chunk);
+    });
   }
 }
 
-/**
- * In front of Postgres: every Sync (extended protocol: one per query the
- * client waits for) and every simple Query message a client sends. Used by
- * `--round-trips` only (it costs CPU).
- */
 export class PgRoundTripCounter extends RoundTripProxy {
   protected count(chunk: Buffer, state: { buffer?: Buffer; started?: boolean }): number {
     let buffer = state.buffer ? Buffer.concat([state.buffer, chunk]) : chunk;
