@@ -74,7 +74,13 @@ describe('logs through a Redis outage: every line JSON, repeated errors collapse
       (status) => status === 200,
       60_000,
     );
-    expect(await Promise.all([api.stop('SIGTERM'), worker.stop('SIGTERM')])).toEqual([0, 0]);
+    const codes = await Promise.all([api.stop('SIGTERM'), worker.stop('SIGTERM')]);
+    if (codes.some((code) => code !== 0)) {
+      const tail = (child: Child): string => child.output().split('\n').slice(-15).join('\n');
+      throw new Error(
+        `exit codes (api, worker) ${codes.join(', ')}; api's last lines:\n${tail(api)}\nworker's:\n${tail(worker)}`,
+      );
+    }
 
     for (const [name, child] of [
       ['api', api],
