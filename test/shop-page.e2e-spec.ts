@@ -14,7 +14,7 @@ import { startWorker } from './support/worker.js';
 
 /** Debian's chromium (scripts/prepare.sh installs it); never a browser downloaded by a package. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** The README's picture of the page (a shopper waiting in the room); other screenshots go to test-output/. */
+/** The picture of the page in docs/operating.md (a shopper waiting in the room); other screenshots go to test-output/. */
 const SCREENSHOT = path.join(ROOT, 'docs', 'img', 'shop.png');
 const OUTPUT = path.join(ROOT, 'test-output');
 /** Every route static/shop/shop.js calls: the page must word each of their error codes. */
