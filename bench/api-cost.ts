@@ -17,7 +17,7 @@
  * per-user limit of N, the shoppers taken in turn): a crowd that retries, as
  * in a sale, where a token comes back many times. Each run has a database of
  * its own (dropped at the end), so two runs on one machine do not collide.
- * The figures of the README's "where the API's time goes" come from here.
+ * The figures of docs/benchmarks.md's "where the API's time goes" come from here.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';

@@ -10,7 +10,7 @@
  * Every solve is a fresh challenge at the base tier: its median is about half the
  * difficulty's hashes. A phone is not at hand: its median is extrapolated as the one-worker
  * Chromium median × --phone-slowdown, and from the solver's CPU rate in Node (half the range at
- * rate / slowdown): see the README's Security section for the assumption.
+ * rate / slowdown): see docs/security.md for the assumption.
  * Writes bench/results/pow-solve-<stamp>.json.
  */
 import { createHash } from 'node:crypto';

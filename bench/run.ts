@@ -674,7 +674,7 @@ async function main(): Promise<void> {
         `${P.connections} connections, stock ${P.stock.toLocaleString('en-US')}, drain ${drainRate.toLocaleString('en-US')} orders/s (${stamp})`,
       );
       writeFileSync(path.join(dir, `${stamp}.svg`), svg);
-      // latest.svg and latest.json are the run the README shows: full runs only.
+      // latest.svg and latest.json are the run docs/benchmarks.md shows: full runs only.
       if (!small) {
         writeFileSync(path.join(dir, 'latest.svg'), svg);
         writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(record, null, 2)}\n`);

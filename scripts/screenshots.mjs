@@ -1,4 +1,4 @@
-// The README's screenshots, from a running system (e.g. during `npm run demo`):
+// The screenshots of docs/operating.md, from a running system (e.g. during `npm run demo`):
 //   node scripts/screenshots.mjs --email <admin> --password <password> [--url http://localhost:3000] [--wait 12]
 // Signs in to the live view in headless Chromium (Debian's, or CHROMIUM_PATH),
 // waits --wait seconds, and writes docs/img/live-view.png, docs.png and docs-purchase.png.

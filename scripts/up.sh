@@ -17,7 +17,7 @@ done < .env
 ensure_services
 build_and_migrate
 
-# The API's heap flags are those of `npm start` (see README, Benchmark).
+# The API's heap flags are those of `npm start` (see docs/benchmarks.md).
 node --max-old-space-size=256 --max-semi-space-size=8 dist/main.js &
 API=$!
 node --max-old-space-size=256 --max-semi-space-size=16 dist/worker.js &

@@ -61,7 +61,7 @@ class RequestLog extends LogController {
 /** Builds the API application (not yet listening). Tests use it as main.ts does. */
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
   // Overload control sits in front of Fastify, on Node's own server: a shed
-  // request costs no routing, hook or body parsing (README "Overload").
+  // request costs no routing, hook or body parsing (docs/overload.md).
   const door = new OverloadDoor(doorSettings(sliceOf(OverloadConfig, config)));
   const adapter = new FastifyAdapter({
     serverFactory: (handler: FastifyServerFactoryHandler, options: object) =>

@@ -11,7 +11,7 @@ const LINE = 8;
  * the API hashes one password at a time (PASSWORD_HASH_CONCURRENCY=1), keeps
  * at most PASSWORD_HASH_QUEUE waiting and refuses the rest at once with 503
  * BUSY, so the flood cannot take more than one core. What that does to
- * purchase latency is measured by `npm run bench:login-flood` (README).
+ * purchase latency is measured by `npm run bench:login-flood` (docs/benchmarks.md).
  */
 describe('a login flood: one password hash at a time, the excess refused at once', () => {
   let db: TestDatabase;

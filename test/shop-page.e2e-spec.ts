@@ -12,7 +12,7 @@ import { ROOT } from './support/processes.js';
 import { createUsers, type TestUser } from './support/users.js';
 import { startWorker } from './support/worker.js';
 
-/** The README's picture of the page (a shopper waiting in the room); other screenshots go to test-output/. */
+/** The picture of the page in docs/operating.md (a shopper waiting in the room); other screenshots go to test-output/. */
 const SCREENSHOT = path.join(ROOT, 'docs', 'img', 'shop.png');
 const OUTPUT = path.join(ROOT, 'test-output');
 /** Every route static/shop/shop.js calls: the page must word each of their error codes. */

@@ -34,7 +34,7 @@ const ADD_RETRY_MS = [100, 400, 1600];
  * added again under the same id.
  *
  * The shopper's 202 does not wait for the job: the ticket in the gate is the
- * admission's durable record (see README "No lost admission").
+ * admission's durable record (see docs/buy-path.md, "No lost admission").
  */
 @Injectable()
 export class TicketHandoff implements OnApplicationShutdown {

@@ -93,7 +93,8 @@ export class RedisConfig {
    * Replicas that must hold an admission before its 202 is sent (Redis WAIT,
    * one per Redis node and turn of the event loop for all admissions answered
    * in it); 0 = off. With 1 and a replica per master, an admission survives
-   * the failover of its master (see README "Failover and replication").
+   * the failover of its master (see docs/scaling.md, "Failover and
+   * asynchronous replication").
    */
   @Int({ min: 0, max: 5 }) REDIS_WAIT_REPLICAS = 0;
   /** Longest WAIT for the replicas (ms); an admission not acknowledged in time is still answered 202 (and counted). */
@@ -121,7 +122,7 @@ export class QueueConfig {
    * one hash tag QUEUE_PREFIX (one slot: today's layout), `per-queue` gives
    * each queue a tag of its own so queues spread over a cluster's masters;
    * `auto` = per-queue on a cluster, shared on a single node. Changing it
-   * renames every queue's keys: drain first (README "Moving queues").
+   * renames every queue's keys: drain first (docs/scaling.md, "Moving queues").
    */
   @OneOf(['auto', 'shared', 'per-queue']) QUEUE_LAYOUT: 'auto' | 'shared' | 'per-queue' = 'auto';
   /** Queues a worker process consumes: `all` or a comma-separated list. */
@@ -176,7 +177,7 @@ export class GateConfig {
   @Int({ min: 60 }) IDEMPOTENCY_TTL_SECONDS = 86_400;
 }
 
-/** Overload control at the door of each API copy (README "Overload"). */
+/** Overload control at the door of each API copy (docs/overload.md). */
 export class OverloadConfig {
   /** Shed requests when this API copy is overloaded (false: measure only, shed nothing). */
   @Bool() OVERLOAD_CONTROL = true;
@@ -337,7 +338,7 @@ export class OpsConfig {
    * (nestjs-pino's request context). Off by default: it needs
    * AsyncLocalStorage, which on Node 20 taxes every promise of the process,
    * measured at about 15-40 µs of CPU per sold-out refusal and 100 µs per full
-   * purchase (README, Operating it). Request lines, and the error line of a
+   * purchase (docs/operating.md, Logs). Request lines, and the error line of a
    * 500, carry the id either way.
    */
   @Bool() LOG_REQUEST_CONTEXT = false;

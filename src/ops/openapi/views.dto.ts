@@ -91,7 +91,7 @@ export class BurstViewDto {
   effect!: SignalEffect;
 }
 
-/** The anti-bot rules of a room (README, Security: bots and scalpers). */
+/** The anti-bot rules of a room (docs/security.md, Bots and scalpers). */
 export class AntiBotViewDto implements AntiBotSettings {
   @ApiProperty({ enum: ['off', 'log', 'enforce'] })
   mode!: AntiBotMode;

@@ -53,8 +53,8 @@ export class BurstDto {
 }
 
 /**
- * The anti-bot rules of a sale's waiting room (README, Security: bots and
- * scalpers). `off` by default; `log` asks for the challenge and counts what
+ * The anti-bot rules of a sale's waiting room (docs/security.md, Bots
+ * and scalpers). `off` by default; `log` asks for the challenge and counts what
  * the rules would do; `enforce` applies them. What is left out takes its
  * default (see ANTI_BOT_DEFAULTS), on create and on update alike.
  */
