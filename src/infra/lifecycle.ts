@@ -34,6 +34,13 @@ export async function closeWithin(
   }
 }
 
+let shutdownStarted = false;
+
+/** Whether a SIGTERM/SIGINT shutdown has begun (exitOnSignals). */
+export function shuttingDown(): boolean {
+  return shutdownStarted;
+}
+
 /**
  * SIGTERM/SIGINT: close the app (an HTTP server stops accepting and finishes
  * in-flight requests; BullMQ workers finish their active jobs; connections
@@ -55,6 +62,7 @@ export function exitOnSignals(
   const shutdown = (signal: NodeJS.Signals): void => {
     if (closing) return;
     closing = true;
+    shutdownStarted = true;
     logger.log(`${signal} received: finishing in-flight work`);
     closeWithin(
       beforeClose(signal).then(() => app.close()),

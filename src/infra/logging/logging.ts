@@ -2,6 +2,10 @@ import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
+import { shuttingDown } from '../lifecycle.js';
+
+/** ioredis's rejection of the commands pending on a connection it closes. */
+const CONNECTION_CLOSED = 'Connection is closed.';
 
 const LEVELS: Record<AppConfig['LOG_LEVEL'], LevelWithSilent> = {
   error: 'error',
@@ -88,7 +92,17 @@ export function logProcessFaults(logger: Logger): void {
       logger.fatal({ err }, what);
       process.exit(1);
     };
-  process.on('unhandledRejection', fatal('unhandled promise rejection'));
+  const rejected = fatal('unhandled promise rejection');
+  process.on('unhandledRejection', (err: unknown) => {
+    // Closing a Redis connection rejects the commands still pending on it, some
+    // of them ioredis's own (a subscriber's re-subscribe after a reconnect) with
+    // no one to catch them: expected while shutting down, not a fault.
+    if (shuttingDown() && err instanceof Error && err.message === CONNECTION_CLOSED) {
+      logger.warn(`a Redis command was still pending when its connection closed at shutdown`);
+      return;
+    }
+    rejected(err);
+  });
   process.on('uncaughtException', fatal('uncaught exception'));
   process.removeAllListeners('warning');
   process.on('warning', (warning) => logger.warn({ warning: warning.name }, warning.message));
