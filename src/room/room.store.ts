@@ -67,6 +67,34 @@ export interface RoomStats {
   counters: Record<string, number>;
 }
 
+/** A room's figures as operators see them (admin room stats, live view). */
+export interface RoomFigures {
+  /** Shoppers waiting in the queue. */
+  waiting: number;
+  /** Admitted, admission not used yet. */
+  admitted: number;
+  /** Bought with their admission, order not paid or cancelled yet. */
+  buying: number;
+  /** The admitter's rate of its last turn (configured, or chosen by the auto law); null before its first turn. */
+  targetAdmitPerSecond: number | null;
+  /** Admissions per second measured while shoppers waited (what estimates use). */
+  measuredAdmitPerSecond: number;
+  /** Estimated wait of the last in line, seconds (the measured rate, the target until measured). */
+  estimatedWaitSeconds: number;
+}
+
+export function roomFigures(s: RoomStats): RoomFigures {
+  const rate = s.measuredRate > 0 ? s.measuredRate : (s.rateNow ?? 0);
+  return {
+    waiting: s.waiting,
+    admitted: s.active,
+    buying: s.buying,
+    targetAdmitPerSecond: s.rateNow,
+    measuredAdmitPerSecond: Math.round(s.measuredRate * 10) / 10,
+    estimatedWaitSeconds: rate > 0 ? Math.ceil(s.waiting / rate) : 0,
+  };
+}
+
 /**
  * The waiting room's state in Redis: one script call per operation (see
  * room.scripts.ts), each on the sale's slot.

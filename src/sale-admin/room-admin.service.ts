@@ -1,31 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BotsService, type BotStats } from '../bots/bots.service.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { RoomStore } from '../room/room.store.js';
+import { roomFigures, RoomStore, type RoomFigures } from '../room/room.store.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { effectiveEnd } from '../sales/sale-status.js';
 import { waitingRoomOf, type WaitingRoom } from '../sales/waiting-room.js';
 
 /** A sale's waiting room as the admin sees it (GET /admin/sales/:id/room). */
-export interface RoomReport {
+export interface RoomReport extends RoomFigures {
   saleId: string;
   settings: WaitingRoom;
   /** upcoming (pre-queue), open (admitting), paused, sold_out (waiters keep their place for returns), ended */
   state: 'upcoming' | 'open' | 'paused' | 'sold_out' | 'ended';
-  /** Shoppers waiting in the queue. */
-  waiting: number;
   /** Identities shadowed by the anti-bot rules (shown a place, never let in). */
   shadowed: number;
-  /** Admitted, admission not used yet. */
-  admitted: number;
-  /** Bought with their admission, order not paid or cancelled yet. */
-  buying: number;
-  /** The admitter's rate of its last turn (configured, or chosen by the auto law); null before its first turn. */
-  targetAdmitPerSecond: number | null;
-  /** Admissions per second measured while shoppers waited (what estimates use). */
-  measuredAdmitPerSecond: number;
-  /** Estimated wait of the last in line, seconds. */
-  estimatedWaitSeconds: number;
   /** Since the room opened: joined, admitted, used, lapsed, left, gone, ended, shadowed. */
   counters: Record<string, number>;
   /**
@@ -50,7 +38,6 @@ export class RoomAdminService {
     if (!settings) throw new DomainError('NO_WAITING_ROOM', 'This sale has no waiting room');
     const [s, bots] = await Promise.all([this.store.stats(sale.id), this.bots.stats(sale.id)]);
     const now = new Date();
-    const rate = s.measuredRate > 0 ? s.measuredRate : (s.rateNow ?? 0);
     return {
       saleId: sale.id,
       settings,
@@ -64,13 +51,8 @@ export class RoomAdminService {
               : settings.paused
                 ? 'paused'
                 : 'open',
-      waiting: s.waiting,
+      ...roomFigures(s),
       shadowed: s.shadowed,
-      admitted: s.active,
-      buying: s.buying,
-      targetAdmitPerSecond: s.rateNow,
-      measuredAdmitPerSecond: Math.round(s.measuredRate * 10) / 10,
-      estimatedWaitSeconds: rate > 0 ? Math.ceil(s.waiting / rate) : 0,
       counters: s.counters,
       bots,
     };

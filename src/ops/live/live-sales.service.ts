@@ -3,23 +3,13 @@ import { SaleStatsService, type SaleStats } from '../../orders/sale-stats.servic
 import { effectiveEnd, saleStatus, type SaleStatus, type SaleTimes } from '../../sales/sale-status.js';
 import { SaleCatalog } from '../../sales/sale-catalog.js';
 import { DoorsReader, type DoorState } from '../../overload/doors.js';
-import { RoomStore } from '../../room/room.store.js';
+import { roomFigures, RoomStore, type RoomFigures } from '../../room/room.store.js';
 
 /** A sale worth watching, with what its status needs. */
 type WatchedSale = SaleTimes & { id: string; name: string; waitingRoom: unknown };
 
 /** A sale's waiting room in the live view. */
-export interface LiveRoom {
-  waiting: number;
-  /** Admitted, admission unused. */
-  admitted: number;
-  /** Bought with the admission, order not paid or cancelled yet. */
-  buying: number;
-  measuredAdmitPerSecond: number;
-  targetAdmitPerSecond: number | null;
-  /** Wait of the last in line, seconds. */
-  estimatedWaitSeconds: number;
-}
+export type LiveRoom = RoomFigures;
 
 /** Sales starting within this long, or ended this long ago, are still shown. */
 const AHEAD_MS = 15 * 60_000;
@@ -122,16 +112,7 @@ export class LiveSalesService {
   }
 
   private async room(saleId: string): Promise<LiveRoom> {
-    const s = await this.rooms.stats(saleId);
-    const rate = s.measuredRate > 0 ? s.measuredRate : (s.rateNow ?? 0);
-    return {
-      waiting: s.waiting,
-      admitted: s.active,
-      buying: s.buying,
-      measuredAdmitPerSecond: Math.round(s.measuredRate * 10) / 10,
-      targetAdmitPerSecond: s.rateNow,
-      estimatedWaitSeconds: rate > 0 ? Math.ceil(s.waiting / rate) : 0,
-    };
+    return roomFigures(await this.rooms.stats(saleId));
   }
 
   private figures(sale: WatchedSale, stats: SaleStats, now: number): Omit<LiveSale, 'room'> {
