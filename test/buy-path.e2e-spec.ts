@@ -269,4 +269,23 @@ describe('the buy path (real Postgres, Redis, BullMQ, parallel HTTP)', () => {
     const mine = await request<{ items: { id: string }[] }>(api.url, 'GET', '/me/orders', { token: users[7]!.token });
     expect(mine.body.items.map((o) => o.id)).toContain(res.body.orderId);
   });
+
+  it('malformed order ids are 404 ORDER_NOT_FOUND on every route of an order', async () => {
+    for (const id of ['not-an-id', '01JD3Z6W5Q8K4N2M7P9R1T3V5', '01jd3z6w5q8k4n2m7p9r1t3v5x']) {
+      for (const [method, path] of [
+        ['GET', `/orders/${id}`],
+        ['GET', `/orders/${id}/events`],
+        ['POST', `/orders/${id}/pay`],
+        ['POST', `/orders/${id}/cancel`],
+      ] as const) {
+        const res = await request(api.url, method, path, { token: users[9]!.token });
+        expect([method, path, res.status, res.body]).toEqual([
+          method,
+          path,
+          404,
+          { statusCode: 404, code: 'ORDER_NOT_FOUND', message: 'No such order' },
+        ]);
+      }
+    }
+  });
 });

@@ -270,17 +270,35 @@ describe('flash-sale management and storefront', () => {
       }
     });
 
-    it('unknown or malformed ids are 404 SALE_NOT_FOUND', async () => {
-      for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
+    it('unknown or malformed ids are 404 SALE_NOT_FOUND on every route of a sale', async () => {
+      for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', '0F4C2A9E-5B8D-4E21-9A7C-3D6B1E8F2A4']) {
         for (const [method, path] of [
           ['GET', `/admin/sales/${id}`],
           ['PATCH', `/admin/sales/${id}`],
           ['DELETE', `/admin/sales/${id}`],
           ['POST', `/admin/sales/${id}/preheat`],
+          ['POST', `/admin/sales/${id}/pause`],
+          ['POST', `/admin/sales/${id}/resume`],
+          ['POST', `/admin/sales/${id}/end`],
+          ['POST', `/admin/sales/${id}/reconcile`],
+          ['GET', `/admin/sales/${id}/stats`],
+          ['GET', `/admin/sales/${id}/room`],
+          ['POST', `/admin/sales/${id}/room/pause`],
+          ['POST', `/admin/sales/${id}/room/resume`],
           ['GET', `/sales/${id}`],
+          ['POST', `/sales/${id}/queue`],
+          ['GET', `/sales/${id}/queue`],
+          ['DELETE', `/sales/${id}/queue`],
+          ['GET', `/sales/${id}/queue/challenge`],
+          ['POST', `/sales/${id}/orders`],
         ] as const) {
           const res = await asAdmin(method, path, method === 'PATCH' ? { name: 'x' } : undefined);
-          expect([method, path, res.status]).toEqual([method, path, 404]);
+          expect([method, path, res.status, res.body]).toEqual([
+            method,
+            path,
+            404,
+            { statusCode: 404, code: 'SALE_NOT_FOUND', message: 'No such sale' },
+          ]);
         }
       }
     });
