@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { NotifyConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { QueueService } from '../infra/queues/queues.module.js';
-import { ULID } from '../infra/ids/ids.js';
 import type { NotificationView } from './notification.types.js';
 import { NotificationsRepository, type NotificationFilter } from './notifications.repository.js';
 import { SEND_JOB, sendJobOptions, sendQueue } from './send-jobs.js';
@@ -39,7 +38,6 @@ export class AdminNotificationsService {
    * the other gets NOTIFICATION_NOT_RETRYABLE. A SENT one is never resent.
    */
   async retry(id: string): Promise<NotificationView> {
-    if (!ULID.test(id)) throw new DomainError('NOTIFICATION_NOT_FOUND', 'No such notification');
     const requeued = await this.repository.requeue(id);
     if (!requeued) {
       const current = await this.repository.findById(id);

@@ -1,6 +1,9 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
+import { Answers } from '../infra/openapi/answers.js';
+import { HealthDto, LivenessDto } from './health-views.dto.js';
 import { downStores, HealthProbes, type StoreState } from './health-probes.js';
 import { Readiness } from './readiness.js';
 
@@ -19,6 +22,9 @@ export interface UnhealthyBody {
   redis?: StoreState;
 }
 
+const STORES_UP = { status: 'ok', postgres: 'up', redis: 'up' };
+
+@ApiTags('ops')
 @Controller('health')
 @Public()
 export class HealthController {
@@ -29,6 +35,7 @@ export class HealthController {
 
   /** 200 when Postgres and Redis both answer; 503 naming the one(s) down. */
   @Get()
+  @Answers({ status: 200, body: HealthDto, example: STORES_UP, errors: ['UNHEALTHY'] })
   async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthBody | UnhealthyBody> {
     void reply.header('cache-control', 'no-store');
     return this.storesAnswer(reply);
@@ -36,6 +43,7 @@ export class HealthController {
 
   /** Liveness: the process runs and its event loop answers (no store is asked). Restart it when this fails. */
   @Get('live')
+  @Answers({ status: 200, body: LivenessDto, example: { status: 'ok' } })
   live(@Res({ passthrough: true }) reply: FastifyReply): { status: 'ok' } {
     void reply.header('cache-control', 'no-store');
     return { status: 'ok' };
@@ -46,6 +54,7 @@ export class HealthController {
    * it stops accepting) or while Postgres or Redis does not answer.
    */
   @Get('ready')
+  @Answers({ status: 200, body: HealthDto, example: STORES_UP, errors: ['UNHEALTHY'] })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthBody | UnhealthyBody> {
     void reply.header('cache-control', 'no-store');
     if (this.readiness.isDraining) {

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types.js';
 import { OutboxWriter } from '../events/outbox.js';
 import { DomainError } from '../infra/errors/domain-error.js';
-import { ULID } from '../infra/ids/ids.js';
 import { CANCEL_REASONS, cancelledEvent } from './order.events.js';
 import { OrderStatusPublisher } from './order-status.js';
 import { OrdersRepository } from './orders.repository.js';
@@ -27,7 +26,6 @@ export class OrderCancellation {
    * (QUEUED), or a payment under way: 409 ORDER_NOT_CANCELLABLE.
    */
   async cancel(orderId: string, caller: AuthUser): Promise<{ id: string }> {
-    if (!ULID.test(orderId)) throw notFound();
     const order = await this.orders.findById(orderId);
     if (!order || (order.userId !== caller.id && caller.role !== 'ADMIN')) throw notFound();
     const [cancelled] = await this.orders.transaction(async (tx) => {

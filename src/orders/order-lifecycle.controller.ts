@@ -1,12 +1,17 @@
-import { Controller, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Headers, HttpCode, Inject, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { OrderId } from '../infra/http/id-params.js';
 import { checkIdempotencyKey } from '../infra/http/idempotency-key.js';
+import { Answers } from '../infra/openapi/answers.js';
+import { ORDER_VIEW_EXAMPLE, OrderViewDto } from './order-views.dto.js';
 import { OrderCancellation } from './order-cancellation.service.js';
 import { OrderPayments } from './payments/order-payments.service.js';
 import { OrdersService, type OrderView } from './orders.service.js';
 
+@ApiTags('orders')
 @Controller('orders')
 export class OrderLifecycleController {
   constructor(
@@ -24,8 +29,22 @@ export class OrderLifecycleController {
    */
   @Post(':id/pay')
   @HttpCode(200)
+  @Answers({
+    status: 200,
+    body: OrderViewDto,
+    example: { ...ORDER_VIEW_EXAMPLE, status: 'PAID', paymentDeadline: null },
+    errors: [
+      'ORDER_NOT_FOUND',
+      'FORBIDDEN',
+      'ORDER_NOT_PAYABLE',
+      'PAYMENT_DECLINED',
+      'PAYMENT_UNAVAILABLE',
+      'VALIDATION_FAILED',
+    ],
+    idempotencyKey: 'Sent to the payment provider, so a retried payment charges once.',
+  })
   async pay(
-    @Param('id') id: string,
+    @OrderId() id: string,
     @CurrentUser() user: AuthUser,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
   ): Promise<OrderView> {
@@ -43,7 +62,13 @@ export class OrderLifecycleController {
    */
   @Post(':id/cancel')
   @HttpCode(200)
-  async cancel(@Param('id') id: string, @CurrentUser() user: AuthUser): Promise<OrderView> {
+  @Answers({
+    status: 200,
+    body: OrderViewDto,
+    example: { ...ORDER_VIEW_EXAMPLE, status: 'CANCELLED', failureReason: 'requested', paymentDeadline: null },
+    errors: ['ORDER_NOT_FOUND', 'ORDER_NOT_CANCELLABLE'],
+  })
+  async cancel(@OrderId() id: string, @CurrentUser() user: AuthUser): Promise<OrderView> {
     const found = await this.orders.get(id, user);
     if (found.status === 'QUEUED') throw notYet('cancelled');
     await this.cancellation.cancel(id, user);

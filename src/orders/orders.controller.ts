@@ -1,11 +1,16 @@
-import { Controller, Get, Inject, Param, Query, Sse, SseSignal, type MessageEvent } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Sse, SseSignal, type MessageEvent } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { EMPTY, Observable, type Subscriber } from 'rxjs';
 import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
+import { OrderId } from '../infra/http/id-params.js';
 import { PageQueryDto } from '../infra/http/page-query.dto.js';
+import { Answers } from '../infra/openapi/answers.js';
+import { EXAMPLE } from '../infra/openapi/examples.js';
 import { OpenStreams } from './open-streams.js';
 import { OrderEventsHub } from './order-events.hub.js';
 import { FINAL_STATUSES, STATUS_RANK, type StatusChange } from './order-status.js';
+import { ORDER_VIEW_EXAMPLE, OrderPageDto, OrderViewDto } from './order-views.dto.js';
 import { OrdersService, type OrderView } from './orders.service.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -13,6 +18,7 @@ const MAX_STREAM_MS = 30 * 60_000;
 /** A comment line (`: keep-alive`): clients ignore it, proxies see traffic. */
 const HEARTBEAT = { comment: 'keep-alive' } as unknown as MessageEvent;
 
+@ApiTags('orders')
 @Controller()
 export class OrdersController {
   constructor(
@@ -22,11 +28,17 @@ export class OrdersController {
   ) {}
 
   @Get('orders/:id')
-  get(@Param('id') id: string, @CurrentUser() user: AuthUser): Promise<OrderView> {
+  @Answers({ status: 200, body: OrderViewDto, example: ORDER_VIEW_EXAMPLE, errors: ['ORDER_NOT_FOUND'] })
+  get(@OrderId() id: string, @CurrentUser() user: AuthUser): Promise<OrderView> {
     return this.orders.get(id, user);
   }
 
   @Get('me/orders')
+  @Answers({
+    status: 200,
+    body: OrderPageDto,
+    example: { items: [ORDER_VIEW_EXAMPLE], page: 1, pageSize: 20, total: 1 },
+  })
   mine(@CurrentUser() user: AuthUser, @Query() query: PageQueryDto) {
     return this.orders.mine(user, query.page, query.pageSize);
   }
@@ -46,8 +58,14 @@ export class OrdersController {
    * TOO_MANY_STREAMS, 503 STREAMS_BUSY) are answered by the exception filter.
    */
   @Sse('orders/:id/events')
+  @Answers({
+    status: 200,
+    media: 'text/event-stream',
+    example: `event: status\ndata: {"orderId":"${EXAMPLE.orderId}","status":"PENDING"}\n\nevent: status\ndata: {"orderId":"${EXAMPLE.orderId}","status":"AWAITING_PAYMENT"}\n\n`,
+    errors: ['ORDER_NOT_FOUND', 'TOO_MANY_STREAMS', 'STREAMS_BUSY'],
+  })
   async events(
-    @Param('id') id: string,
+    @OrderId() id: string,
     @CurrentUser() user: AuthUser,
     @SseSignal() signal: AbortSignal,
   ): Promise<Observable<MessageEvent>> {

@@ -5,7 +5,7 @@ import { GateTickets } from '../gate/gate-tickets.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { OrdersRepository } from './orders.repository.js';
 import { AuthConfig } from '../infra/config/app-config.js';
-import { OrderIdTags, ULID, ulidTime } from '../infra/ids/ids.js';
+import { OrderIdTags, ulidTime } from '../infra/ids/ids.js';
 import { RedisEpoch } from '../infra/redis/redis-epoch.js';
 
 export interface OrderView {
@@ -57,7 +57,6 @@ export class OrdersService {
   }
 
   async get(id: string, caller: AuthUser): Promise<OrderView> {
-    if (!ULID.test(id)) throw notFound();
     const order = await this.orders.findById(id);
     let found: OrderView | null = order ? view(order) : null;
     if (!found) {

@@ -8,7 +8,6 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import { gateSettings } from '../sales/gate-settings.js';
 import { SaleCatalog, type SaleWithStock } from '../sales/sale-catalog.js';
 import { OrdersOfRecordReader } from './orders-of-record.js';
-import { UUID } from '../infra/ids/ids.js';
 
 /** Exact attempts (the `persisted` counter must not move during one) before the safe one. */
 const EXACT_ATTEMPTS = 5;
@@ -100,7 +99,6 @@ export class ReconcileService {
 
   /** POST /admin/sales/:id/reconcile: the drift report; with repair, the gate rewritten from Postgres. */
   async reconcile(id: string, { repair }: { repair: boolean }): Promise<ReconcileReport> {
-    if (!UUID.test(id)) throw notFound();
     const report = await this.sales.withLockedSale(id, async (sale) => this.reconcileSale(sale, { repair }));
     if (report === null) throw notFound();
     return report;

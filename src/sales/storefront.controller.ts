@@ -1,10 +1,17 @@
-import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
 import { SalesConfig } from '../infra/config/app-config.js';
+import { SaleId } from '../infra/http/id-params.js';
+import { Answers } from '../infra/openapi/answers.js';
 import type { StorefrontSale } from './sale-view.js';
+import { STOREFRONT_SALE_EXAMPLE, StorefrontListDto, StorefrontSaleDetailDto } from './sale-views.dto.js';
 import { StorefrontService } from './storefront.service.js';
 
+const SERVER_TIME = '2026-11-21T12:05:00.000Z';
+
+@ApiTags('storefront')
 @Controller('sales')
 @Public()
 export class StorefrontController {
@@ -20,6 +27,11 @@ export class StorefrontController {
 
   /** Upcoming and active sales. */
   @Get()
+  @Answers({
+    status: 200,
+    body: StorefrontListDto,
+    example: { items: [STOREFRONT_SALE_EXAMPLE], serverTime: SERVER_TIME },
+  })
   async list(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ items: StorefrontSale[]; serverTime: Date }> {
     void reply.header('cache-control', this.cacheControl);
     return { items: await this.storefront.list(), serverTime: new Date() };
@@ -27,8 +39,14 @@ export class StorefrontController {
 
   /** One sale with remaining stock, status and the server's clock for the countdown. */
   @Get(':id')
+  @Answers({
+    status: 200,
+    body: StorefrontSaleDetailDto,
+    example: { ...STOREFRONT_SALE_EXAMPLE, serverTime: SERVER_TIME },
+    errors: ['SALE_NOT_FOUND'],
+  })
   async detail(
-    @Param('id') id: string,
+    @SaleId() id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<StorefrontSale & { serverTime: Date }> {
     const sale = await this.storefront.detail(id);

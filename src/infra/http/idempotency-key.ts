@@ -1,6 +1,7 @@
 import { DomainError } from '../errors/domain-error.js';
 
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** What an `Idempotency-Key` header may hold. */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** The `Idempotency-Key` header as sent (absent: undefined), or 400 VALIDATION_FAILED when malformed. */
 export function checkIdempotencyKey(header: string | undefined): string | undefined {

@@ -1,8 +1,13 @@
 import { Controller, Delete, HttpCode, Inject, Logger, Post, Req, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public, Roles } from '../../auth/auth.decorators.js';
+import { Answers } from '../../infra/openapi/answers.js';
+import { EXAMPLE } from '../../infra/openapi/examples.js';
 import { AdminAccess, type AdminSession } from './admin-access.js';
+import { AdminSessionDto } from './admin-session.dto.js';
 
+@ApiTags('ops')
 @Controller('admin/session')
 export class AdminSessionController {
   private readonly logger = new Logger('AdminSession');
@@ -18,6 +23,7 @@ export class AdminSessionController {
   @Post()
   @HttpCode(200)
   @Roles('ADMIN')
+  @Answers({ status: 200, body: AdminSessionDto, example: { status: 'signed-in', expiresAt: EXAMPLE.later } })
   open(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): AdminSession {
     const token = request.headers.authorization!.slice(7).trim(); // the guard has checked it
     const verdict = this.access.verify(token);
@@ -33,6 +39,7 @@ export class AdminSessionController {
   @Delete()
   @HttpCode(204)
   @Public()
+  @Answers({ status: 204 })
   close(@Res({ passthrough: true }) reply: FastifyReply): void {
     void reply.header('set-cookie', this.access.clearedCookie());
   }

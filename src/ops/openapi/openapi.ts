@@ -14,10 +14,10 @@ import {
 import { getMetadataStorage } from 'class-validator';
 import { IS_PUBLIC, ROLES } from '../../auth/auth.decorators.js';
 import { ERROR_STATUS, type ErrorCode } from '../../infra/errors/error-codes.js';
-import { ULID } from '../../infra/ids/ids.js';
+import { ErrorBodyDto } from '../../infra/http/error-body.dto.js';
+import { ANSWERS, plainSuccess, type RouteAnswers } from '../../infra/openapi/answers.js';
 import { ADMIN_COOKIE } from '../admin/admin-access.js';
-import { ROUTE_DOCS, type IdKind, type RouteDoc } from './route-docs.js';
-import * as views from './views.dto.js';
+import { FASTIFY_ROUTES, type FastifyRoute } from './fastify-routes.js';
 
 export const DOCS_PATH = 'docs';
 
@@ -163,10 +163,16 @@ function refine(dto: Type, properties: Record<string, PluginProperty>): void {
 
 type Access = 'public' | 'customer' | 'admin';
 
-/** operationId (`Controller_method`) → who may call it, from the handlers' @Public()/@Roles(). */
-function accessByOperation(app: NestFastifyApplication): Map<string, Access> {
+/** What the document needs of a handler beyond what @nestjs/swagger reads: who may call it, its @Answers. */
+interface Handler {
+  access: Access;
+  answers?: RouteAnswers;
+}
+
+/** operationId (`Controller_method`) → its handler's access (from @Public()/@Roles()) and @Answers. */
+function handlersByOperation(app: NestFastifyApplication): Map<string, Handler> {
   const reflector = app.get(Reflector);
-  const access = new Map<string, Access>();
+  const handlers = new Map<string, Handler>();
   for (const { metatype } of app.get(DiscoveryService).getControllers()) {
     if (typeof metatype !== 'function') continue;
     const prototype = metatype.prototype as Record<string, unknown>;
@@ -176,27 +182,13 @@ function accessByOperation(app: NestFastifyApplication): Map<string, Access> {
       const targets = [handler, metatype];
       const roles = reflector.getAllAndOverride<string[] | undefined>(ROLES, targets);
       const open = reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets);
-      access.set(
-        `${metatype.name}_${method}`,
-        open ? 'public' : roles?.includes('ADMIN') && !roles.includes('CUSTOMER') ? 'admin' : 'customer',
-      );
+      handlers.set(`${metatype.name}_${method}`, {
+        access: open ? 'public' : roles?.includes('ADMIN') && !roles.includes('CUSTOMER') ? 'admin' : 'customer',
+        answers: reflector.get<RouteAnswers | undefined>(ANSWERS, handler as () => unknown),
+      });
     }
   }
-  return access;
-}
-
-function tagOf(path: string): string {
-  if (path.startsWith('/auth')) return 'auth';
-  if (
-    path.startsWith('/admin/live') ||
-    path.startsWith('/admin/session') ||
-    path.startsWith('/health') ||
-    path === '/metrics'
-  )
-    return 'ops';
-  if (path.startsWith('/admin')) return 'admin';
-  if (path.startsWith('/orders') || path.startsWith('/me') || path.endsWith('/orders')) return 'orders';
-  return 'storefront';
+  return handlers;
 }
 
 function errorResponses(codes: ErrorCode[]): Record<string, ResponseObject> {
@@ -210,7 +202,7 @@ function errorResponses(codes: ErrorCode[]): Record<string, ResponseObject> {
         'application/json': {
           schema: {
             allOf: [
-              { $ref: getSchemaPath(views.ErrorBodyDto) },
+              { $ref: getSchemaPath(ErrorBodyDto) },
               {
                 type: 'object',
                 properties: { statusCode: { type: 'integer', enum: [status] }, code: { type: 'string', enum: list } },
@@ -233,76 +225,35 @@ function errorResponses(codes: ErrorCode[]): Record<string, ResponseObject> {
   return responses;
 }
 
-function okResponse(ok: RouteDoc['ok']): ResponseObject {
-  if (ok.status === 204) return { description: 'Done; no body' };
-  if (ok.media)
-    return { description: ok.media, content: { [ok.media]: { schema: { type: 'string' }, example: ok.example } } };
-  return {
-    description: ok.type?.name.replace(/Dto$/, '') ?? 'OK',
-    content: { 'application/json': { schema: { $ref: getSchemaPath(ok.type!) }, example: ok.example } },
-  };
-}
-
-function idParameter(kind: IdKind): ParameterObject {
-  return kind === 'sale'
-    ? {
-        name: 'id',
-        in: 'path',
-        required: true,
-        description: 'Sale id (UUID)',
-        schema: { type: 'string', format: 'uuid' },
-      }
-    : {
-        name: 'id',
-        in: 'path',
-        required: true,
-        description: `${kind === 'order' ? 'Order' : 'Notification'} id (ULID)`,
-        schema: { type: 'string', pattern: ULID.source, minLength: 26, maxLength: 26 },
-      };
-}
-
-/** Fills one operation from its RouteDoc: responses, errors, auth, parameters, examples. */
-function describe(operation: OperationObject, path: string, doc: RouteDoc, access: Access): void {
-  const codes = new Set<ErrorCode>(doc.errors ?? []);
+/**
+ * Completes an operation from its handler's @Answers with what every route
+ * of its kind shares: the errors its auth, body and query bring, the error
+ * responses by status, the security, the request example.
+ */
+function complete(
+  operation: OperationObject,
+  answers: RouteAnswers,
+  access: Access,
+  auth?: FastifyRoute['auth'],
+): void {
+  const codes = new Set<ErrorCode>(answers.errors ?? []);
   if (operation.requestBody) for (const code of BODY_ERRORS) codes.add(code);
   const parameters = (operation.parameters ?? []) as ParameterObject[];
   if (parameters.some((p) => p.in === 'query')) codes.add('VALIDATION_FAILED');
-  if (doc.idempotencyKey) codes.add('VALIDATION_FAILED');
+  if (answers.idempotencyKey) codes.add('VALIDATION_FAILED');
   if (access !== 'public') {
     codes.add('UNAUTHORIZED');
-    operation.security = doc.fastify?.auth === 'metrics-token' ? [{ metricsToken: [] }] : [{ bearer: [] }];
-    if (doc.fastify?.auth === 'admin-page') operation.security.push({ adminCookie: [] });
+    operation.security = auth === 'metrics-token' ? [{ metricsToken: [] }] : [{ bearer: [] }];
+    if (auth === 'admin-page') operation.security.push({ adminCookie: [] });
   }
   if (access === 'admin') {
     codes.add('FORBIDDEN');
     operation.description = `Admin only.${operation.description ? `\n\n${operation.description}` : ''}`;
   }
-  operation.tags = [tagOf(path)];
-  operation.responses = { [String(doc.ok.status)]: okResponse(doc.ok), ...errorResponses([...codes]) };
-  operation.parameters = parameters.map((p) =>
-    p.in === 'path' && p.name === 'id' && doc.id ? idParameter(doc.id) : p,
-  );
-  if (doc.idempotencyKey) {
-    operation.parameters.push({
-      name: 'Idempotency-Key',
-      in: 'header',
-      required: false,
-      description: doc.idempotencyKey,
-      schema: { type: 'string', pattern: /^[A-Za-z0-9_.:-]{1,128}$/.source },
-    });
-  }
-  for (const header of doc.headers ?? []) {
-    operation.parameters.push({
-      name: header.name,
-      in: 'header',
-      required: false,
-      description: header.description,
-      schema: { type: 'string' },
-    });
-  }
+  operation.responses = { ...operation.responses, ...errorResponses([...codes]) };
   const body = operation.requestBody;
-  if (doc.requestExample !== undefined && body && 'content' in body && body.content['application/json']) {
-    body.content['application/json'].example = doc.requestExample;
+  if (answers.requestExample !== undefined && body && 'content' in body && body.content['application/json']) {
+    body.content['application/json'].example = answers.requestExample;
   }
 }
 
@@ -332,32 +283,31 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
       'adminCookie',
     )
     .build();
-  const extraModels = Object.values(views).filter((v): v is Type => typeof v === 'function');
   const document = SwaggerModule.createDocument(app, config, {
-    extraModels,
+    extraModels: [ErrorBodyDto],
     operationIdFactory: (controller, method) => `${controller}_${method}`,
   });
-  const access = accessByOperation(app);
-  for (const [path, item] of Object.entries(document.paths)) {
+  const handlers = handlersByOperation(app);
+  for (const item of Object.values(document.paths)) {
     for (const method of METHODS) {
       const operation = (item as PathItemObject)[method];
-      const doc = ROUTE_DOCS[`${method.toUpperCase()} ${path}`];
-      if (operation && doc) describe(operation, path, doc, access.get(operation.operationId ?? '') ?? 'customer');
+      const handler = handlers.get(operation?.operationId ?? '');
+      if (operation && handler?.answers) complete(operation, handler.answers, handler.access);
       optionalBody(document, operation);
     }
   }
-  for (const [key, doc] of Object.entries(ROUTE_DOCS)) {
-    if (!doc.fastify) continue;
-    const [method, path] = key.split(' ') as [string, string];
+  for (const route of FASTIFY_ROUTES) {
+    const { method, path, summary, description, auth, answers } = route;
     const operation: OperationObject = {
       operationId: `ops_${method.toLowerCase()}_${path.replace(/\W+/g, '_').replace(/^_|_$/g, '')}`,
-      summary: doc.fastify.summary,
-      description: doc.fastify.description,
+      summary,
+      description,
+      tags: ['ops'],
       parameters: [],
-      responses: {},
+      responses: { [String(answers.status)]: plainSuccess(answers) },
     };
-    describe(operation, path, doc, doc.fastify.auth === 'admin-page' ? 'admin' : 'customer');
-    if (doc.fastify.auth === 'metrics-token') operation.security?.push({});
+    complete(operation, answers, auth === 'admin-page' ? 'admin' : 'customer', auth);
+    if (auth === 'metrics-token') operation.security?.push({});
     document.paths[path] = { ...document.paths[path], [method.toLowerCase()]: operation };
   }
   return document;

@@ -3,7 +3,7 @@ import type { AuthUser } from '../../auth/auth.types.js';
 import { OutboxWriter } from '../../events/outbox.js';
 import { PaymentConfig } from '../../infra/config/app-config.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
-import { ULID, ulidFactory } from '../../infra/ids/ids.js';
+import { ulidFactory } from '../../infra/ids/ids.js';
 import { EventName } from '../../infra/queues/queues.js';
 import { OrderStatusPublisher } from '../order-status.js';
 import { OrdersRepository, type OrderRow } from '../orders.repository.js';
@@ -71,7 +71,6 @@ export class OrderPayments {
    * REFUND_PENDING for a person) and the answer is 409 ORDER_NOT_PAYABLE.
    */
   async pay(orderId: string, caller: AuthUser, idempotencyKey?: string): Promise<{ id: string }> {
-    if (!ULID.test(orderId)) throw notFound();
     const leaseMs = this.config.PAYMENT_TIMEOUT_MS + CLAIM_MARGIN_MS;
     const giveUpAt = Date.now() + 2 * leaseMs;
     let waited = false;
