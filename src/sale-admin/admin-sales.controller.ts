@@ -4,7 +4,7 @@ import { Roles } from '../auth/auth.decorators.js';
 import type { ErrorCode } from '../infra/errors/error-codes.js';
 import { SaleId } from '../infra/http/id-params.js';
 import { PageQueryDto } from '../infra/http/page-query.dto.js';
-import { Answers } from '../infra/openapi/answers.js';
+import { Answers, type RouteAnswers } from '../infra/openapi/answers.js';
 import { SALE_VIEW_EXAMPLE, SaleViewDto } from '../sales/sale-views.dto.js';
 import { CreateSaleDto, ReconcileQueryDto, UpdateSaleDto } from './dto/sale.dto.js';
 import {
@@ -21,9 +21,18 @@ import { RoomAdminService, type RoomReport } from './room-admin.service.js';
 
 const { name, sku, price, stock, perUserLimit, startsAt, endsAt } = SALE_VIEW_EXAMPLE;
 const NEW_SALE = { name, sku, price, stock, perUserLimit, startsAt, endsAt };
-const ROOM = { admitPerSecond: 200, maxActive: 5000, claimSeconds: 60, prequeueOpensAt: null, maxQueue: null };
 const CHANGE_ERRORS: ErrorCode[] = ['SALE_NOT_FOUND', 'SALE_ENDED'];
-const ROOM_CHANGE_ERRORS: ErrorCode[] = ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'SALE_ENDED'];
+const ROOM = { admitPerSecond: 200, maxActive: 5000, claimSeconds: 60, prequeueOpensAt: null, maxQueue: null };
+
+/** Pausing or resuming a sale's room answers the sale, its room paused or not. */
+function roomChange({ paused }: { paused: boolean }): RouteAnswers {
+  return {
+    status: 200,
+    body: SaleViewDto,
+    example: { ...SALE_VIEW_EXAMPLE, waitingRoom: { ...ROOM, paused } },
+    errors: ['SALE_NOT_FOUND', 'NO_WAITING_ROOM', 'SALE_ENDED'],
+  };
+}
 
 @ApiTags('admin')
 @Controller('admin/sales')
@@ -117,24 +126,14 @@ export class AdminSalesController {
   /** Let nobody in (joining and waiting go on); the rate changes with PATCH (waitingRoom.admitPerSecond). */
   @Post(':id/room/pause')
   @HttpCode(200)
-  @Answers({
-    status: 200,
-    body: SaleViewDto,
-    example: { ...SALE_VIEW_EXAMPLE, waitingRoom: { ...ROOM, paused: true } },
-    errors: ROOM_CHANGE_ERRORS,
-  })
+  @Answers(roomChange({ paused: true }))
   pauseRoom(@SaleId() id: string): Promise<SaleView> {
     return this.sales.setRoomPaused(id, { paused: true });
   }
 
   @Post(':id/room/resume')
   @HttpCode(200)
-  @Answers({
-    status: 200,
-    body: SaleViewDto,
-    example: { ...SALE_VIEW_EXAMPLE, waitingRoom: { ...ROOM, paused: false } },
-    errors: ROOM_CHANGE_ERRORS,
-  })
+  @Answers(roomChange({ paused: false }))
   resumeRoom(@SaleId() id: string): Promise<SaleView> {
     return this.sales.setRoomPaused(id, { paused: false });
   }
