@@ -232,6 +232,11 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
       const missing = await request(api.url, 'POST', `/admin/notifications/${ulid()}/retry`, { token: admin.token });
       expect(missing.status).toBe(404);
       expect(missing.body).toMatchObject({ code: 'NOTIFICATION_NOT_FOUND' });
+      const malformed = await request(api.url, 'POST', '/admin/notifications/not-an-id/retry', { token: admin.token });
+      expect([malformed.status, malformed.body]).toEqual([
+        404,
+        { statusCode: 404, code: 'NOTIFICATION_NOT_FOUND', message: 'No such notification' },
+      ]);
     } finally {
       gateway.answer = () => 202;
       smtp.onRcpt = () => undefined;
