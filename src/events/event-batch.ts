@@ -1,5 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
-import type { EventName } from '../infra/queues/queues.js';
+import type { EventName, PayloadGuard } from '../infra/queues/queues.js';
 
 /**
  * The payload of each event, by event name. Each module that publishes events
@@ -42,31 +41,64 @@ export interface EventBatch<E extends EventName = EventName> {
 }
 
 /**
- * The events of an event job: rows (today), `{events}` (jobs relayed before
- * rows carried batches) or a single event (before that). A malformed job
- * throws UnrecoverableError: it goes to the failed set at once, retrying
- * cannot mend it.
+ * What an event job carries: outbox rows (today), `{events}` (jobs relayed
+ * before rows carried batches) or a single event (before that).
  */
-export function eventsOf<E extends EventName>(data: unknown, type: E): EventJob<E>[] {
-  const malformed = (): never => {
-    throw new UnrecoverableError(`malformed ${type} job`);
+export type EventData<E extends EventName = EventName> = EventBatch<E> | { events: EventJob<E>[] } | EventJob<E>;
+
+/** EventData of each event name (an interface cannot be a mapped type; it can extend one). */
+type EventDataByName = { [E in EventName]: EventData<E> };
+
+declare module '../infra/queues/queues.js' {
+  /** Event jobs carry EventData: their handlers get `JobOf<EventName.X>` typed by it. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the members come from EventDataByName
+  interface EventJobData extends EventDataByName {}
+}
+
+/**
+ * The guard of an event job's data, from the guard of its event's payload:
+ * the envelope (rows, `{events}` or one event: ids, the type, at least one
+ * event) and every payload.
+ */
+function eventDataGuard<E extends EventName>(
+  type: E,
+  isPayload: PayloadGuard<EventPayloads[E]>,
+): PayloadGuard<EventData<E>> {
+  const isEvent = (e: unknown): boolean => {
+    const event = e as Partial<EventJob<E>> | null;
+    return typeof event?.eventId === 'string' && event.type === type && isPayload(event.payload);
   };
-  const d = data as { rows?: unknown; events?: unknown } | null;
-  let list: EventJob<E>[];
-  if (Array.isArray(d?.rows)) {
-    list = [];
-    for (const row of d.rows as Partial<EventRow<E>>[]) {
-      if (typeof row?.eventId !== 'string' || !Array.isArray(row.payloads)) return malformed();
-      for (const payload of row.payloads) list.push({ eventId: row.eventId, type, payload });
+  const isRow = (r: unknown): boolean => {
+    const row = r as Partial<EventRow<E>> | null;
+    return typeof row?.eventId === 'string' && Array.isArray(row.payloads) && row.payloads.every(isPayload);
+  };
+  return (data): data is EventData<E> => {
+    const { rows, events } = (data ?? {}) as { rows?: unknown; events?: unknown };
+    if (Array.isArray(rows)) {
+      return rows.every(isRow) && (rows as EventRow<E>[]).some((row) => row.payloads.length > 0);
     }
-  } else {
-    list = Array.isArray(d?.events) ? (d.events as EventJob<E>[]) : [data as EventJob<E>];
-  }
-  if (list.length === 0) return malformed();
-  for (const e of list) {
-    if (typeof e?.eventId !== 'string' || e.type !== type || typeof e.payload !== 'object' || e.payload === null) {
-      throw new UnrecoverableError(`malformed ${type} event`);
-    }
-  }
-  return list;
+    if (Array.isArray(events)) return events.length > 0 && events.every(isEvent);
+    return isEvent(data);
+  };
+}
+
+/**
+ * The guards of a module's event jobs, from the guards of its events'
+ * payloads (declared next to their EventPayloads types): the worker checks
+ * every event job with them before its handler runs.
+ */
+export function eventGuards<E extends EventName>(payloads: {
+  readonly [K in E]: PayloadGuard<EventPayloads[K]>;
+}): { readonly [K in E]: PayloadGuard<EventData<K>> } {
+  const entries = (Object.keys(payloads) as E[]).map((type) => [type, eventDataGuard(type, payloads[type])]);
+  return Object.fromEntries(entries) as { readonly [K in E]: PayloadGuard<EventData<K>> };
+}
+
+/** The events of an event job (its data already checked by its guard), one per payload, in order. */
+export function eventsOf<E extends EventName>(job: { name: E; data: EventData<E> }): EventJob<E>[] {
+  const { name: type, data } = job;
+  if ('rows' in data)
+    return data.rows.flatMap((row) => row.payloads.map((payload) => ({ eventId: row.eventId, type, payload })));
+  if ('events' in data) return data.events;
+  return [data];
 }

@@ -1,4 +1,4 @@
-import { JobName, UNTIL_DONE_ATTEMPTS } from '../infra/queues/queues.js';
+import { JobName, UNTIL_DONE_ATTEMPTS, type JobData, type PayloadGuards } from '../infra/queues/queues.js';
 
 /** An admitted purchase, as the gate recorded it. */
 export interface Ticket {
@@ -23,6 +23,27 @@ declare module '../infra/queues/queues.js' {
     [JobName.PlaceOrders]: { tickets: Ticket[] };
   }
 }
+
+/** Whether `data` is a ticket (the fields an order is made of). */
+export function isTicket(data: unknown): data is Ticket {
+  const t = data as Partial<Ticket> | null;
+  return (
+    typeof t?.orderId === 'string' &&
+    typeof t.saleId === 'string' &&
+    typeof t.userId === 'string' &&
+    Number.isInteger(t.quantity) &&
+    typeof t.admittedAt === 'number'
+  );
+}
+
+/** The guards of the ticket jobs' payloads: a ticket; a batch of at least one, every one a ticket. */
+export const TICKET_JOB_GUARDS = {
+  [JobName.PlaceOrder]: isTicket,
+  [JobName.PlaceOrders]: (data: unknown): data is JobData[typeof JobName.PlaceOrders] => {
+    const tickets = (data as Partial<JobData[typeof JobName.PlaceOrders]> | null)?.tickets;
+    return Array.isArray(tickets) && tickets.length > 0 && tickets.every(isTicket);
+  },
+} satisfies Partial<PayloadGuards>;
 
 /**
  * The job that hands a batch of admitted tickets to the workers: job id = the

@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import type { NotifyConfig } from '../infra/config/app-config.js';
-import { JOB_QUEUE, JobName, type QueueName } from '../infra/queues/queues.js';
+import { JOB_QUEUE, JobName, type JobData, type PayloadGuards, type QueueName } from '../infra/queues/queues.js';
 import type { NotificationChannel } from './notification.types.js';
 
 /** The send job of each channel. */
@@ -30,3 +30,12 @@ declare module '../infra/queues/queues.js' {
     [JobName.SendSms]: { notificationId: string };
   }
 }
+
+const isSend = (data: unknown): data is { notificationId: string } =>
+  typeof (data as Partial<JobData[typeof JobName.SendEmail]> | null)?.notificationId === 'string';
+
+/** The guards of the send jobs' payloads (checked by the worker before a handler runs). */
+export const SEND_JOB_GUARDS = {
+  [JobName.SendEmail]: isSend,
+  [JobName.SendSms]: isSend,
+} satisfies Partial<PayloadGuards>;

@@ -1,18 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
-import { JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { JobName, QueueName, type JobOf } from '../infra/queues/queues.js';
 import { SendFailure } from './channels/send-failure.js';
 import { DeliveryService, type DeliveryOutcome } from './delivery.service.js';
 import type { NotificationChannel } from './notification.types.js';
 
-/** Validates a send job and runs it; a permanent failure skips the remaining attempts. */
-async function runSend(delivery: DeliveryService, job: Job, channel: NotificationChannel): Promise<DeliveryOutcome> {
-  const data = job.data as Partial<JobData[typeof JobName.SendEmail | typeof JobName.SendSms]> | null;
-  if (typeof data?.notificationId !== 'string') throw new UnrecoverableError(`malformed ${job.name} job`);
+/** Runs a send job; a permanent failure skips the remaining attempts. */
+async function runSend(
+  delivery: DeliveryService,
+  job: JobOf<typeof JobName.SendEmail | typeof JobName.SendSms>,
+  channel: NotificationChannel,
+): Promise<DeliveryOutcome> {
   const attempt = { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1 };
   try {
-    return await delivery.deliver(data.notificationId, channel, attempt);
+    return await delivery.deliver(job.data.notificationId, channel, attempt);
   } catch (err) {
     if (err instanceof SendFailure && err.permanent) throw new UnrecoverableError(err.message);
     throw err;
@@ -26,12 +28,12 @@ export class SendProcessor {
   constructor(@Inject(DeliveryService) private readonly delivery: DeliveryService) {}
 
   @OnJob(JobName.SendEmail)
-  email(job: Job): Promise<DeliveryOutcome> {
+  email(job: JobOf<typeof JobName.SendEmail>): Promise<DeliveryOutcome> {
     return runSend(this.delivery, job, 'EMAIL');
   }
 
   @OnJob(JobName.SendSms)
-  sms(job: Job): Promise<DeliveryOutcome> {
+  sms(job: JobOf<typeof JobName.SendSms>): Promise<DeliveryOutcome> {
     return runSend(this.delivery, job, 'SMS');
   }
 }

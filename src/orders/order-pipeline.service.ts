@@ -10,6 +10,7 @@ import type { Ticket } from '../gate/tickets.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { OrderStatusPublisher } from './order-status.js';
+import { orderFacts } from './order.events.js';
 import { OrdersRepository, type OrderRow } from './orders.repository.js';
 
 const CONSUMER = 'orders';
@@ -183,14 +184,7 @@ export class OrderPipelineService {
         confirmedRows.map((o): NewEvent => ({
           type: EventName.OrderConfirmed,
           aggregateId: o.id,
-          payload: {
-            orderId: o.id,
-            saleId: o.saleId,
-            userId: o.userId,
-            quantity: o.quantity,
-            amount: o.amount,
-            paymentDeadline: (o.paymentDeadline ?? new Date()).toISOString(),
-          },
+          payload: { ...orderFacts(o), paymentDeadline: (o.paymentDeadline ?? new Date()).toISOString() },
         })),
       );
       const failedRows = [];

@@ -3,35 +3,11 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { OrdersConfig } from '../infra/config/app-config.js';
 import { ScheduleKeeper } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob, OnJobFailed } from '../infra/queues/on-job.js';
-import { EventName, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { EventName, JobName, QueueName, type JobOf } from '../infra/queues/queues.js';
 import { eventsOf } from '../events/event-batch.js';
-import { type Ticket } from '../gate/tickets.js';
+import { isTicket } from '../gate/tickets.js';
 import { OrderPipelineService } from './order-pipeline.service.js';
 import { TicketSweeperService } from './ticket-sweeper.service.js';
-
-function isTicket(data: unknown): data is Ticket {
-  const t = data as Partial<Ticket>;
-  return (
-    typeof t?.orderId === 'string' &&
-    typeof t.saleId === 'string' &&
-    typeof t.userId === 'string' &&
-    Number.isInteger(t.quantity) &&
-    typeof t.admittedAt === 'number'
-  );
-}
-
-function assertTicket(data: unknown): asserts data is Ticket {
-  if (!isTicket(data)) throw new UnrecoverableError('malformed ticket');
-}
-
-/** The tickets of an `orders.place` job; a malformed job goes to the failed set at once. */
-function ticketsOf(data: unknown): Ticket[] {
-  const tickets = (data as Partial<JobData[typeof JobName.PlaceOrders]> | null)?.tickets;
-  if (!Array.isArray(tickets) || tickets.length === 0 || !tickets.every(isTicket)) {
-    throw new UnrecoverableError('malformed batch of tickets');
-  }
-  return tickets;
-}
 
 @Injectable()
 @JobConsumer(QueueName.Orders)
@@ -57,13 +33,12 @@ export class OrdersProcessor implements OnApplicationBootstrap {
   }
 
   @OnJob(JobName.PlaceOrders)
-  placeOrders(job: Job): Promise<unknown> {
-    return this.pipeline.placeAll(ticketsOf(job.data));
+  placeOrders(job: JobOf<typeof JobName.PlaceOrders>): Promise<unknown> {
+    return this.pipeline.placeAll(job.data.tickets);
   }
 
   @OnJob(JobName.PlaceOrder)
-  placeOrder(job: Job): Promise<unknown> {
-    assertTicket(job.data);
+  placeOrder(job: JobOf<typeof JobName.PlaceOrder>): Promise<unknown> {
     return this.pipeline.place(job.data);
   }
 
@@ -73,34 +48,34 @@ export class OrdersProcessor implements OnApplicationBootstrap {
   }
 
   @OnJob(EventName.InventoryReserved)
-  reserved(job: Job): Promise<unknown> {
-    return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryReserved));
+  reserved(job: JobOf<typeof EventName.InventoryReserved>): Promise<unknown> {
+    return this.pipeline.applyInventoryAnswers(eventsOf(job));
   }
 
   @OnJob(EventName.InventoryRejected)
-  rejected(job: Job): Promise<unknown> {
-    return this.pipeline.applyInventoryAnswers(eventsOf(job.data, EventName.InventoryRejected));
+  rejected(job: JobOf<typeof EventName.InventoryRejected>): Promise<unknown> {
+    return this.pipeline.applyInventoryAnswers(eventsOf(job));
   }
 
   /** Inventory took back a cancelled order's stock: its units go back to the gate. */
   @OnJob(EventName.InventoryReturned)
-  returned(job: Job): Promise<unknown> {
-    return this.pipeline.giveBackReturned(eventsOf(job.data, EventName.InventoryReturned));
+  returned(job: JobOf<typeof EventName.InventoryReturned>): Promise<unknown> {
+    return this.pipeline.giveBackReturned(eventsOf(job));
   }
 
-  /** Poison ticket: after the last attempt the shopper sees FAILED and the units go back. */
+  /**
+   * Poison ticket: after the last attempt the shopper sees FAILED and the units
+   * go back. (Its data is unchecked here: a job its guard refused fails too.)
+   */
   @OnJobFailed(JobName.PlaceOrder)
   async onFailed(job: Job, err: Error): Promise<void> {
     const lastAttempt = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!lastAttempt) return;
-    try {
-      assertTicket(job.data);
-    } catch {
-      return; // nothing to give back for a payload that is not a ticket
-    }
+    const ticket: unknown = job.data;
+    // Nothing to give back for a payload that is not a ticket.
+    if (!lastAttempt || !isTicket(ticket)) return;
     // A failure here leaves the ticket for the sweeper, which tries again.
-    await this.pipeline.failTicket(job.data, 'the order could not be saved').catch((err: unknown) => {
-      this.logger.warn(`order ${(job.data as Ticket).orderId}: FAILED not recorded yet: ${String(err)}`);
+    await this.pipeline.failTicket(ticket, 'the order could not be saved').catch((e: unknown) => {
+      this.logger.warn(`order ${ticket.orderId}: FAILED not recorded yet: ${String(e)}`);
     });
   }
 }

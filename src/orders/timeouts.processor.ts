@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
-import { EventName, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { EventName, JobName, QueueName, type JobOf } from '../infra/queues/queues.js';
 import { eventsOf } from '../events/event-batch.js';
 import { PaymentDeadlines } from './payment-deadlines.js';
 
@@ -18,10 +17,9 @@ export class TimeoutsProcessor {
   constructor(@Inject(PaymentDeadlines) private readonly deadlines: PaymentDeadlines) {}
 
   @OnJob(EventName.OrderConfirmed)
-  confirmed(job: Job): Promise<void> {
-    const events = eventsOf(job.data, EventName.OrderConfirmed);
+  confirmed(job: JobOf<typeof EventName.OrderConfirmed>): Promise<void> {
     return this.deadlines.schedule(
-      events.map((e) => ({
+      eventsOf(job).map((e) => ({
         eventId: e.eventId,
         orderId: e.payload.orderId,
         paymentDeadline: e.payload.paymentDeadline,
@@ -30,18 +28,12 @@ export class TimeoutsProcessor {
   }
 
   @OnJob(JobName.ExpireOrders)
-  async expireOrders(job: Job): Promise<void> {
-    const { orderIds } = job.data as Partial<JobData[typeof JobName.ExpireOrders]>;
-    if (!Array.isArray(orderIds) || !orderIds.every((id) => typeof id === 'string')) {
-      throw new UnrecoverableError('orders.expire needs orderIds');
-    }
-    return this.deadlines.expireAll(orderIds);
+  expireOrders(job: JobOf<typeof JobName.ExpireOrders>): Promise<void> {
+    return this.deadlines.expireAll(job.data.orderIds);
   }
 
   @OnJob(JobName.ExpireOrder)
-  async expireOrder(job: Job): Promise<void> {
-    const { orderId } = job.data as JobData[typeof JobName.ExpireOrder];
-    if (typeof orderId !== 'string') throw new UnrecoverableError('order.expire needs an orderId');
-    return this.deadlines.expire(orderId);
+  expireOrder(job: JobOf<typeof JobName.ExpireOrder>): Promise<void> {
+    return this.deadlines.expire(job.data.orderId);
   }
 }

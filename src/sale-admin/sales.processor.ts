@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
 import { SalesConfig } from '../infra/config/app-config.js';
 import { ScheduleKeeper } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
-import { EventName, JobName, QueueName, type JobData } from '../infra/queues/queues.js';
+import { EventName, JobName, QueueName, type JobOf } from '../infra/queues/queues.js';
 import { eventsOf } from '../events/event-batch.js';
 import { RoomTurns } from '../room/room-turns.js';
 import { RedisService } from '../infra/redis/redis.module.js';
@@ -62,10 +61,8 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   @OnJob(JobName.PreheatSale)
-  preheat(job: Job): Promise<unknown> {
-    const { saleId } = job.data as JobData[typeof JobName.PreheatSale];
-    if (typeof saleId !== 'string') throw new UnrecoverableError('sale.preheat needs a saleId');
-    return this.promotions.preheatIfExists(saleId);
+  preheat(job: JobOf<typeof JobName.PreheatSale>): Promise<unknown> {
+    return this.promotions.preheatIfExists(job.data.saleId);
   }
 
   @OnJob(JobName.ReconcileSales)
@@ -76,12 +73,12 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** A paid or cancelled order ends its shopper's turn in the sale's waiting room: the slot goes to the next. */
   @OnJob(EventName.OrderPaid)
-  paid(job: Job): Promise<void> {
-    return this.turns.endAll(eventsOf(job.data, EventName.OrderPaid).map((e) => e.payload));
+  paid(job: JobOf<typeof EventName.OrderPaid>): Promise<void> {
+    return this.turns.endAll(eventsOf(job).map((e) => e.payload));
   }
 
   @OnJob(EventName.OrderCancelled)
-  cancelled(job: Job): Promise<void> {
-    return this.turns.endAll(eventsOf(job.data, EventName.OrderCancelled).map((e) => e.payload));
+  cancelled(job: JobOf<typeof EventName.OrderCancelled>): Promise<void> {
+    return this.turns.endAll(eventsOf(job).map((e) => e.payload));
   }
 }

@@ -11,8 +11,15 @@ import { DiscoveryModule } from '@nestjs/core';
 import { Worker, type Job, type WorkerOptions } from 'bullmq';
 import { NotifyConfig, QueueConfig } from '../config/app-config.js';
 import { repeatedErrors } from '../logging/repeated-errors.js';
-import { assertEveryJobHandled, dispatcher, JobHandlers, type QueueHandlers } from './on-job.js';
-import { cappedBackoff, JobName, parseWorkerQueues, QueueName } from './queues.js';
+import {
+  assertEveryJobHandled,
+  dispatcher,
+  JobHandlers,
+  PAYLOAD_GUARDS,
+  type JobHandler,
+  type QueueHandlers,
+} from './on-job.js';
+import { cappedBackoff, JobName, parseWorkerQueues, QueueName, type PayloadGuards } from './queues.js';
 import { QueueService } from './queues.module.js';
 
 /** What the workers' options are made of. */
@@ -48,7 +55,8 @@ export function workerOptions(queue: QueueName, config: WorkerSettings): Omit<Wo
  * The BullMQ workers of this process, one per queue of WORKER_QUEUES, built in
  * this one place: handlers found at init (`@JobConsumer` + `@OnJob`), the boot
  * refused when a job routed to one of these queues has no handler, jobs
- * dispatched by name. Closed before the connections, so active jobs finish.
+ * dispatched by name once their data passed its payload guard. Closed before
+ * the connections, so active jobs finish.
  */
 @Injectable()
 export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
@@ -63,13 +71,16 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(QueueConfig) private readonly queueConfig: QueueConfig,
     @Inject(NotifyConfig) private readonly notifyConfig: NotifyConfig,
+    @Inject(PAYLOAD_GUARDS) private readonly guards: PayloadGuards,
   ) {}
 
   onModuleInit(): void {
     const table = this.handlers.collect();
     const queues = parseWorkerQueues(this.queueConfig.WORKER_QUEUES);
     assertEveryJobHandled(queues, table);
-    for (const queue of queues) this.workers.set(queue, this.start(queue, table.get(queue)!));
+    // Every dispatcher first: one refused (a job without a payload guard) stops the boot before any worker runs.
+    const runs = queues.map((queue) => [queue, dispatcher(queue, table.get(queue)!, this.guards)] as const);
+    for (const [queue, run] of runs) this.workers.set(queue, this.start(queue, table.get(queue)!, run));
   }
 
   /** The running workers, by queue. */
@@ -88,10 +99,9 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
     });
   }
 
-  private start(queue: QueueName, handlers: QueueHandlers): Worker {
+  private start(queue: QueueName, handlers: QueueHandlers, run: JobHandler): Worker {
     // The queue's own connection and prefix (QueuesModule), as @nestjs/bullmq did.
     const { connection, prefix } = this.queues.queue(queue).opts;
-    const run = dispatcher(queue, handlers);
     const active = new Map<string, string>();
     this.active.set(queue, active);
     const worker = new Worker(

@@ -5,11 +5,42 @@ import { DiscoveryModule, NestFactory } from '@nestjs/core';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { NotifyConfig, QueueConfig } from '../config/app-config.js';
 import { JobWorkers } from './job-workers.js';
-import { assertEveryJobHandled, dispatcher, JobConsumer, JobHandlers, OnJob, OnJobFailed } from './on-job.js';
-import { EventName, JobName, QueueName } from './queues.js';
+import {
+  assertEveryJobHandled,
+  dispatcher,
+  JobConsumer,
+  JobHandlers,
+  OnJob,
+  OnJobFailed,
+  PAYLOAD_GUARDS,
+} from './on-job.js';
+import { carriesNothing, EventName, JobName, QueueName, type JobOf, type PayloadGuard } from './queues.js';
 import { QueueService } from './queues.module.js';
 
-const job = (name: string, data: unknown = {}): Job => ({ name, data, opts: {}, attemptsMade: 0 }) as unknown as Job;
+const job = (name: string, data: unknown = {}, id = 'j1'): Job =>
+  ({ id, name, data, opts: {}, attemptsMade: 0 }) as unknown as Job;
+
+/** A copy of the guards without those of these names. */
+function without(
+  guards: Record<string, PayloadGuard<unknown>>,
+  ...names: string[]
+): Record<string, PayloadGuard<unknown>> {
+  const copy = { ...guards };
+  for (const name of names) delete copy[name];
+  return copy;
+}
+
+/** Guards as the modules declare them (these stand in for sale-admin's, notifications' and events'). */
+const anyObject = carriesNothing as PayloadGuard<never>;
+const GUARDS = {
+  [JobName.PreheatSale]: (d: unknown): d is { saleId: string } =>
+    typeof (d as { saleId?: unknown } | null)?.saleId === 'string',
+  [JobName.ReconcileSales]: carriesNothing,
+  [EventName.OrderPaid]: anyObject,
+  [EventName.OrderCancelled]: anyObject,
+  [JobName.SendEmail]: anyObject,
+  [JobName.SendSms]: anyObject,
+};
 
 /** Handles every job routed to the promotions queue. */
 @Injectable()
@@ -19,8 +50,8 @@ class Promotions {
   readonly failed: string[] = [];
 
   @OnJob(JobName.PreheatSale)
-  preheat(j: Job): Promise<string> {
-    this.seen.push(`preheat ${(j.data as { saleId: string }).saleId}`);
+  preheat(j: JobOf<typeof JobName.PreheatSale>): Promise<string> {
+    this.seen.push(`preheat ${j.data.saleId}`);
     return Promise.resolve('preheated');
   }
 
@@ -78,7 +109,7 @@ describe('@OnJob discovery', () => {
       [JobName.PreheatSale, JobName.ReconcileSales, EventName.OrderPaid, EventName.OrderCancelled].sort(),
     );
 
-    const run = dispatcher(QueueName.Promotions, handlers);
+    const run = dispatcher(QueueName.Promotions, handlers, GUARDS);
     await expect(run(job(JobName.PreheatSale, { saleId: 's1' }))).resolves.toBe('preheated');
     await expect(run(job(JobName.ReconcileSales))).resolves.toBe('reconciled');
     expect(ctx.get(Promotions).seen).toEqual(['preheat s1', 'reconcile']);
@@ -89,10 +120,52 @@ describe('@OnJob discovery', () => {
 
   it('fails a job of an unknown name at once (no retry can mend it)', async () => {
     const ctx = await context([Promotions]);
-    const run = dispatcher(QueueName.Promotions, ctx.get(JobHandlers).collect().get(QueueName.Promotions)!);
+    const run = dispatcher(QueueName.Promotions, ctx.get(JobHandlers).collect().get(QueueName.Promotions)!, GUARDS);
     const result = run(job('sale.unknown'));
     await expect(result).rejects.toBeInstanceOf(UnrecoverableError);
     await expect(result).rejects.toThrow('no handler for job sale.unknown on queue promotions');
+  });
+
+  it.each([
+    ['no data', undefined],
+    ['null', null],
+    ['a string', 's1'],
+    ['the field missing', { sale: 's1' }],
+    ['the field of another type', { saleId: 42 }],
+  ])('fails a job whose data its guard refuses (%s) at once, without calling the handler', async (_case, data) => {
+    const ctx = await context([Promotions]);
+    const run = dispatcher(QueueName.Promotions, ctx.get(JobHandlers).collect().get(QueueName.Promotions)!, GUARDS);
+    const result = run(job(JobName.PreheatSale, data, 'bad-1'));
+    await expect(result).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(result).rejects.toThrow(
+      "malformed sale.preheat job bad-1 on queue promotions: its data does not have the declared payload's shape",
+    );
+    expect(ctx.get(Promotions).seen).toEqual([]);
+  });
+
+  it('checks each job with the guard of its own name', async () => {
+    const ctx = await context([Promotions]);
+    const checked: string[] = [];
+    const spy =
+      (name: string) =>
+      (d: unknown): d is never => {
+        checked.push(`${name} ${JSON.stringify(d)}`);
+        return true;
+      };
+    const guards = { ...GUARDS, [JobName.PreheatSale]: spy('preheat'), [JobName.ReconcileSales]: spy('reconcile') };
+    const run = dispatcher(QueueName.Promotions, ctx.get(JobHandlers).collect().get(QueueName.Promotions)!, guards);
+    await run(job(JobName.PreheatSale, { saleId: 's2' }));
+    await run(job(JobName.ReconcileSales, {}));
+    expect(checked).toEqual(['preheat {"saleId":"s2"}', 'reconcile {}']);
+  });
+
+  it('refuses to build the dispatcher of a queue whose handled jobs lack a payload guard', async () => {
+    const ctx = await context([Promotions]);
+    const handlers = ctx.get(JobHandlers).collect().get(QueueName.Promotions)!;
+    const partial = without(GUARDS, JobName.ReconcileSales, EventName.OrderPaid);
+    expect(() => dispatcher(QueueName.Promotions, handlers, partial)).toThrow(
+      'jobs on queue promotions without a payload guard: sales.reconcile, order.paid',
+    );
   });
 
   it('names each job of a queue that has no handler', async () => {
@@ -137,7 +210,9 @@ describe('@OnJob discovery', () => {
     expect([...table.get(QueueName.Email)!.run.keys()]).toEqual([JobName.SendEmail]);
     expect([...table.get(QueueName.Sms)!.run.keys()]).toEqual([JobName.SendSms]);
     expect(() => assertEveryJobHandled([QueueName.Email, QueueName.Sms], table)).not.toThrow();
-    await expect(dispatcher(QueueName.Sms, table.get(QueueName.Sms)!)(job(JobName.SendSms))).resolves.toBe('sms');
+    await expect(dispatcher(QueueName.Sms, table.get(QueueName.Sms)!, GUARDS)(job(JobName.SendSms))).resolves.toBe(
+      'sms',
+    );
   });
 
   it('refuses two handlers of one job on one queue', async () => {
@@ -172,6 +247,7 @@ describe('@OnJob discovery', () => {
         { provide: QueueConfig, useValue: { WORKER_QUEUES: 'promotions,ops' } },
         { provide: NotifyConfig, useValue: {} },
         { provide: QueueService, useValue: {} },
+        { provide: PAYLOAD_GUARDS, useValue: GUARDS },
       ],
     })
     class WorkerLike {}
@@ -179,5 +255,28 @@ describe('@OnJob discovery', () => {
     await expect(
       NestFactory.createApplicationContext(WorkerLike, { logger: false, abortOnError: false }),
     ).rejects.toThrow('jobs and handlers do not match: ops.ping on ops has no handler');
+  });
+});
+
+describe('a worker without the guard of a job it handles', () => {
+  it('refuses to boot before any BullMQ worker exists', async () => {
+    const withoutPreheat = without(GUARDS, JobName.PreheatSale);
+    @Module({
+      imports: [DiscoveryModule],
+      providers: [
+        JobHandlers,
+        JobWorkers,
+        Promotions,
+        { provide: QueueConfig, useValue: { WORKER_QUEUES: 'promotions' } },
+        { provide: NotifyConfig, useValue: {} },
+        // No queue may be touched: a worker built before the refusal would ask for its connection.
+        { provide: QueueService, useValue: {} },
+        { provide: PAYLOAD_GUARDS, useValue: withoutPreheat },
+      ],
+    })
+    class WorkerLike {}
+    await expect(
+      NestFactory.createApplicationContext(WorkerLike, { logger: false, abortOnError: false }),
+    ).rejects.toThrow('jobs on queue promotions without a payload guard: sale.preheat');
   });
 });

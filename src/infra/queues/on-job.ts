@@ -1,10 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { jobsOf, type EventName, type JobName, type QueueName } from './queues.js';
-
-/** What a job can be called: a command or an event (event jobs carry the event's name). */
-export type JobKind = JobName | EventName;
+import { jobsOf, type JobKind, type JobOf, type PayloadGuard, type QueueName } from './queues.js';
 
 /** Runs one job; what it returns is the job's return value. */
 export type JobHandler = (job: Job) => Promise<unknown>;
@@ -22,13 +19,21 @@ export const JobConsumer = DiscoveryService.createDecorator<QueueName | readonly
 const RUNS = Reflector.createDecorator<readonly JobKind[]>();
 const ON_FAILED = Reflector.createDecorator<readonly JobKind[]>();
 
+/** A method decorator that accepts only a method taking the job these names describe (or nothing). */
+export type JobMethodDecorator<K extends JobKind> = <M extends (job: JobOf<K>) => unknown>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => void;
+
 /**
  * Declares the method that runs the jobs of these names on its class's queue
  * (immich's `OnJob`). The declaration is the only list of what a consumer
  * handles: the worker dispatches by it and refuses to boot when a job routed
- * to a queue it runs has no such method.
+ * to a queue it runs has no such method. The method receives the job with its
+ * data checked by the payload's guard and typed by its name (`JobOf<K>`).
  */
-export function OnJob(...names: JobKind[]): MethodDecorator {
+export function OnJob<K extends JobKind>(...names: K[]): JobMethodDecorator<K> {
   return RUNS(names);
 }
 
@@ -112,12 +117,39 @@ export function assertEveryJobHandled(
   if (problems.length) throw new Error(`jobs and handlers do not match: ${problems.join('; ')}`);
 }
 
-/** Runs a job by its name; a name with no handler fails at once (retrying cannot mend it). */
-export function dispatcher(queue: QueueName, handlers: QueueHandlers): JobHandler {
+/** Injection token of the payload guards the workers check jobs with (PayloadGuards, from the worker's root module). */
+export const PAYLOAD_GUARDS = 'PAYLOAD_GUARDS';
+
+/**
+ * Runs a job by its name, once its data passed the payload guard of that name.
+ * A name with no handler, or data its guard refuses, fails the job at once
+ * (UnrecoverableError: retrying cannot mend it). A handled name without a
+ * guard is refused here, when the worker is built.
+ */
+export function dispatcher(
+  queue: QueueName,
+  handlers: QueueHandlers,
+  guards: { readonly [name: string]: PayloadGuard<unknown> | undefined },
+): JobHandler {
+  const runs = new Map<string, { guard: PayloadGuard<unknown>; run: JobHandler }>();
+  const unguarded: string[] = [];
+  for (const [name, run] of handlers.run) {
+    const guard = guards[name];
+    if (guard) runs.set(name, { guard, run });
+    else unguarded.push(name);
+  }
+  if (unguarded.length) throw new Error(`jobs on queue ${queue} without a payload guard: ${unguarded.join(', ')}`);
   return (job) => {
-    const handler = handlers.run.get(job.name);
+    const handler = runs.get(job.name);
     if (!handler) return Promise.reject(new UnrecoverableError(`no handler for job ${job.name} on queue ${queue}`));
-    return handler(job);
+    if (!handler.guard(job.data)) {
+      return Promise.reject(
+        new UnrecoverableError(
+          `malformed ${job.name} job ${job.id ?? ''} on queue ${queue}: its data does not have the declared payload's shape`,
+        ),
+      );
+    }
+    return handler.run(job);
   };
 }
 

@@ -108,8 +108,50 @@ export interface JobData {
 /** One command job as producers give it: its name, its payload as JobData declares it, its options. */
 export type JobItem = { [J in JobName]: { name: J; data: JobData[J]; opts?: JobsOptions } }[JobName];
 
-/** A command job as its handler receives it: data typed by JobData (immich's `JobOf`). */
-export type JobOf<J extends JobName> = Job<JobData[J], unknown, J>;
+/** What a job can be called: a command or an event (event jobs carry the event's name). */
+export type JobKind = JobName | EventName;
+
+/**
+ * What an event job carries, by event name. Filled in by events/event-batch.ts
+ * (declaration merging, as JobData), so this file names no module.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface EventJobData {}
+
+/** The data of a job of this name: JobData for a command, EventJobData for an event. */
+export type DataOf<K extends JobKind> = K extends JobName
+  ? JobData[K]
+  : K extends keyof EventJobData
+    ? EventJobData[K]
+    : never;
+
+/**
+ * A job as its handler receives it (immich's `JobOf`): its data typed by its
+ * name and already checked by the payload's guard (the dispatcher's work).
+ */
+export type JobOf<K extends JobKind> = Job<DataOf<K>, unknown, K>;
+
+/**
+ * The runtime check of a payload: true when `data` has the shape its type
+ * declares. Declared by the module that declares the payload, next to it; the
+ * dispatcher runs it on every job before the handler (a job that fails it goes
+ * to the failed set at once), so it stays cheap: fields and their types, no
+ * deep validation.
+ */
+export type PayloadGuard<T> = (data: unknown) => data is T;
+
+/** The guard of every job's and every event job's payload, by name (assembled by the worker's root module). */
+export type PayloadGuards = { readonly [K in JobKind]: PayloadGuard<DataOf<K>> };
+
+/** The guard of a job that carries nothing (a scheduler's): any object, its fields ignored. */
+export const carriesNothing = (data: unknown): data is Record<string, never> =>
+  typeof data === 'object' && data !== null;
+
+/** The payload guards of the jobs this file declares the payload of. */
+export const OPS_JOB_GUARDS = {
+  [JobName.Ping]: (data: unknown): data is JobData[typeof JobName.Ping] =>
+    typeof (data as Partial<JobData[typeof JobName.Ping]> | null)?.sentAt === 'number',
+} satisfies Partial<PayloadGuards>;
 
 /** The id of an order's payment-deadline job (BullMQ custom ids may not contain ':'). */
 export function expireJobId(orderId: string): string {

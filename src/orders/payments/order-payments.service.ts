@@ -5,6 +5,7 @@ import { PaymentConfig } from '../../infra/config/app-config.js';
 import { DomainError } from '../../infra/errors/domain-error.js';
 import { ulidFactory } from '../../infra/ids/ids.js';
 import { EventName } from '../../infra/queues/queues.js';
+import { orderFacts } from '../order.events.js';
 import { OrderStatusPublisher } from '../order-status.js';
 import { OrdersRepository, type OrderRow } from '../orders.repository.js';
 import { PaymentDeadlines } from '../payment-deadlines.js';
@@ -132,15 +133,7 @@ export class OrderPayments {
         {
           type: EventName.OrderPaid,
           aggregateId: order.id,
-          payload: {
-            orderId: order.id,
-            saleId: order.saleId,
-            userId: order.userId,
-            quantity: order.quantity,
-            amount: order.amount,
-            paymentId,
-            paidAt: done.paidAt.toISOString(),
-          },
+          payload: { ...orderFacts(order), paymentId, paidAt: done.paidAt.toISOString() },
         },
       ]);
       return done;
