@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, OmitType, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
@@ -102,6 +102,10 @@ export class WaitingRoomDto {
   antiBot?: AntiBotDto;
 }
 
+/**
+ * A new sale; its fields and their rules are also those of a change
+ * (UpdateSaleDto), where every field may be left out.
+ */
 export class CreateSaleDto {
   @Transform(trim)
   @IsString()
@@ -153,7 +157,11 @@ export class CreateSaleDto {
   @Max(MAX_GATE_BUCKETS)
   gateBuckets?: number;
 
-  /** The sale's waiting room (shoppers queue, then buy with an admission); null or absent: none. */
+  /**
+   * The sale's waiting room (shoppers queue, then buy with an admission). On
+   * create, null or absent: none; on update, null removes it, absent leaves it
+   * unchanged.
+   */
   @ApiProperty({ type: WaitingRoomDto, nullable: true, required: false })
   @IsOptional()
   @IsObject({ message: 'must be an object or null' })
@@ -162,71 +170,22 @@ export class CreateSaleDto {
   waitingRoom?: WaitingRoomDto | null;
 }
 
-export class UpdateSaleDto {
-  @IsOmittable()
-  @Transform(trim)
-  @IsString()
-  @Length(1, 200)
-  name?: string;
-
-  @IsOmittable()
-  @Transform(trim)
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
-  sku?: string;
-
-  @IsOmittable()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PRICE)
-  price?: number;
-
+/**
+ * A change to a sale: the fields of CreateSaleDto with their rules, each of
+ * them omittable. An omitted field stays as it is; `null` is refused where
+ * create refuses it (`skipNullProperties: false`: only a missing field skips
+ * the checks, as @IsOmittable; PartialType's default @IsOptional would let
+ * `null` through).
+ */
+export class UpdateSaleDto extends PartialType(OmitType(CreateSaleDto, ['stock'] as const), {
+  skipNullProperties: false,
+}) {
   /** Raised at any time; lowered only down to what is already sold. */
   @IsOmittable()
   @IsInt()
   @Min(0)
   @Max(MAX_STOCK)
   stock?: number;
-
-  @IsOmittable()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  perUserLimit?: number;
-
-  @IsOmittable()
-  @Transform(isoDate)
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
-  startsAt?: Date;
-
-  @IsOmittable()
-  @Transform(isoDate)
-  @IsDate({ message: 'must be an ISO 8601 date-time' })
-  endsAt?: Date;
-
-  /** Seconds a shopper has to pay once the stock is reserved; omit for the PAYMENT_WINDOW_SECONDS default. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
-  paymentWindowSeconds?: number;
-
-  /**
-   * Buckets the sale's gate is split into, each on its own Redis Cluster slot
-   * (a hot sale spread over several masters); 1 = one gate.
-   */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_GATE_BUCKETS)
-  gateBuckets?: number;
-
-  /** The sale's waiting room (shoppers queue, then buy with an admission); null: remove it; absent: unchanged. */
-  @ApiProperty({ type: WaitingRoomDto, nullable: true, required: false })
-  @IsOptional()
-  @IsObject({ message: 'must be an object or null' })
-  @ValidateNested()
-  @Type(() => WaitingRoomDto)
-  waitingRoom?: WaitingRoomDto | null;
 }
 
 export class ReconcileQueryDto {
