@@ -1,17 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { NotifyConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { pageOf, type Page } from '../infra/http/page-query.dto.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { NotificationView } from './notification.types.js';
 import { NotificationsRepository, type NotificationFilter } from './notifications.repository.js';
 import { SEND_JOB, sendJobOptions, sendQueue } from './send-jobs.js';
 
-export interface NotificationPage {
-  items: NotificationView[];
-  page: number;
-  pageSize: number;
-  total: number;
-}
+/** A page of notifications (GET /admin/notifications). */
+export type NotificationPage = Page<NotificationView>;
 
 /** The admin's view of notifications and the dead letters' retry. */
 @Injectable()
@@ -29,7 +26,7 @@ export class AdminNotificationsService {
 
   async page(filter: NotificationFilter): Promise<NotificationPage> {
     const { items, total } = await this.repository.page(filter);
-    return { items, page: filter.page, pageSize: filter.pageSize, total };
+    return pageOf(filter, items, total);
   }
 
   /**

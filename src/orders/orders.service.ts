@@ -3,6 +3,7 @@ import type { Order, OrderStatus } from '../generated/prisma/client.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { GateTickets } from '../gate/gate-tickets.js';
 import { DomainError } from '../infra/errors/domain-error.js';
+import { pageOf, type Page } from '../infra/http/page-query.dto.js';
 import { OrdersRepository } from './orders.repository.js';
 import { AuthConfig } from '../infra/config/app-config.js';
 import { OrderIdTags, ulidTime } from '../infra/ids/ids.js';
@@ -95,9 +96,9 @@ export class OrdersService {
     return ulidTime(id) < (await this.epoch.since());
   }
 
-  async mine(caller: AuthUser, page: number, pageSize: number) {
+  async mine(caller: AuthUser, page: number, pageSize: number): Promise<Page<OrderView>> {
     const { items, total } = await this.orders.page(caller.id, page, pageSize);
-    return { items: items.map(view), page, pageSize, total };
+    return pageOf({ page, pageSize }, items.map(view), total);
   }
 }
 

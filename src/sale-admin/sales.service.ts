@@ -6,6 +6,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import { antiBotOf } from '../sales/anti-bot-settings.js';
 import { waitingRoomOf, type WaitingRoom } from '../sales/waiting-room.js';
 import { DomainError, type ErrorDetail } from '../infra/errors/domain-error.js';
+import { pageOf, type Page } from '../infra/http/page-query.dto.js';
 import { JobName } from '../infra/queues/queues.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { CreateSaleDto, UpdateSaleDto, WaitingRoomDto } from './dto/sale.dto.js';
@@ -63,13 +64,10 @@ export class SalesService {
     return saleView(sale, await this.gateReads.remaining(id));
   }
 
-  async page(
-    page: number,
-    pageSize: number,
-  ): Promise<{ items: SaleView[]; page: number; pageSize: number; total: number }> {
+  async page(page: number, pageSize: number): Promise<Page<SaleView>> {
     const { items, total } = await this.sales.page(page, pageSize);
     const views = await Promise.all(items.map(async (s) => saleView(s, await this.gateReads.remaining(s.id))));
-    return { items: views, page, pageSize, total };
+    return pageOf({ page, pageSize }, views, total);
   }
 
   async update(id: string, dto: UpdateSaleDto): Promise<SaleView> {

@@ -20,3 +20,17 @@ export class PageQueryDto {
   @Max(100)
   pageSize = 20;
 }
+
+/** One page of a list, as every paged route answers it. */
+export interface Page<T> {
+  items: T[];
+  page: number;
+  pageSize: number;
+  /** Items of the whole list. */
+  total: number;
+}
+
+/** The page the query asked for: its items, of `total` in the whole list. */
+export function pageOf<T>(query: Pick<Page<T>, 'page' | 'pageSize'>, items: T[], total: number): Page<T> {
+  return { items, page: query.page, pageSize: query.pageSize, total };
+}
