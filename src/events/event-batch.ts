@@ -4,7 +4,9 @@ import type { EventName, PayloadGuard } from '../infra/queues/queues.js';
  * The payload of each event, by event name. Each module that publishes events
  * declares their payloads next to them (TypeScript declaration merging:
  * `declare module '…/events/event-batch.js' { interface EventPayloads { … } }`),
- * as jobs do with JobData, so the envelope names no module.
+ * as jobs do with JobData, so the envelope names no module. Beside them, the
+ * guards of those payloads (eventGuards), which the worker checks every event
+ * job with before its handler runs.
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
 export interface EventPayloads {}

@@ -99,7 +99,8 @@ export const EVENT_CONSUMERS: { readonly [E in EventName]: readonly QueueName[] 
  * Payload of each command, by job name. Each module that publishes a job
  * declares its payload next to it (TypeScript declaration merging:
  * `declare module '…/infra/queues/queues.js' { interface JobData { … } }`), so
- * QueueService.enqueue is typed without this file knowing any module.
+ * QueueService.enqueue is typed without this file knowing any module; beside
+ * it, the payload's guard (PayloadGuard), which the worker checks every job with.
  */
 export interface JobData {
   [JobName.Ping]: { sentAt: number };
