@@ -237,46 +237,41 @@ describe('@OnJob discovery', () => {
   });
 
   it('refuses to boot a worker whose queue has a job without a handler (before any BullMQ worker exists)', async () => {
-    @Module({
-      imports: [DiscoveryModule],
-      providers: [
-        JobHandlers,
-        JobWorkers,
-        Promotions,
-        ForgetfulOps,
-        { provide: QueueConfig, useValue: { WORKER_QUEUES: 'promotions,ops' } },
-        { provide: NotifyConfig, useValue: {} },
-        { provide: QueueService, useValue: {} },
-        { provide: PAYLOAD_GUARDS, useValue: GUARDS },
-      ],
-    })
-    class WorkerLike {}
-    // createApplicationContext runs the init hooks, JobWorkers' among them.
-    await expect(
-      NestFactory.createApplicationContext(WorkerLike, { logger: false, abortOnError: false }),
-    ).rejects.toThrow('jobs and handlers do not match: ops.ping on ops has no handler');
+    await expect(startWorkerLike('promotions,ops', [Promotions, ForgetfulOps], GUARDS)).rejects.toThrow(
+      'jobs and handlers do not match: ops.ping on ops has no handler',
+    );
+  });
+
+  it('refuses to boot a worker without the payload guard of a job it handles (before any BullMQ worker exists)', async () => {
+    await expect(startWorkerLike('promotions', [Promotions], without(GUARDS, JobName.PreheatSale))).rejects.toThrow(
+      'jobs on queue promotions without a payload guard: sale.preheat',
+    );
   });
 });
 
-describe('a worker without the guard of a job it handles', () => {
-  it('refuses to boot before any BullMQ worker exists', async () => {
-    const withoutPreheat = without(GUARDS, JobName.PreheatSale);
-    @Module({
-      imports: [DiscoveryModule],
-      providers: [
-        JobHandlers,
-        JobWorkers,
-        Promotions,
-        { provide: QueueConfig, useValue: { WORKER_QUEUES: 'promotions' } },
-        { provide: NotifyConfig, useValue: {} },
-        // No queue may be touched: a worker built before the refusal would ask for its connection.
-        { provide: QueueService, useValue: {} },
-        { provide: PAYLOAD_GUARDS, useValue: withoutPreheat },
-      ],
-    })
-    class WorkerLike {}
-    await expect(
-      NestFactory.createApplicationContext(WorkerLike, { logger: false, abortOnError: false }),
-    ).rejects.toThrow('jobs on queue promotions without a payload guard: sale.preheat');
-  });
-});
+/**
+ * Starts the init hooks of a worker's JobWorkers with these consumers and
+ * guards. No queue may be touched (QueueService is empty): a worker built
+ * before a refusal would ask for its connection and fail otherwise.
+ */
+async function startWorkerLike(
+  queues: string,
+  consumers: (new (...args: never[]) => unknown)[],
+  guards: Record<string, PayloadGuard<unknown>>,
+): Promise<INestApplicationContext> {
+  @Module({
+    imports: [DiscoveryModule],
+    providers: [
+      JobHandlers,
+      JobWorkers,
+      ...consumers,
+      { provide: QueueConfig, useValue: { WORKER_QUEUES: queues } },
+      { provide: NotifyConfig, useValue: {} },
+      { provide: QueueService, useValue: {} },
+      { provide: PAYLOAD_GUARDS, useValue: guards },
+    ],
+  })
+  class WorkerLike {}
+  // createApplicationContext runs the init hooks, JobWorkers' among them.
+  return NestFactory.createApplicationContext(WorkerLike, { logger: false, abortOnError: false });
+}
