@@ -27,6 +27,13 @@ export class SqlTx {
   static async run<T>(pool: pg.Pool, work: (tx: SqlTx) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     let broken: Error | undefined;
+    // Postgres ending the session between two statements (a restart: 57P01) is an 'error' event of
+    // the checked-out client, not of a query: unheard, an uncaught exception that ends the process.
+    // The next statement fails instead, and the connection is not given back.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(new SqlTx(client));
@@ -39,6 +46,7 @@ export class SqlTx {
       });
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
