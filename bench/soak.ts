@@ -1,5 +1,5 @@
 /**
- * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15]`
+ * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults]`
  *
  * Soak: the built API and one worker (every queue) as separate processes with
  * production settings, then mixed traffic for N minutes — browse the sales,
@@ -10,8 +10,23 @@
  * (mean of the last quarter of the samples against the first quarter); then
  * stops the traffic and waits until every queue has drained (nothing waiting,
  * active or delayed but the job schedulers), the outbox is relayed and no
- * order is left PENDING or AWAITING_PAYMENT (payment window 30 s). Writes
- * bench/results/soak-<stamp>.json; exits 1 when a target is missed.
+ * order is left PENDING or AWAITING_PAYMENT (payment window 30 s), and checks
+ * the orders: every 202 persisted (or answering 410 ORDER_LOST after a Redis
+ * data loss), no order nobody was told about, inventory consistent with the
+ * orders, the gate in sync with Postgres. Both processes' memory (RSS, heap,
+ * external, sockets, RSS by mapping) is sampled from their /metrics and
+ * smaps before, during and after.
+ *
+ * --faults: on a redis-server (AOF, appendfsync everysec) and a Postgres of
+ * the run's own (initdb into a temp folder, own ports; the machine's shared
+ * servers are never touched), restarted during the traffic: Redis keeping its
+ * data (SIGTERM, then started from its append-only file), Postgres (pg_ctl
+ * stop -m fast / start), Redis empty (SIGKILL, files deleted), Postgres again,
+ * Redis crashed (SIGKILL, started from its AOF), each down --fault-down-seconds.
+ * RSS flatness is reported but is no target in this mode.
+ *
+ * Writes bench/results/soak-<stamp>.json (soak-faults-<stamp>.json with
+ * --faults); exits 1 when a target is missed.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -19,6 +34,10 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { SMTPServer } from 'smtp-server';
 import { ALL_QUEUES } from '../src/infra/queues/queues.js';
+import type { ReconcileReport } from '../src/sale-admin/reconcile.service.js';
+import { OwnPostgres } from '../test/support/postgres-server.js';
+import { OwnRedis } from '../test/support/redis-server.js';
+import { memorySample, type MemorySample } from './memory.js';
 import {
   API_NODE_FLAGS,
   WORKER_NODE_FLAGS,
@@ -45,8 +64,12 @@ const { values: flags } = parseArgs({
     rate: { type: 'string' },
     users: { type: 'string', default: '2000' },
     'calibrate-seconds': { type: 'string', default: '15' },
+    faults: { type: 'boolean', default: false },
+    'fault-down-seconds': { type: 'string', default: '3' },
   },
 });
+const FAULTS = flags.faults;
+const FAULT_DOWN_MS = Number(flags['fault-down-seconds']) * 1000;
 const MINUTES = Number(flags.minutes);
 const USERS = Number(flags.users);
 const CALIBRATE_SECONDS = Number(flags['calibrate-seconds']);
@@ -78,6 +101,11 @@ class Traffic {
   readonly latencies = new Map<Op, number[]>();
   /** Orders bought so far (the newest 20,000), to pay, cancel, read and watch. */
   private readonly bank: { user: BenchUser; id: string }[] = [];
+  /** Every 202 of the run, and every order id named by a 503 OUTCOME_UNKNOWN. */
+  readonly admitted: { user: BenchUser; id: string }[] = [];
+  readonly unknown: string[] = [];
+  /** When the last 202 came (ms since the epoch). */
+  last202At = 0;
   private next = 0;
 
   constructor(
@@ -142,7 +170,10 @@ class Traffic {
           body: '{}',
         });
         const body = (await res.json()) as { orderId?: string; code?: string };
+        if (res.status === 503 && body.code === 'OUTCOME_UNKNOWN' && body.orderId) this.unknown.push(body.orderId);
         if (res.status === 202 && body.orderId) {
+          this.admitted.push({ user, id: body.orderId });
+          this.last202At = Date.now();
           this.bank.push({ user, id: body.orderId });
           if (this.bank.length > 20_000) this.bank.splice(0, 1000);
         }
@@ -268,34 +299,193 @@ const drained = (counts: Record<string, Record<string, number>>): boolean =>
     (c) => c.wait === 0 && c.active === 0 && c.prioritized === 0 && c['waiting-children'] === 0 && c.delayed === 0,
   );
 
-async function main(): Promise<void> {
-  log(`${MINUTES} min, ${USERS} users${flags.rate ? `, ${flags.rate} req/s` : ', half of the measured capacity'}`);
-  const db = await freshDatabase('flash_sale_soak');
-  await clearRedis([PREFIX, QUEUE_PREFIX]);
-  const smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const smtpPort = (smtp.server.address() as { port: number }).port;
+interface Fault {
+  kind: 'redis restarted with its data' | 'redis restarted empty' | 'redis crashed' | 'postgres restarted';
+  /** Seconds into the soak when it began; how long the server was down; until the API's /health was 200 and the next 202. */
+  at?: number;
+  downSeconds?: number;
+  healthySeconds?: number;
+  next202Seconds?: number;
+}
 
-  const port = await freePort();
-  const secret = randomBytes(32).toString('hex');
-  const env = productionEnv(
-    { db, secret, prefix: PREFIX, queuePrefix: QUEUE_PREFIX, port },
-    { SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SMS_PROVIDER: 'log' },
+/** The faults of --faults, evenly spread over the middle of the run. */
+const FAULT_PLAN: Fault['kind'][] = [
+  'redis restarted with its data',
+  'postgres restarted',
+  'redis restarted empty',
+  'postgres restarted',
+  'redis crashed',
+];
+
+const REDIS_ARGS = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
+
+/** Runs the plan's faults at 15 %, 30 %, … of `seconds` from `started`; resolves with what happened. */
+async function injectFaults(
+  servers: { redis: OwnRedis; postgres: OwnPostgres },
+  base: string,
+  traffic: Traffic,
+  started: number,
+  seconds: number,
+): Promise<Fault[]> {
+  const done: Fault[] = [];
+  for (const [i, kind] of FAULT_PLAN.entries()) {
+    const due = started + seconds * 1000 * (0.15 * (i + 1));
+    await sleep(Math.max(0, due - Date.now()));
+    const t0 = Date.now();
+    log(`fault: ${kind} at ${round((t0 - started) / 1000)} s`);
+    if (kind === 'postgres restarted') {
+      await servers.postgres.stop('fast');
+      await sleep(FAULT_DOWN_MS);
+      await servers.postgres.start();
+    } else {
+      await servers.redis.stop(kind === 'redis restarted with its data' ? 'SIGTERM' : 'SIGKILL');
+      if (kind === 'redis restarted empty') servers.redis.wipe();
+      await sleep(FAULT_DOWN_MS);
+      await servers.redis.start(REDIS_ARGS);
+    }
+    const up = Date.now();
+    let healthy = 0;
+    while (Date.now() - up < 120_000) {
+      const status = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) })
+        .then((r) => r.status)
+        .catch(() => 0);
+      if (status === 200) {
+        healthy = Date.now();
+        break;
+      }
+      await sleep(200);
+    }
+    while (traffic.last202At < up && Date.now() - up < 120_000) await sleep(200);
+    done.push({
+      kind,
+      at: round((t0 - started) / 1000),
+      downSeconds: round((up - t0) / 1000),
+      healthySeconds: healthy ? round((healthy - up) / 1000) : undefined,
+      next202Seconds: traffic.last202At >= up ? round((traffic.last202At - up) / 1000) : undefined,
+    });
+    log(`fault: ${kind}: ${JSON.stringify(done.at(-1))}`);
+  }
+  return done;
+}
+
+/** What the orders of record say about the run's answers, once everything settled. */
+async function checkOrders(
+  db: string,
+  base: string,
+  admin: BenchUser,
+  saleId: string,
+  stock: number,
+  traffic: Traffic,
+): Promise<Record<string, number | boolean>> {
+  const rows = await query<{ id: string; quantity: number; status: string }>(
+    db,
+    'SELECT id, quantity, status::text AS status FROM orders WHERE sale_id = $1',
+    [saleId],
   );
-  const api = await startNode('soak-api', [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')], env, /API listening/);
-  const worker = await startNode(
-    'soak-worker',
-    [...WORKER_NODE_FLAGS, path.join(ROOT, 'dist/worker.js')],
-    env,
-    /worker ready/,
+  const ids = new Set(rows.map((r) => r.id));
+  const admittedIds = new Set(traffic.admitted.map((a) => a.id));
+  const unknown = new Set(traffic.unknown);
+  const missing = traffic.admitted.filter((a) => !ids.has(a.id));
+  // What the shopper of a 202 that never became an order is told now.
+  const told = new Map<string, number>();
+  for (const a of missing) {
+    const res = await fetch(`${base}/orders/${a.id}`, { headers: { authorization: `Bearer ${a.user.token}` } });
+    const code = /"code":"([A-Z_]+)"/.exec(await res.text())?.[1] ?? '';
+    const key = `${res.status} ${code}`.trim();
+    told.set(key, (told.get(key) ?? 0) + 1);
+  }
+  const live = rows
+    .filter((r) => r.status !== 'CANCELLED' && r.status !== 'FAILED')
+    .reduce((n, r) => n + r.quantity, 0);
+  const [inventory] = await query<{ available: number }>(db, 'SELECT available FROM inventory WHERE sale_id = $1', [
+    saleId,
+  ]);
+  const report = await fetch(`${base}/admin/sales/${saleId}/reconcile`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin.token}` },
+  });
+  const reconcile = (await report.json()) as ReconcileReport;
+  return {
+    admitted: admittedIds.size,
+    persisted: admittedIds.size - missing.length,
+    lost410: told.get('410 ORDER_LOST') ?? 0,
+    lostOtherAnswer: missing.length - (told.get('410 ORDER_LOST') ?? 0),
+    outcomeUnknown: unknown.size,
+    outcomeUnknownPersisted: [...unknown].filter((id) => ids.has(id)).length,
+    ordersNamedByNoAnswer: rows.filter((r) => !admittedIds.has(r.id) && !unknown.has(r.id)).length,
+    liveUnits: live,
+    inventoryAvailable: inventory!.available,
+    'inventory = stock − live orders': inventory!.available === stock - live,
+    'gate in sync with Postgres': report.status === 200 && reconcile.inSync && reconcile.gate.exists,
+  };
+}
+
+async function main(): Promise<void> {
+  log(
+    `${MINUTES} min, ${USERS} users${flags.rate ? `, ${flags.rate} req/s` : ', half of the measured capacity'}` +
+      (FAULTS ? `, with faults (${FAULT_PLAN.join(', ')})` : ''),
   );
-  const procs: Proc[] = [api, worker];
-  const queues = ALL_QUEUES.map((name) => new Queue(name, { connection: { url: REDIS_URL }, prefix: QUEUE_PREFIX }));
-  const base = `http://127.0.0.1:${port}`;
+  // With --faults: servers of the run's own, safe to stop (the machine's shared ones never are).
+  const ownRedis = FAULTS ? new OwnRedis() : undefined;
+  const ownPostgres = FAULTS ? new OwnPostgres() : undefined;
+  const smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false });
+  // A worker that drops its connection mid-message (ECONNRESET) is the worker's business, not the sink's.
+  smtp.on('error', () => undefined);
+  const procs: Proc[] = [];
+  let queues: Queue[] = [];
   try {
+    await ownRedis?.start(REDIS_ARGS);
+    await ownPostgres?.start();
+    const redisUrl = ownRedis?.url ?? REDIS_URL;
+    const db = await freshDatabase('flash_sale_soak', ownPostgres ? { server: ownPostgres.url } : {});
+    if (!ownRedis) await clearRedis([PREFIX, QUEUE_PREFIX]);
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const smtpPort = (smtp.server.address() as { port: number }).port;
+
+    const port = await freePort();
+    const workerOpsPort = await freePort();
+    const secret = randomBytes(32).toString('hex');
+    const env = productionEnv(
+      { db, secret, prefix: PREFIX, queuePrefix: QUEUE_PREFIX, port },
+      {
+        SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        SMS_PROVIDER: 'log',
+        REDIS_URL: redisUrl,
+        WORKER_OPS_PORT: String(workerOpsPort),
+      },
+    );
+    const api = await startNode('soak-api', [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')], env, /API listening/);
+    procs.push(api);
+    const worker = await startNode(
+      'soak-worker',
+      [...WORKER_NODE_FLAGS, path.join(ROOT, 'dist/worker.js')],
+      env,
+      /worker ready/,
+    );
+    procs.push(worker);
+    const base = `http://127.0.0.1:${port}`;
+    const metrics = { api: `${base}/metrics`, worker: `http://127.0.0.1:${workerOpsPort}/metrics` };
+    const memory: { api: MemorySample[]; worker: MemorySample[] } = { api: [], worker: [] };
+    let started = Date.now();
+    const sampleMemory = async (): Promise<void> => {
+      const at = round((Date.now() - started) / 1000);
+      const [a, w] = await Promise.all([
+        memorySample(api.pid, metrics.api, at),
+        memorySample(worker.pid, metrics.worker, at),
+      ]);
+      if (a) memory.api.push(a);
+      if (w) memory.worker.push(w);
+    };
+    const snapshot = async (): Promise<{ api?: MemorySample; worker?: MemorySample }> => {
+      await sampleMemory();
+      return { api: memory.api.at(-1), worker: memory.worker.at(-1) };
+    };
+    const idleAtStart = await snapshot();
+
     const [admin] = await usersWithTokens(db, 1, secret, 'ADMIN');
     const users = await usersWithTokens(db, USERS, secret);
-    const saleId = await openSale(base, admin!, { stock: 10_000_000, perUserLimit: 1000, paymentWindowSeconds: 30 });
+    const stock = 10_000_000;
+    const saleId = await openSale(base, admin!, { stock, perUserLimit: 1000, paymentWindowSeconds: 30 });
     const traffic = new Traffic(base, saleId, users);
 
     let rate = Number(flags.rate ?? 0);
@@ -306,21 +496,38 @@ async function main(): Promise<void> {
     }
     traffic.answers.clear();
     traffic.latencies.clear();
+    const beforeSoak = await snapshot();
 
     const rss: RssSeries = { at: [], api: [], worker: [] };
-    const started = Date.now();
+    started = Date.now();
+    memory.api.length = 0;
+    memory.worker.length = 0;
     const sampler = setInterval(() => {
       rss.at.push(Math.round((Date.now() - started) / 1000));
       rss.api.push(api.rss());
       rss.worker.push(worker.rss());
+      void sampleMemory();
     }, SAMPLE_MS);
     const cpuBefore = procs.map((p) => p.cpuSeconds());
+    let faultError: unknown;
+    const faulting =
+      ownRedis && ownPostgres
+        ? injectFaults({ redis: ownRedis, postgres: ownPostgres }, base, traffic, started, MINUTES * 60).catch(
+            (err: unknown) => {
+              faultError = err;
+              return [];
+            },
+          )
+        : Promise.resolve([]);
     const { issued, shed } = await drive(traffic, rate, MINUTES * 60);
+    const faults = await faulting;
     clearInterval(sampler);
     const seconds = (Date.now() - started) / 1000;
-    const cores = procs.map((p, i) => round((p.cpuSeconds() - cpuBefore[i]!) / seconds, 2));
+    const cores = procs.map((p) => round((p.cpuSeconds() - cpuBefore[procs.indexOf(p)]!) / seconds, 2));
+    const endOfTraffic = await snapshot();
 
     log('traffic stopped; waiting for every queue to drain');
+    queues = ALL_QUEUES.map((name) => new Queue(name, { connection: { url: redisUrl }, prefix: QUEUE_PREFIX }));
     const drainDeadline = Date.now() + 120_000;
     let counts = await queueCounts(queues);
     let outbox = 0;
@@ -346,6 +553,10 @@ async function main(): Promise<void> {
         (r) => [r.status, Number(r.n)],
       ),
     );
+    const orders = await checkOrders(db, base, admin!, saleId, stock, traffic);
+    // Idle a while after the drain: what the processes keep.
+    await sleep(15_000);
+    const idleAfter = await snapshot();
 
     const warm = rss.at.findIndex((t) => t >= MINUTES * 60 * 0.2);
     const apiRss = flatness(rss.api.slice(Math.max(0, warm)));
@@ -356,15 +567,27 @@ async function main(): Promise<void> {
         { n: ms.length, p50: round(percentile(ms, 50)), p99: round(percentile(ms, 99)) },
       ]),
     );
-    const targets = {
-      'API RSS flat within 10 % after warm-up': Math.abs(apiRss.change) <= 0.1,
-      'worker RSS flat within 10 % after warm-up': Math.abs(workerRss.change) <= 0.1,
+    const targets: Record<string, boolean> = {
+      ...(FAULTS
+        ? { 'every fault injected': faultError === undefined && faults.length === FAULT_PLAN.length }
+        : {
+            'API RSS flat within 10 % after warm-up': Math.abs(apiRss.change) <= 0.1,
+            'worker RSS flat within 10 % after warm-up': Math.abs(workerRss.change) <= 0.1,
+          }),
       'every queue drained, outbox relayed, no order left open':
         drained(counts) && outbox === 0 && Object.keys(open).length === 0,
       'no 5xx but 503 BUSY-like refusals, no failed request': ![...traffic.answers.keys()].some(
-        (k) => (/ 5\d\d\b/.test(k) && !/ 503 (BUSY|STREAMS_BUSY|GATE_NOT_READY)$/.test(k)) || / error/.test(k),
+        (k) =>
+          (/ 5\d\d\b/.test(k) && !(FAULTS ? / 503\b/ : / 503 (BUSY|STREAMS_BUSY|GATE_NOT_READY)$/).test(k)) ||
+          / error/.test(k),
       ),
+      'API and worker still running': procs.every((p) => p.child.exitCode === null && p.child.signalCode === null),
+      'every 202 persisted or answering 410 ORDER_LOST': orders.lostOtherAnswer === 0,
+      'every order named by a 202 or an OUTCOME_UNKNOWN': orders.ordersNamedByNoAnswer === 0,
+      'inventory = stock − live orders (no oversell)': orders['inventory = stock − live orders'] === true,
+      'gate in sync with Postgres': orders['gate in sync with Postgres'] === true,
     };
+    if (!FAULTS) targets['no 202 lost'] = orders.lost410 === 0;
 
     console.log(
       `\nrequests: ${issued} issued at ${rate}/s over ${round(seconds)} s, ${shed} shed (over ${MAX_IN_FLIGHT} in flight)`,
@@ -372,14 +595,18 @@ async function main(): Promise<void> {
     console.log(`CPU (cores): api ${cores[0]}, worker ${cores[1]}`);
     console.log('latency ms by operation:', JSON.stringify(latency));
     console.log('answers:', JSON.stringify(Object.fromEntries([...traffic.answers].sort((a, b) => b[1] - a[1]))));
+    if (FAULTS) console.log('faults:', JSON.stringify(faults), faultError ?? '');
     console.log(`API RSS after warm-up: ${JSON.stringify(apiRss)}`);
     console.log(`worker RSS after warm-up: ${JSON.stringify(workerRss)}`);
+    const phases = { idleAtStart, beforeSoak, endOfTraffic, idleAfter };
+    for (const [name, m] of Object.entries(phases)) console.log(`memory (MB) ${name}: ${JSON.stringify(m)}`);
     console.log(
       `queues at the end: ${JSON.stringify(counts)}; outbox unpublished ${outbox}; orders ${JSON.stringify(statuses)}`,
     );
+    console.log(`orders checked: ${JSON.stringify(orders)}`);
     for (const [name, ok] of Object.entries(targets)) console.log(`target ${ok ? 'met ' : 'MISS'} ${name}`);
 
-    const file = writeResult('soak', 'bench:soak', {
+    const file = writeResult(FAULTS ? 'soak-faults' : 'soak', 'bench:soak', {
       minutes: MINUTES,
       rate,
       issued,
@@ -388,7 +615,9 @@ async function main(): Promise<void> {
       latency,
       answers: Object.fromEntries(traffic.answers),
       rss: { apiAfterWarmUp: apiRss, workerAfterWarmUp: workerRss, samples: rss },
-      end: { queues: counts, outboxUnpublished: outbox, orders: statuses },
+      memory: { ...phases, samples: memory },
+      ...(FAULTS ? { faults, redis: REDIS_ARGS.join(' ') } : {}),
+      end: { queues: counts, outboxUnpublished: outbox, orders: statuses, checked: orders },
       targets,
     });
     log(`wrote ${file}`);
@@ -396,7 +625,9 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(queues.map((q) => q.close()));
     for (const p of procs) await p.stop();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    if (smtp.server.listening) await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await ownRedis?.dispose();
+    await ownPostgres?.dispose();
   }
 }
 

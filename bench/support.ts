@@ -56,15 +56,20 @@ export function databaseUrl(name: string): string {
 
 /**
  * Drops and creates the database, then applies the migrations with the
- * build's dist/migrate.js (`root`: another checkout, for before/after figures).
+ * build's dist/migrate.js (`root`: another checkout, for before/after figures;
+ * `server`: a URL of another Postgres server than DATABASE_URL's).
  */
 export async function freshDatabase(
   name: string,
-  { root = ROOT, stdio = 'ignore' }: { root?: string; stdio?: 'ignore' | 'inherit' } = {},
+  {
+    root = ROOT,
+    stdio = 'ignore',
+    server = BASE_DB,
+  }: { root?: string; stdio?: 'ignore' | 'inherit'; server?: string } = {},
 ): Promise<string> {
-  await query(databaseUrl('postgres'), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await query(databaseUrl('postgres'), `CREATE DATABASE "${name}"`);
-  const url = databaseUrl(name);
+  await query(databaseUrlOn('postgres', server), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await query(databaseUrlOn('postgres', server), `CREATE DATABASE "${name}"`);
+  const url = databaseUrlOn(name, server);
   const migrate = spawn(process.execPath, [path.join(root, 'dist/migrate.js'), 'deploy'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: url },
@@ -95,9 +100,9 @@ export interface Proc {
   child: ChildProcess;
   pid: number;
   logFile: string;
-  /** Resident set size now, in bytes. */
+  /** Resident set size now, in bytes (0 once gone). */
   rss(): number;
-  /** CPU seconds used so far, all threads. */
+  /** CPU seconds used so far, all threads (0 once gone). */
   cpuSeconds(): number;
   stop(): Promise<void>;
 }
@@ -131,10 +136,21 @@ export async function startNode(
     child,
     pid,
     logFile,
-    rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    // 0 once the process is gone.
+    rss: () => {
+      try {
+        return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+      } catch {
+        return 0;
+      }
+    },
     cpuSeconds: () => {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        return 0;
+      }
     },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
