@@ -3,8 +3,8 @@
  * kernel see it: RSS, V8's heap (total and used), external memory (Buffers
  * and ArrayBuffers outside the heap), open handles by type (sockets), and
  * the RSS split by mapping from /proc/<pid>/smaps: the node binary's pages,
- * other files (shared libraries), malloc's brk heap, and anonymous mappings
- * (V8's heap pages, malloc's thread arenas, thread stacks).
+ * other files (shared libraries), malloc's brk heap and thread arenas, and
+ * other anonymous mappings (V8's heap pages, thread stacks).
  */
 import { readFileSync } from 'node:fs';
 import { round } from './support.js';
@@ -17,10 +17,15 @@ export interface MemorySample {
   heapTotal: number;
   heapUsed: number;
   external: number;
-  /** From smaps: the node binary, other files, the brk heap, anonymous mappings. */
+  /**
+   * From smaps: the node binary, other files, malloc's brk heap (main arena),
+   * malloc's thread arenas (anonymous mappings starting on a 64 MiB boundary,
+   * glibc's HEAP_MAX_SIZE), other anonymous mappings (V8's heap pages, stacks).
+   */
   binary: number;
   files: number;
   brk: number;
+  arenas: number;
   anon: number;
   /** Open libuv handles by type (Socket, Server, Timer, Pipe…). */
   handles: Record<string, number>;
@@ -41,9 +46,11 @@ function handles(page: string): Record<string, number> {
   return out;
 }
 
+const ARENA_ALIGN = 64n * 1024n * 1024n;
+
 /** RSS by kind of mapping, in bytes, from /proc/<pid>/smaps. */
-function smaps(pid: number): { binary: number; files: number; brk: number; anon: number } {
-  const out = { binary: 0, files: 0, brk: 0, anon: 0 };
+function smaps(pid: number): { binary: number; files: number; brk: number; arenas: number; anon: number } {
+  const out = { binary: 0, files: 0, brk: 0, arenas: 0, anon: 0 };
   let kind: keyof typeof out = 'anon';
   let text: string;
   try {
@@ -52,10 +59,19 @@ function smaps(pid: number): { binary: number; files: number; brk: number; anon:
     return out; // gone
   }
   for (const line of text.split('\n')) {
-    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    const header = /^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (header) {
-      const name = header[1]!;
-      kind = name === '[heap]' ? 'brk' : name.endsWith('/node') ? 'binary' : name.startsWith('/') ? 'files' : 'anon';
+      const name = header[2]!;
+      kind =
+        name === '[heap]'
+          ? 'brk'
+          : name.endsWith('/node')
+            ? 'binary'
+            : name.startsWith('/')
+              ? 'files'
+              : name === '' && BigInt(`0x${header[1]}`) % ARENA_ALIGN === 0n
+                ? 'arenas'
+                : 'anon';
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
@@ -84,6 +100,7 @@ export async function memorySample(pid: number, metricsUrl: string, at: number):
     binary: mb(maps.binary),
     files: mb(maps.files),
     brk: mb(maps.brk),
+    arenas: mb(maps.arenas),
     anon: mb(maps.anon),
     handles: handles(page),
     openFds: gauge(page, 'process_open_fds'),

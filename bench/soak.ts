@@ -1,5 +1,5 @@
 /**
- * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults]`
+ * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N]`
  *
  * Soak: the built API and one worker (every queue) as separate processes with
  * production settings, then mixed traffic for N minutes — browse the sales,
@@ -24,6 +24,9 @@
  * stop -m fast / start), Redis empty (SIGKILL, files deleted), Postgres again,
  * Redis crashed (SIGKILL, started from its AOF), each down --fault-down-seconds.
  * RSS flatness is reported but is no target in this mode.
+ *
+ * --malloc-arena-max N: MALLOC_ARENA_MAX for both processes (glibc's malloc
+ * arenas, by default up to 8 per core; see the memory figures).
  *
  * Writes bench/results/soak-<stamp>.json (soak-faults-<stamp>.json with
  * --faults); exits 1 when a target is missed.
@@ -66,6 +69,7 @@ const { values: flags } = parseArgs({
     'calibrate-seconds': { type: 'string', default: '15' },
     faults: { type: 'boolean', default: false },
     'fault-down-seconds': { type: 'string', default: '3' },
+    'malloc-arena-max': { type: 'string' },
   },
 });
 const FAULTS = flags.faults;
@@ -452,6 +456,8 @@ async function main(): Promise<void> {
         SMS_PROVIDER: 'log',
         REDIS_URL: redisUrl,
         WORKER_OPS_PORT: String(workerOpsPort),
+        // glibc's cap on malloc arenas (default 8 per core): what the processes' native memory keeps.
+        ...(flags['malloc-arena-max'] ? { MALLOC_ARENA_MAX: flags['malloc-arena-max'] } : {}),
       },
     );
     const api = await startNode('soak-api', [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')], env, /API listening/);

@@ -27,6 +27,7 @@ describe('isStoreUnavailable: Postgres restarting', () => {
     expect(isStoreUnavailable(pgError('57P01', 'terminating connection due to administrator command'))).toBe(true);
     expect(isStoreUnavailable(pgError('08006', 'connection failure'))).toBe(true);
     expect(isStoreUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isStoreUnavailable(new Error('Client has encountered a connection error and is not queryable'))).toBe(true);
   });
 
   it('errors of the query or the data stay errors', () => {

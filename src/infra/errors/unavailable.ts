@@ -8,8 +8,8 @@ const PRISMA_OUT_OF_REACH = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024'
  * crash shutdown, 57P03 cannot connect now: starting or shutting down).
  */
 const PG_GOING_AWAY = /^(08...|57P0[123])$/;
-/** node-postgres's own errors of a connection that died under a query. */
-const PG_CONNECTION_ENDED = /^Connection terminated/;
+/** node-postgres's own errors of a connection that died under a query, or before the next one of a transaction. */
+const PG_CONNECTION_ENDED = /^(Connection terminated|Client has encountered a connection error and is not queryable)/;
 /** ioredis errors of a connection that is down or did not answer in time. */
 const REDIS_OUT_OF_REACH =
   /^(Connection is closed\.|Stream isn't writeable|Command timed out|Command aborted due to connection close|connect (ECONNREFUSED|ETIMEDOUT)|read ECONNRESET|write EPIPE)/;
