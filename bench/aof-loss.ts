@@ -83,6 +83,8 @@ interface RunResult {
   /** 202s that became orders; 202s whose shopper is told 410 ORDER_LOST; anything else (should be 0). */
   persisted: number;
   lost: number;
+  /** The lost ones by when their 202 came: before the kill, while Redis was down (answered before it died), after the restart. */
+  lostAnswered: { beforeKill: number; duringRestart: number; afterRestart: number };
   otherAnswer: Record<string, number>;
   outcomeUnknown: number;
   outcomeUnknownPersisted: number;
@@ -182,6 +184,11 @@ async function spike(
   const next202 = admitted.find((a) => a.at > restartedAt);
   const lost = told.get('410 ORDER_LOST') ?? 0;
   told.delete('410 ORDER_LOST');
+  const lostAnswered = {
+    beforeKill: missing.filter((a) => a.at <= killedAt).length,
+    duringRestart: missing.filter((a) => a.at > killedAt && a.at <= restartedAt).length,
+    afterRestart: missing.filter((a) => a.at > restartedAt).length,
+  };
   return {
     mode,
     run,
@@ -190,6 +197,7 @@ async function spike(
     inFlightAtKill,
     persisted: admitted.length - missing.length,
     lost,
+    lostAnswered,
     otherAnswer: Object.fromEntries(told),
     outcomeUnknown: unknown.length,
     outcomeUnknownPersisted: unknownPersisted,
