@@ -35,7 +35,8 @@ export function classify(method: string | undefined, url: string | undefined): R
   if (method === 'POST') {
     if (path.startsWith('/sales/')) {
       if (path.endsWith('/orders') || path.endsWith('/orders/')) return 'buy';
-      if (path.includes('/room')) return 'track';
+      // Joining a waiting room (POST /sales/:id/queue); polls (GET) stay browse.
+      if (path.endsWith('/queue') || path.endsWith('/queue/')) return 'track';
     }
     if (path.startsWith('/orders/') && (path.endsWith('/pay') || path.endsWith('/cancel'))) return 'buy';
     if (path.startsWith('/auth/')) return 'track';

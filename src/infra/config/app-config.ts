@@ -179,8 +179,12 @@ export class GateConfig {
 
 /** Overload control at the door of each API copy (docs/overload.md). */
 export class OverloadConfig {
-  /** Shed requests when this API copy is overloaded (false: measure only, shed nothing). */
-  @Bool() OVERLOAD_CONTROL = true;
+  /**
+   * Shed requests when this API copy is overloaded (false: measure only, shed nothing). Off by
+   * default: measured on one box, shedding a closed-loop crowd that retries at once costs more
+   * goodput than it saves (docs/overload.md); the waiting room is what holds the crowd.
+   */
+  @Bool() OVERLOAD_CONTROL = false;
   /** Queueing-delay target (ms): overloaded when the least event-loop delay over an interval is above it. */
   @Int({ min: 1, max: 1000 }) OVERLOAD_TARGET_MS = 5;
   /** Length of a control interval (ms). */
