@@ -94,6 +94,11 @@ export class HttpPool {
   }
 
   private write(connection: Connection, pending: Pending): void {
+    if (connection.socket.destroyed) {
+      // Closed while idle (its close handler has run): the request waits for a live connection.
+      this.queue.splice(this.head, 0, pending);
+      return;
+    }
     connection.current = pending;
     connection.sentAt = performance.now();
     connection.socket.write(pending.bytes);
@@ -147,8 +152,12 @@ export class HttpPool {
         queuedAt: pending?.queuedAt ?? connection.sentAt,
       };
       connection.buffer = buffer.subarray(end + 4 + length);
+      // An answer to no request (the server's 408 to a connection idle since it opened, before it
+      // closes it): the connection is already idle; freeing it again would leave a dead one in the
+      // idle list once it closes, and a request written to it would never be answered.
+      if (!pending) continue;
       connection.current = undefined;
-      pending?.done(answer);
+      pending.done(answer);
       this.free(connection);
     }
   }
