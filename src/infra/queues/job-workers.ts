@@ -136,11 +136,19 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
     return worker;
   }
 
+  /**
+   * Each worker finishes its active jobs, then closes. One with no active job
+   * has nothing to finish and closes forced: a graceful close waits for its
+   * fetch loop, which after a Redis outage may sit in a retry delay (BullMQ's
+   * runRetryDelay, 15 s) and held a shutdown past 30 s on a loaded machine.
+   * A job fetched in that instant is left to the stalled check (at least
+   * once: its consumers are idempotent).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(
       [...this.workers].map(async ([queue, worker]) => {
         this.closing.add(queue);
-        await worker.close();
+        await worker.close((this.active.get(queue)?.size ?? 0) === 0);
         this.closing.delete(queue);
       }),
     );
