@@ -98,8 +98,16 @@ describe('Redis Cluster: two API copies and two workers', () => {
     return { status: res.status, code: res.body.code, orderId: res.body.orderId } satisfies Answer;
   }
 
-  /** Every ticket persisted and answered by inventory. */
-  const settled = (saleId: string): Promise<void> => ticketsSettled(apis[0]!.url, admin, db.url, saleId);
+  /**
+   * Every ticket persisted and answered by inventory. On a timeout the error carries the last
+   * lines of every process (the master-killed case has left tickets QUEUED now and then, 2 of 6
+   * fresh-clone runs on 2026-12-07: what the workers said is the lead to its cause).
+   */
+  const settled = (saleId: string): Promise<void> =>
+    ticketsSettled(apis[0]!.url, admin, db.url, saleId).catch((err: unknown) => {
+      const tails = children.map((c, i) => `--- process ${i}:\n${c.output().split('\n').slice(-25).join('\n')}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${tails.join('\n')}`);
+    });
 
   /** No oversell, no buyer above the limit, every 202 an order, every other order named as unknown, gate in sync. */
   async function checkInvariants(saleId: string, stock: number, limit: number, answers: Answer[]): Promise<void> {
