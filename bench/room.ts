@@ -2,7 +2,7 @@
  * `npm run bench:room [-- --quick] [--shoppers N] [--stock N] [--rate N] [--max-active N]
  *                      [--claim-seconds N] [--connections N] [--prequeue-seconds N]
  *                      [--late-join-seconds N] [--deadline-seconds N] [--million N]
- *                      [--probes N] [--trace N] [--profile] [--env KEY=VALUE ...]`
+ *                      [--probes N] [--trace N] [--profile] [--polls-only] [--env KEY=VALUE ...]`
  *
  * The waiting room under a crowd (issue 19, item 9), on this machine: the
  * built API and worker as separate processes (production settings), a Redis of
@@ -86,6 +86,8 @@ const { values: flags } = parseArgs({
     env: { type: 'string', multiple: true },
     /** V8 CPU profiles of the API and the worker (bench/results/profiles/room-api.cpuprofile, room-worker...). */
     profile: { type: 'boolean', default: false },
+    /** Stop after the poll phases (ceiling, joins, polls, early polls): their figures only, no result file. */
+    'polls-only': { type: 'boolean', default: false },
   },
 });
 const quick = flags.quick ?? false;
@@ -453,6 +455,15 @@ async function main(): Promise<void> {
     );
     log(`early polls: ${Math.round(half / earlyWindow.seconds)} req/s, answers ${JSON.stringify(earlyBlast)}`);
     if (Date.now() > startsAt - 500) throw new Error('the poll phase ran past the start: raise --prequeue-seconds');
+    if (flags['polls-only']) {
+      log(
+        `polls only: ceiling ${ceiling.rps} req/s (${ceiling.cpuMicros} µs); ` +
+          `join ${Math.round(joinWindow.requests / joinWindow.seconds)} req/s ${JSON.stringify(micros(joinWindow))}; ` +
+          `poll ${Math.round(half / pollWindow.seconds)} req/s ${JSON.stringify(micros(pollWindow))}; ` +
+          `early poll ${Math.round(half / earlyWindow.seconds)} req/s ${JSON.stringify(micros(earlyWindow))}`,
+      );
+      return;
+    }
 
     // The room's own record of the pre-queue: every pre-queued shopper's draw.
     const prequeueScores = await queueScores(

@@ -11,6 +11,7 @@ import { rootLogger } from './infra/logging/logging.js';
 import { setupOps } from './ops/ops.setup.js';
 import { OverloadDoor, type FastifyServerSettings } from './overload/door.js';
 import { doorSettings } from './overload/overload.module.js';
+import { PollAtDoor } from './room/poll-at-door.js';
 
 const PURCHASE_ROUTE = '/sales/:id/orders';
 const ROUTINE_PURCHASE_STATUS = new Set([202, 409, 429, 503]);
@@ -63,9 +64,14 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   // Overload control sits in front of Fastify, on Node's own server: a shed
   // request costs no routing, hook or body parsing (docs/overload.md).
   const door = new OverloadDoor(doorSettings(sliceOf(OverloadConfig, config)));
+  // Behind the door and before Fastify: the waiting room's plain polls (set once the app exists).
+  let polls: PollAtDoor | undefined;
   const adapter = new FastifyAdapter({
     serverFactory: (handler: FastifyServerFactoryHandler, options: object) =>
-      door.createServer(handler, options as FastifyServerSettings),
+      door.createServer(
+        (req, res) => (polls ? polls.handle(req, res, handler) : handler(req, res)),
+        options as FastifyServerSettings,
+      ),
     // JSON lines through the process's one pino logger (buffered, redacted;
     // see infra/logging). It stays on with LOG_REQUESTS=false: the app's own
     // lines inside a request are written through the request's logger.
@@ -86,5 +92,6 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   await setupOps(app);
+  polls = app.get(PollAtDoor);
   return app;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { RoomStore } from '../src/room/room.store.js';
 import { RoomTokens } from '../src/room/room-tokens.js';
-import type { QueueView } from '../src/room/room.service.js';
+import { RoomService, type QueueView } from '../src/room/room.service.js';
 import type { SaleView } from '../src/sales/sale-view.js';
 import { buy, createActiveSale, query } from './support/buy.js';
 import { startFixture, type ApiFixture } from './support/fixture.js';
@@ -266,6 +266,48 @@ describe('waiting room', () => {
       expect(spy).toHaveBeenCalledTimes(2);
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  it('a plain poll is answered at the door, as the full route answers it; anything else takes the route', async () => {
+    const sale = await roomSale({ admitPerSecond: 1, maxActive: 1000, claimSeconds: 60, paused: true });
+    const [u, other] = [f.users[28]!, f.users[29]!];
+    await join(other, sale.id);
+    const joined = await join(u, sale.id);
+    const service = f.api.app.get(RoomService);
+    const route = jest.spyOn(service, 'place');
+    try {
+      // The route: the same request with a query string (the door takes none).
+      const viaRoute = await request<Queue>(url, 'GET', `/sales/${sale.id}/queue?via=route`, { token: u.token });
+      expect(route).toHaveBeenCalledTimes(1);
+      const atDoor = await poll(u, sale.id);
+      expect(route).toHaveBeenCalledTimes(1);
+      expect(atDoor.status).toBe(200);
+      const volatile = (b: Queue) => ({ ...b, queueToken: typeof b.queueToken, estimatedWaitSeconds: null });
+      expect(volatile(atDoor.body)).toEqual(volatile(viaRoute.body));
+      expect(atDoor.body).toMatchObject({ state: 'waiting', position: joined.body.position });
+      const headers = (h: Headers) =>
+        Object.fromEntries(
+          [...h].filter(([name]) => !['date', 'content-length', 'x-request-id', 'keep-alive'].includes(name)),
+        );
+      expect(headers(atDoor.headers)).toEqual(headers(viaRoute.headers));
+      expect(atDoor.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      // From the door's queue token, early: no Redis, still not the route.
+      const early = await poll(u, sale.id, atDoor.body.queueToken);
+      expect(early.body).toMatchObject({ state: 'waiting', position: joined.body.position });
+      expect(route).toHaveBeenCalledTimes(1);
+      // Not for the door: no token (401 from the guard), a bad one, a malformed sale id, a sale with no room.
+      expect((await request<Queue>(url, 'GET', `/sales/${sale.id}/queue`)).body.code).toBe('UNAUTHORIZED');
+      expect((await request<Queue>(url, 'GET', `/sales/${sale.id}/queue`, { token: 'x.y.z' })).status).toBe(401);
+      expect((await poll(u, 'not-a-sale')).body.code).toBe('SALE_NOT_FOUND');
+      const plain = await createActiveSale(url, f.admin);
+      expect((await poll(u, plain.id)).body.code).toBe('NO_WAITING_ROOM');
+      // Counted in the HTTP histogram under the route's template.
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
+        /flash_http_request_duration_seconds_count\{method="GET",route="\/sales\/:id\/queue",status="200"\} [1-9]/,
+      );
+    } finally {
+      route.mockRestore();
     }
   });
 

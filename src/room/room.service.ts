@@ -77,7 +77,15 @@ export class RoomService {
   }
 
   async place(saleId: string, userId: string, queueToken?: string): Promise<QueueView> {
-    const sale = await this.roomOf(saleId);
+    return this.placeIn(await this.roomOf(saleId), userId, queueToken);
+  }
+
+  /**
+   * My place in a room already looked up. A poll made before its refresh time
+   * is answered from the queue token at once (no promise); any other asks Redis.
+   * Throws (or rejects) as `place` does: UNAVAILABLE when Redis is out of reach.
+   */
+  placeIn(sale: RoomSale, userId: string, queueToken?: string): QueueView | Promise<QueueView> {
     const now = Date.now();
     if (now >= sale.endsAt) return this.closed(sale);
     const memo = queueToken ? this.tokens.readQueueToken(queueToken, sale.id, userId) : null;
@@ -101,7 +109,7 @@ export class RoomService {
     }
     this.ready();
     this.metrics.polled(sale.id, 'redis');
-    return this.view(sale, userId, await this.store.poll(sale, userId, GONE_AFTER_MS), memo);
+    return this.store.poll(sale, userId, GONE_AFTER_MS).then((place) => this.view(sale, userId, place, memo));
   }
 
   async leave(saleId: string, userId: string): Promise<QueueView> {
@@ -121,6 +129,12 @@ export class RoomService {
     const room = roomSale(sale, this.payment.PAYMENT_WINDOW_SECONDS);
     if (!room) throw new DomainError('NO_WAITING_ROOM', 'This sale has no waiting room: buy directly');
     return room;
+  }
+
+  /** The sale's room when this process has the sale cached (no wait, no error), else null. */
+  cachedRoom(saleId: string): RoomSale | null {
+    const sale = this.sales.cached(saleId);
+    return sale ? roomSale(sale, this.payment.PAYMENT_WINDOW_SECONDS) : null;
   }
 
   private view(sale: RoomSale, userId: string, place: Place, memo?: QueueMemo | null): QueueView {

@@ -34,6 +34,11 @@ export class SaleLookup {
     return this.sales.get(id.toLowerCase());
   }
 
+  /** The sale when this process has it cached and fresh (null: cached as none), else undefined. */
+  cached(id: string): SaleWithStock | null | undefined {
+    return UUID.test(id) ? this.sales.peek(id.toLowerCase()) : null;
+  }
+
   /** The sale as Postgres has it now (not cached: admin reads), or null. */
   findFresh(id: string): Promise<SaleWithStock | null> {
     return UUID.test(id) ? this.catalog.find(id) : Promise.resolve(null);

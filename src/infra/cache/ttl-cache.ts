@@ -32,6 +32,11 @@ export class TtlCache<K extends object | string | number, V> {
     return boxed!.value;
   }
 
+  /** The value when it is cached and fresh, else undefined (never loads: for callers that cannot wait). */
+  peek(key: K): V | undefined {
+    return this.lru?.get(key)?.value;
+  }
+
   delete(key: K): void {
     this.lru?.delete(key);
   }

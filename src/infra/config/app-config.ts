@@ -222,6 +222,11 @@ export class RoomConfig {
   @Int({ min: 0 }) ROOM_PREQUEUE_LEAD_SECONDS = 900;
   /** Longest a queue may grow when the room names no maxQueue (joins beyond: 503 QUEUE_FULL). */
   @Int({ min: 1 }) ROOM_MAX_QUEUE = 2_000_000;
+  /**
+   * Answer a plain queue poll (GET /sales/:id/queue by a signed-in shopper) on Node's server, before Fastify
+   * and Nest (room/poll-at-door.ts): the same answer at a fraction of the CPU. Off: every poll takes the full route.
+   */
+  @Bool() ROOM_POLL_AT_DOOR = true;
 }
 
 /** Sales: preheat, the storefront's cache, the periodic reconcile. */
