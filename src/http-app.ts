@@ -65,11 +65,11 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   // request costs no routing, hook or body parsing (docs/overload.md).
   const door = new OverloadDoor(doorSettings(sliceOf(OverloadConfig, config)));
   // Behind the door and before Fastify: the waiting room's plain polls (set once the app exists).
-  let polls: PollAtDoor | undefined;
+  const late: { polls?: PollAtDoor } = {};
   const adapter = new FastifyAdapter({
     serverFactory: (handler: FastifyServerFactoryHandler, options: object) =>
       door.createServer(
-        (req, res) => (polls ? polls.handle(req, res, handler) : handler(req, res)),
+        (req, res) => (late.polls ? late.polls.handle(req, res, handler) : handler(req, res)),
         options as FastifyServerSettings,
       ),
     // JSON lines through the process's one pino logger (buffered, redacted;
@@ -92,6 +92,6 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   await setupOps(app);
-  polls = app.get(PollAtDoor);
+  late.polls = app.get(PollAtDoor);
   return app;
 }
