@@ -157,7 +157,7 @@ describe('overload control', () => {
   }, SLOW);
 
   it(
-    'a flood of browsing is shed, purchases go through unshed and not slowed; health, metrics and admin are never shed',
+    'a flood of browsing and order reads is shed, purchases go through unshed and not slowed; health, metrics and admin are never shed',
     async () => {
       // The limit never binds here (purchases are shed only by it): what is tested is the order of the classes.
       const api = await startApi(db, {
@@ -172,7 +172,17 @@ describe('overload control', () => {
 
         let stopFlood!: () => void;
         const stopped = new Promise<void>((resolve) => (stopFlood = resolve));
-        const flooding = flood(3000, () => send(agent, api.url, 'GET', `/sales/${sale.id}`), stopped);
+        // Mostly sale pages (browse), one in ten an order list (track): the pressure sheds browse only while
+        // a class above it (track, then the purchases) has demand.
+        let sent = 0;
+        const flooding = flood(
+          3000,
+          () =>
+            ++sent % 10 === 0
+              ? send(agent, api.url, 'GET', '/me/orders?pageSize=1', users[0]!.token)
+              : send(agent, api.url, 'GET', `/sales/${sale.id}`),
+          stopped,
+        );
         await waitFor(
           'browsing to be shed',
           () => metric(api.url, 'flash_overload_pressure'),
@@ -192,6 +202,12 @@ describe('overload control', () => {
         expect(during.map((a) => a.status)).toEqual(Array(40).fill(202));
         expect(exempt.map((a) => a.status)).toEqual([200, 200, 200]);
         expect(floodAnswers.get('OVERLOADED') ?? 0).toBeGreaterThan(0);
+        expect(await metric(api.url, 'flash_overload_shed_total{class="browse",reason="pressure"}')).toBeGreaterThan(0);
+        const trackSeen =
+          (await metric(api.url, 'flash_overload_admitted_total{class="track"}')) +
+          (await metric(api.url, 'flash_overload_shed_total{class="track",reason="pressure"}')) +
+          (await metric(api.url, 'flash_overload_shed_total{class="track",reason="limit"}'));
+        expect(trackSeen).toBeGreaterThan(0);
         // One browse probe during the flood: shed unless it landed in a calm interval; a shed one is in the house format.
         if (shedBrowse.status === 503) {
           expect(JSON.parse(shedBrowse.body)).toEqual({
