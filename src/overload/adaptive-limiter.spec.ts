@@ -138,6 +138,23 @@ describe('AdaptiveLimiter', () => {
     expect(limiter.limit).toBe(80);
   });
 
+  it('overloaded, the limit all in use and throughput still rising: the limit probes up, until it stops rising', () => {
+    const limiter = new AdaptiveLimiter({ ...SETTINGS, initialLimit: 20 });
+    // Purchases only; every interval fills the limit, and each purchase takes 10 ms whatever the in-flight.
+    const limits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const inFlight = limiter.limit;
+      serve(limiter, 'buy', inFlight * 10, inFlight);
+      limiter.tick(OVERLOADED);
+      limits.push(limiter.limit);
+    }
+    expect(limits).toEqual([24, 28, 33, 38, 44, 50]); // + √limit each interval
+    // 50 in flight serve no more than 44 did (the CPU is the bound): no growth, and no cut (2 × 44 is above it).
+    serve(limiter, 'buy', 440, 50);
+    limiter.tick(OVERLOADED);
+    expect(limiter.limit).toBe(50);
+  });
+
   it('remembers the best through a short calm, forgets it after 2 calm seconds', () => {
     // The best: 500 purchases in an interval at 5 in flight (a fast Redis); then a calm; then
     // overloaded with a slower Redis: 200 purchases an interval at 60 in flight.

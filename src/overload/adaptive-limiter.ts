@@ -84,7 +84,8 @@ const emptyCounts = (): Record<SheddableClass, Record<ShedReason, number>> => ({
  * to 2 × the least in-flight at which the top class served its best
  * throughput (BBR's bandwidth-delay product and window gain; throughput that
  * grows with in-flight, as batching does, keeps its in-flight), never while
- * that throughput is still rising, never above the limit it had. Each calm
+ * that throughput is still rising (then, if the limit is what holds the
+ * in-flight, it grows by √limit), never above the limit it had. Each calm
  * interval lowers the pressure a little and, when the limit was at least
  * half used, raises it by √limit (a limit pinned at its minimum recovers in
  * seconds). The best throughput is forgotten after 2 calm seconds, so a
@@ -196,15 +197,16 @@ export class AdaptiveLimiter {
       this.calm = 0;
       const full = this.fullPressure(top);
       if (this.pressure < full) this.pressure = Math.min(full, this.pressure + PRESSURE_UP);
-      else if (!rising && this.bestInFlight > 0) {
+      else if (rising) {
+        // More in flight still serves more (batching): probe on while the limit is what holds it.
+        if (this.peak >= this.limit) this.grow();
+      } else if (this.bestInFlight > 0) {
         // Everything below the top class is shed and the copy is still overloaded: cut to what served the best.
         this.limit = Math.max(s.minLimit, Math.min(this.limit, Math.ceil(this.bestInFlight * GAIN)));
       }
     } else {
       this.pressure = Math.max(0, this.pressure - PRESSURE_DOWN);
-      if (this.peak >= this.limit / 2) {
-        this.limit = Math.min(s.maxLimit, Math.floor(this.limit + Math.max(1, Math.sqrt(this.limit))));
-      }
+      if (this.peak >= this.limit / 2) this.grow();
       if (++this.calm % this.forgetIntervals === 0) this.forget();
     }
     this.served.buy = this.served.track = this.served.browse = 0;
@@ -230,6 +232,11 @@ export class AdaptiveLimiter {
     }
     if (served >= this.best * KNEE && this.peak < this.bestInFlight) this.bestInFlight = this.peak;
     return false;
+  }
+
+  /** + √limit (at least 1), up to the maximum. */
+  private grow(): void {
+    this.limit = Math.min(this.settings.maxLimit, Math.floor(this.limit + Math.max(1, Math.sqrt(this.limit))));
   }
 
   private forget(): void {
