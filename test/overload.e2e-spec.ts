@@ -157,7 +157,7 @@ describe('overload control', () => {
   }, SLOW);
 
   it(
-    'a flood of browsing is shed, purchases go through unshed and not slowed; health, metrics and admin are never shed',
+    'a flood of browsing and order reads is shed, purchases go through unshed and not slowed; health, metrics and admin are never shed',
     async () => {
       // The limit never binds here (purchases are shed only by it): what is tested is the order of the classes.
       const api = await startApi(db, {
@@ -165,14 +165,29 @@ describe('overload control', () => {
         OVERLOAD_MIN_LIMIT: '2000',
         OVERLOAD_INITIAL_LIMIT: '2000',
       });
+      // Stopped in `finally` too: a failure must not leave the flood running (jest would not exit).
+      let stopFlood = (): void => undefined;
       try {
         const sale = await createActiveSale(api.url, admin, { stock: 1000 });
         const alone = await purchases(agent, api.url, users.slice(0, 40), sale.id, 4);
         expect(alone.map((a) => a.status)).toEqual(Array(40).fill(202));
+        // The purchases' demand lapses after 1 s (the limiter's demand window; no signal tells): until the
+        // purchases below, only the flood's order lists stand above its sale pages. (A flood of sale pages
+        // alone is not shed by the pressure: the wait below would time out.)
+        await new Promise((resolve) => setTimeout(resolve, 1500));
 
-        let stopFlood!: () => void;
         const stopped = new Promise<void>((resolve) => (stopFlood = resolve));
-        const flooding = flood(3000, () => send(agent, api.url, 'GET', `/sales/${sale.id}`), stopped);
+        // Mostly sale pages (browse), one in ten an order list (track): the pressure sheds browse only while
+        // a class above it (track, then the purchases) has demand.
+        let sent = 0;
+        const flooding = flood(
+          3000,
+          () =>
+            ++sent % 10 === 0
+              ? send(agent, api.url, 'GET', '/me/orders?pageSize=1', users[0]!.token)
+              : send(agent, api.url, 'GET', `/sales/${sale.id}`),
+          stopped,
+        );
         await waitFor(
           'browsing to be shed',
           () => metric(api.url, 'flash_overload_pressure'),
@@ -192,6 +207,12 @@ describe('overload control', () => {
         expect(during.map((a) => a.status)).toEqual(Array(40).fill(202));
         expect(exempt.map((a) => a.status)).toEqual([200, 200, 200]);
         expect(floodAnswers.get('OVERLOADED') ?? 0).toBeGreaterThan(0);
+        expect(await metric(api.url, 'flash_overload_shed_total{class="browse",reason="pressure"}')).toBeGreaterThan(0);
+        const trackSeen =
+          (await metric(api.url, 'flash_overload_admitted_total{class="track"}')) +
+          (await metric(api.url, 'flash_overload_shed_total{class="track",reason="pressure"}')) +
+          (await metric(api.url, 'flash_overload_shed_total{class="track",reason="limit"}'));
+        expect(trackSeen).toBeGreaterThan(0);
         // One browse probe during the flood: shed unless it landed in a calm interval; a shed one is in the house format.
         if (shedBrowse.status === 503) {
           expect(JSON.parse(shedBrowse.body)).toEqual({
@@ -216,6 +237,7 @@ describe('overload control', () => {
         ];
         expect(duringP50).toBeLessThan(Math.max(3 * aloneP50, aloneP50 + 200));
       } finally {
+        stopFlood();
         await api.stop();
       }
     },

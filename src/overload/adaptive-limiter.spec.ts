@@ -24,6 +24,18 @@ function offer(limiter: AdaptiveLimiter, cls: 'buy' | 'track' | 'browse', n: num
   return shed;
 }
 
+/**
+ * Serves `n` counted requests of a class, `inFlight` at a time (the interval's peak), each taking `latencyMs`:
+ * an interval's throughput at a given in-flight.
+ */
+function serve(limiter: AdaptiveLimiter, cls: 'buy' | 'track' | 'browse', n: number, inFlight: number, latencyMs = 10) {
+  for (let served = 0; served < n; served += inFlight) {
+    const batch = Math.min(inFlight, n - served);
+    for (let i = 0; i < batch; i++) expect(limiter.admit(cls, true)).toBeUndefined();
+    for (let i = 0; i < batch; i++) limiter.done(cls, latencyMs);
+  }
+}
+
 describe('AdaptiveLimiter', () => {
   it('sheds nothing while calm', () => {
     const limiter = new AdaptiveLimiter(SETTINGS);
@@ -32,8 +44,13 @@ describe('AdaptiveLimiter', () => {
     expect(offer(limiter, 'buy', 1000, true)).toEqual({ pressure: 0, limit: 0 });
   });
 
-  it('sheds browse first, then track, and cuts the purchases’ limit only when both are shed', () => {
+  it('with purchases arriving, sheds browse first, then track, and cuts the limit only when both are shed', () => {
     const limiter = new AdaptiveLimiter(SETTINGS);
+    serve(limiter, 'buy', 50, 8); // the best: 50 purchases in an interval at 8 in flight
+    limiter.tick(CALM);
+    // Track and browse have demand too (without it the pressure would have nothing to shed for purchases).
+    offer(limiter, 'track', 1);
+    offer(limiter, 'browse', 1);
     limiter.tick(OVERLOADED); // pressure 0.5
     expect(offer(limiter, 'browse', 100).pressure).toBe(50);
     expect(offer(limiter, 'track', 100).pressure).toBe(0);
@@ -46,18 +63,116 @@ describe('AdaptiveLimiter', () => {
     limiter.tick(OVERLOADED); // 2: everything below buy is shed
     expect(offer(limiter, 'track', 100).pressure).toBe(100);
     expect(offer(limiter, 'buy', 100)).toEqual({ pressure: 0, limit: 0 });
+    expect(limiter.limit).toBe(100);
+    // Still overloaded: the limit goes to 2 × the in-flight that served the best throughput.
     limiter.tick(OVERLOADED);
-    // Still overloaded: the limit goes to the measured capacity. An interval served 50 purchases
-    // of 20 ms each: 50 × 20 / 100 = 10 in flight at the best rate and least latency, × 2.
-    for (let i = 0; i < 50; i++) {
-      limiter.admit('buy', true);
-      limiter.done('buy', 20);
+    expect(limiter.limit).toBe(16);
+    for (let i = 0; i < 16; i++) expect(limiter.admit('buy', true)).toBeUndefined();
+    expect(offer(limiter, 'buy', 10, true).limit).toBe(10);
+  });
+
+  it('only browsing arriving, overloaded: not shed by the pressure, only bounded by the limit', () => {
+    const limiter = new AdaptiveLimiter(SETTINGS);
+    let shed = 0;
+    for (let i = 0; i < 20; i++) {
+      shed += offer(limiter, 'browse', 100).pressure;
+      limiter.tick(OVERLOADED);
     }
-    for (let i = 0; i < 30; i++) limiter.admit('buy', true);
+    expect(shed).toBe(0);
+    expect(limiter.pressure).toBe(0);
+    // Counted browsing is bounded by its share of the limit (50 of 100).
+    for (let i = 0; i < 50; i++) expect(limiter.admit('browse', true)).toBeUndefined();
+    expect(limiter.admit('browse', true)).toBe('limit');
+  });
+
+  it('only joins and polls arriving (track and browse): browse is shed, track never by the pressure', () => {
+    const limiter = new AdaptiveLimiter(SETTINGS);
+    const shed = { track: 0, browse: 0 };
+    for (let i = 0; i < 20; i++) {
+      shed.track += offer(limiter, 'track', 100).pressure;
+      limiter.tick(OVERLOADED);
+      shed.browse += offer(limiter, 'browse', 100).pressure;
+    }
+    expect(shed.track).toBe(0);
+    expect(limiter.pressure).toBe(1);
+    expect(offer(limiter, 'browse', 100).pressure).toBe(100);
+    expect(shed.browse).toBeGreaterThan(1800);
+  });
+
+  it('once purchases stop arriving, track is no longer shed by the pressure (after the demand window)', () => {
+    const limiter = new AdaptiveLimiter(SETTINGS);
+    offer(limiter, 'buy', 1);
+    for (let i = 0; i < 4; i++) {
+      offer(limiter, 'track', 1);
+      limiter.tick(OVERLOADED);
+    }
+    expect(limiter.pressure).toBe(2);
+    expect(offer(limiter, 'track', 100).pressure).toBe(100);
+    // No purchase for 1 s (10 intervals), still overloaded: track is the top class present.
+    for (let i = 0; i < 10; i++) {
+      offer(limiter, 'track', 1);
+      limiter.tick(OVERLOADED);
+    }
+    expect(offer(limiter, 'track', 100).pressure).toBe(0);
+    // A purchase arrives again: track is shed again.
+    offer(limiter, 'buy', 1);
+    expect(offer(limiter, 'track', 100).pressure).toBe(100);
+  });
+
+  it('throughput rising with in-flight (batching): the limit is not cut; once it stops rising, cut to 2 × the least in-flight serving it', () => {
+    const limiter = new AdaptiveLimiter(SETTINGS);
+    // Overloaded all along, purchases only; each interval more in flight serves more (10 ms each).
+    for (let inFlight = 10; inFlight <= 45; inFlight += 5) {
+      serve(limiter, 'buy', inFlight * 10, inFlight);
+      limiter.tick(OVERLOADED);
+      expect(limiter.limit).toBe(100);
+    }
+    expect(limiter.best).toBe(450);
+    // It stops rising: more in flight serves no more.
+    serve(limiter, 'buy', 450, 48);
     limiter.tick(OVERLOADED);
-    expect(limiter.capacity()).toBe(10);
-    expect(limiter.limit).toBe(20);
-    expect(offer(limiter, 'buy', 10, true).limit).toBe(10); // 30 in flight ≥ 20
+    expect(limiter.limit).toBe(90);
+    // 93 % of the best at 40 in flight: the knee is lower.
+    serve(limiter, 'buy', 420, 40);
+    limiter.tick(OVERLOADED);
+    expect(limiter.limit).toBe(80);
+  });
+
+  it('overloaded, the limit all in use and throughput still rising: the limit probes up, until it stops rising', () => {
+    const limiter = new AdaptiveLimiter({ ...SETTINGS, initialLimit: 20 });
+    // Purchases only; every interval fills the limit, and each purchase takes 10 ms whatever the in-flight.
+    const limits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const inFlight = limiter.limit;
+      serve(limiter, 'buy', inFlight * 10, inFlight);
+      limiter.tick(OVERLOADED);
+      limits.push(limiter.limit);
+    }
+    expect(limits).toEqual([24, 28, 33, 38, 44, 50]); // + √limit each interval
+    // 50 in flight serve no more than 44 did (the CPU is the bound): no growth, and no cut (2 × 44 is above it).
+    serve(limiter, 'buy', 440, 50);
+    limiter.tick(OVERLOADED);
+    expect(limiter.limit).toBe(50);
+  });
+
+  it('remembers the best through a short calm, forgets it after 2 calm seconds', () => {
+    // The best: 500 purchases in an interval at 5 in flight (a fast Redis); then a calm; then
+    // overloaded with a slower Redis: 200 purchases an interval at 60 in flight.
+    const run = (calmIntervals: number) => {
+      const limiter = new AdaptiveLimiter(SETTINGS);
+      serve(limiter, 'buy', 500, 5, 1);
+      limiter.tick(CALM);
+      for (let i = 0; i < calmIntervals; i++) limiter.tick(CALM);
+      for (let i = 0; i < 5 && limiter.limit >= 60; i++) {
+        serve(limiter, 'buy', 200, 60, 30);
+        limiter.tick(OVERLOADED);
+      }
+      return limiter;
+    };
+    expect(run(12).limit).toBe(10); // 2 × 5, at the minimum: the old figure still pins it
+    const forgot = run(20);
+    expect(forgot.best).toBe(200);
+    expect(forgot.limit).toBe(100); // 2 × 60 is above the limit: not cut
   });
 
   it('keeps a share of the limit for the classes above', () => {
@@ -74,8 +189,10 @@ describe('AdaptiveLimiter', () => {
 
   it('never goes below its minimum, and a limit pinned there recovers once calm', () => {
     const limiter = new AdaptiveLimiter(SETTINGS);
-    // Purchases of 20 ms, overloaded all along: the capacity estimate (0.2 × limit × 2) shrinks with the limit down to the minimum.
-    for (let i = 0; i < 200; i++) {
+    // The best throughput was served at 2 in flight; overloaded since, with more in flight serving less: 2 × 2 < 10.
+    serve(limiter, 'buy', 200, 2, 1);
+    limiter.tick(CALM);
+    for (let i = 0; i < 20; i++) {
       for (let j = 0; j < limiter.limit; j++) limiter.admit('buy', true);
       limiter.tick(OVERLOADED);
       while (limiter.inFlight > 0) limiter.done('buy', 20);

@@ -36,8 +36,12 @@ export interface WindowLatency {
 
 /** Share of the limit each class may use (the rest is kept for the classes above it). */
 const SHARE: Record<SheddableClass, number> = { buy: 1, track: 0.75, browse: 0.5 };
-/** Pressure goes 0 → 2: browse is shed by min(p, 1), track by min(max(p − 1, 0), 1). */
-const MAX_PRESSURE = 2;
+/** Classes from the highest. */
+const RANK: readonly SheddableClass[] = ['buy', 'track', 'browse'];
+/**
+ * Pressure goes 0 → 2: browse is shed by min(p, 1), track by min(max(p − 1, 0), 1);
+ * it rises no further than what sheds every class with demand below the top one.
+ */
 const PRESSURE_UP = 0.5;
 const PRESSURE_DOWN = 0.1;
 /**
@@ -46,9 +50,13 @@ const PRESSURE_DOWN = 0.1;
  * would not shorten it.
  */
 const MIN_BUSY_ELU = 0.5;
-/** Intervals whose best throughput and least latency make the capacity estimate (1 s of 100 ms intervals). */
-const HISTORY = 10;
-/** Gain over the estimated in-flight capacity when the limit is set to it (BBR's own congestion-window gain). */
+/** A class has demand while requests of it arrived this recently (ms). */
+const DEMAND_MS = 1000;
+/** The best throughput is forgotten after this long calm (ms): a slower dependency later must not pin the limit. */
+const FORGET_MS = 2000;
+/** An interval serving at least this share of the best throughput counts as serving it (the knee is sought below it). */
+const KNEE = 0.9;
+/** Gain over the in-flight that served the best throughput when the limit is cut to it (BBR's window gain). */
 const GAIN = 2;
 /** Purchase latencies kept per interval for the p99 (a ring: the latest ones). */
 const BUY_SAMPLES = 4096;
@@ -66,17 +74,23 @@ const emptyCounts = (): Record<SheddableClass, Record<ShedReason, number>> => ({
  * (CoDel's "minimum sojourn time") above `targetMs` while the loop was busy
  * at least half the interval — in a Node process the time a request waits
  * before its handler runs is the event loop's delay — or the loop busy ≥
- * `maxElu` of the interval. Each overloaded interval first raises the
- * pressure (browse shed, then track), and only once both are shed sets the
- * in-flight limit to the copy's measured capacity (BBR, as Kratos and
- * Sentinel do): the most requests finished in one interval of the last
- * second × the least mean latency of those intervals ÷ the interval (Little's
- * law: what is in flight when the copy serves its best rate without a queue),
- * × 2 (BBR's window gain) — never above the limit it had. Each calm interval lowers the
- * pressure a little and, when the limit was at least half used, raises it by
- * √limit (fast from a low limit: a limit pinned at its minimum recovers in
- * seconds). A copy whose dependency slows (Redis 20 ms slower) is not
- * overloaded: its limit only grows with the in-flight that needs.
+ * `maxElu` of the interval.
+ *
+ * Each overloaded interval first raises the pressure, which sheds browse,
+ * then track — but a class only while a class above it has demand (requests
+ * arriving in the last second): the top class present is never shed by the
+ * pressure, only by the in-flight limit. Once the pressure sheds everything
+ * below the top class and the copy is still overloaded, the limit comes down
+ * to 2 × the least in-flight at which the top class served its best
+ * throughput (BBR's bandwidth-delay product and window gain; throughput that
+ * grows with in-flight, as batching does, keeps its in-flight), never while
+ * that throughput is still rising (then, if the limit is what holds the
+ * in-flight, it grows by √limit), never above the limit it had. Each calm
+ * interval lowers the pressure a little and, when the limit was at least
+ * half used, raises it by √limit (a limit pinned at its minimum recovers in
+ * seconds). The best throughput is forgotten after 2 calm seconds, so a
+ * slower dependency later does not pin the limit at an old figure; a copy
+ * whose dependency slows is not overloaded anyway (its loop is idle).
  */
 export class AdaptiveLimiter {
   limit: number;
@@ -91,12 +105,22 @@ export class AdaptiveLimiter {
   latency: WindowLatency = { count: 0, minMs: 0, meanMs: 0, buyP99Ms: 0 };
   /** Intervals seen overloaded since start. */
   overloadedIntervals = 0;
+  /** The best throughput remembered (requests of `bestClass` finished in one interval; 0: none). */
+  best = 0;
+  /** The least in-flight (the interval's peak) at which ≥ 90 % of `best` was served. */
+  bestInFlight = 0;
+  bestClass?: SheddableClass;
 
   private peak = 0;
-  /** Finished requests and mean latency of the last HISTORY intervals (ring). */
-  private readonly passes = new Float64Array(HISTORY);
-  private readonly means = new Float64Array(HISTORY).fill(Infinity);
+  /** Intervals closed since start (the current one's number). */
   private intervals = 0;
+  /** The interval in which a request of each class last arrived. */
+  private readonly seen: Record<SheddableClass, number> = { buy: -Infinity, track: -Infinity, browse: -Infinity };
+  /** Requests finished in the current interval, by class. */
+  private readonly served: Record<SheddableClass, number> = { buy: 0, track: 0, browse: 0 };
+  private calm = 0;
+  private readonly demandIntervals: number;
+  private readonly forgetIntervals: number;
   private readonly credit: Record<SheddableClass, number> = { buy: 0, track: 0, browse: 0 };
   private count = 0;
   private sum = 0;
@@ -106,13 +130,20 @@ export class AdaptiveLimiter {
 
   constructor(private readonly settings: LimiterSettings) {
     this.limit = settings.initialLimit;
+    this.demandIntervals = Math.max(1, Math.ceil(DEMAND_MS / settings.intervalMs));
+    this.forgetIntervals = Math.max(1, Math.ceil(FORGET_MS / settings.intervalMs));
   }
 
-  /** The share of a class shed by the pressure now (0..1). */
+  /** The share of a class shed by the pressure now (0..1): none unless a class above it has demand. */
   shedFraction(cls: SheddableClass): number {
+    if (cls === 'buy' || !this.demandAbove(cls)) return 0;
     if (cls === 'browse') return Math.min(this.pressure, 1);
-    if (cls === 'track') return Math.min(Math.max(this.pressure - 1, 0), 1);
-    return 0;
+    return Math.min(Math.max(this.pressure - 1, 0), 1);
+  }
+
+  /** The highest class with demand (requests arriving this interval or recently); undefined when none. */
+  topClass(): SheddableClass | undefined {
+    return RANK.find((cls) => this.hasDemand(cls));
   }
 
   /**
@@ -121,6 +152,7 @@ export class AdaptiveLimiter {
    * flight until done() is called for them.
    */
   admit(cls: SheddableClass, counted: boolean): ShedReason | undefined {
+    this.seen[cls] = this.intervals;
     if (this.settings.enabled) {
       const fraction = this.shedFraction(cls);
       if (fraction > 0) {
@@ -145,6 +177,7 @@ export class AdaptiveLimiter {
   /** A counted request finished (answered or its connection closed) after `latencyMs`. */
   done(cls: SheddableClass, latencyMs: number): void {
     this.inFlight--;
+    this.served[cls]++;
     this.count++;
     this.sum += latencyMs;
     if (latencyMs < this.min) this.min = latencyMs;
@@ -155,33 +188,73 @@ export class AdaptiveLimiter {
   tick(signals: Signals): void {
     const s = this.settings;
     this.latency = this.closeWindow();
+    const top = this.topClass();
+    const rising = top !== undefined && this.learn(top);
     this.overloaded =
       (signals.loopDelayMs > s.targetMs && signals.elu >= MIN_BUSY_ELU) || (s.maxElu < 1 && signals.elu >= s.maxElu);
     if (this.overloaded) {
       this.overloadedIntervals++;
-      if (this.pressure < MAX_PRESSURE) this.pressure = Math.min(MAX_PRESSURE, this.pressure + PRESSURE_UP);
-      else if (this.peak > 0) {
-        // (Nothing in flight all interval: nothing to limit, and no measure of capacity.)
-        this.limit = Math.max(s.minLimit, Math.min(this.limit, Math.ceil(this.capacity() * GAIN)));
+      this.calm = 0;
+      const full = this.fullPressure(top);
+      if (this.pressure < full) this.pressure = Math.min(full, this.pressure + PRESSURE_UP);
+      else if (rising) {
+        // More in flight still serves more (batching): probe on while the limit is what holds it.
+        if (this.peak >= this.limit) this.grow();
+      } else if (this.bestInFlight > 0) {
+        // Everything below the top class is shed and the copy is still overloaded: cut to what served the best.
+        this.limit = Math.max(s.minLimit, Math.min(this.limit, Math.ceil(this.bestInFlight * GAIN)));
       }
     } else {
       this.pressure = Math.max(0, this.pressure - PRESSURE_DOWN);
-      if (this.peak >= this.limit / 2) {
-        this.limit = Math.min(s.maxLimit, Math.floor(this.limit + Math.max(1, Math.sqrt(this.limit))));
-      }
+      if (this.peak >= this.limit / 2) this.grow();
+      if (++this.calm % this.forgetIntervals === 0) this.forget();
     }
+    this.served.buy = this.served.track = this.served.browse = 0;
     this.peak = this.inFlight;
+    this.intervals++;
   }
 
-  /** Requests in flight when the copy served its best rate of the last second at its least latency. */
-  capacity(): number {
-    let maxPass = 0;
-    let minMean = Infinity;
-    for (let i = 0; i < HISTORY; i++) {
-      if (this.passes[i]! > maxPass) maxPass = this.passes[i]!;
-      if (this.means[i]! < minMean) minMean = this.means[i]!;
+  /**
+   * Takes the interval's throughput of the top class into the best one
+   * remembered; true when it beat it (throughput still rising).
+   */
+  private learn(top: SheddableClass): boolean {
+    if (top !== this.bestClass) {
+      this.forget();
+      this.bestClass = top;
     }
-    return minMean === Infinity ? 0 : (maxPass * minMean) / this.settings.intervalMs;
+    const served = this.served[top];
+    if (served === 0 || this.peak === 0) return false;
+    if (served > this.best) {
+      this.best = served;
+      this.bestInFlight = this.peak;
+      return true;
+    }
+    if (served >= this.best * KNEE && this.peak < this.bestInFlight) this.bestInFlight = this.peak;
+    return false;
+  }
+
+  /** + √limit (at least 1), up to the maximum. */
+  private grow(): void {
+    this.limit = Math.min(this.settings.maxLimit, Math.floor(this.limit + Math.max(1, Math.sqrt(this.limit))));
+  }
+
+  private forget(): void {
+    this.best = this.bestInFlight = 0;
+  }
+
+  /** The pressure that sheds every class with demand below the top one (0: nothing to shed for it). */
+  private fullPressure(top: SheddableClass | undefined): number {
+    if (top === 'buy' && this.hasDemand('track')) return 2;
+    return (top === 'buy' || top === 'track') && this.hasDemand('browse') ? 1 : 0;
+  }
+
+  private hasDemand(cls: SheddableClass): boolean {
+    return this.intervals - this.seen[cls] < this.demandIntervals;
+  }
+
+  private demandAbove(cls: SheddableClass): boolean {
+    return this.hasDemand('buy') || (cls === 'browse' && this.hasDemand('track'));
   }
 
   private closeWindow(): WindowLatency {
@@ -191,9 +264,6 @@ export class AdaptiveLimiter {
       const sorted = this.buySamples.slice(0, n).sort();
       buyP99Ms = sorted[Math.min(n - 1, Math.floor(n * 0.99))]!;
     }
-    const slot = this.intervals++ % HISTORY;
-    this.passes[slot] = this.count;
-    this.means[slot] = this.count ? this.sum / this.count : Infinity;
     const window: WindowLatency = {
       count: this.count,
       minMs: this.count ? this.min : 0,

@@ -27,7 +27,7 @@ export class OverloadMetrics {
     gauge('flash_overload_in_flight', 'Requests in flight in this API copy (streams excepted)', () => limiter.inFlight);
     gauge(
       'flash_overload_pressure',
-      'Shedding pressure 0..2: browse shed by min(p, 1), track by min(max(p - 1, 0), 1)',
+      'Shedding pressure 0..2: browse shed by min(p, 1), track by min(max(p - 1, 0), 1), each only while a class above it has demand',
       () => limiter.pressure,
     );
     gauge('flash_overload_overloaded', '1 when the last control interval found a standing queue', () =>
