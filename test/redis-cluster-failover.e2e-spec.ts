@@ -46,9 +46,12 @@ describe('a Cluster client through a master failover', () => {
       );
       await cluster.waitForFailover('{failover}', victim);
       // Bounded: before the fix the promise never settled (the client itself came back).
-      await waitFor('connect() to settle', () => Promise.resolve(outcome), (o) => o !== 'pending', 10_000).catch(
-        () => undefined,
-      );
+      await waitFor(
+        'connect() to settle',
+        () => Promise.resolve(outcome),
+        (o) => o !== 'pending',
+        10_000,
+      ).catch(() => undefined);
       expect({ outcome, status: client.status }).toEqual({ outcome: 'connected', status: 'ready' });
       await connecting;
       await client.set('{failover}:after', '2');
