@@ -57,7 +57,7 @@ describe('a Cluster client through a master failover', () => {
       await client.set('{failover}:after', '2');
       expect(await client.get('{failover}:after')).toBe('2');
     } finally {
-      client.disconnect();
+      await client.quit().catch(() => client.disconnect());
     }
   }, 60_000);
 });
