@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
+import { queuePrefix } from '../src/infra/queues/queues.module.js';
 import type { ReconcileReport } from '../src/sale-admin/reconcile.service.js';
 import type { SaleView } from '../src/sales/sale-view.js';
 import { buy, createActiveSale, query, settled as ticketsSettled, statusCounts } from './support/buy.js';
@@ -27,7 +30,8 @@ interface Api {
  * into three), per-user limits and idempotency keys across copies, sold-out
  * news reaching the copy that sold nothing, an order's status stream on the
  * copy that did not admit it, the sweeper after an API copy is SIGKILLed, and
- * a master killed mid-spike (its replica takes over). Invariants are checked
+ * a master killed mid-spike (its replica takes over): the sale's, then the
+ * orders queue's. Invariants are checked
  * in Postgres. Admissions wait for a replica (REDIS_WAIT_REPLICAS=1).
  */
 describe('Redis Cluster: two API copies and two workers', () => {
@@ -76,7 +80,7 @@ describe('Redis Cluster: two API copies and two workers', () => {
     apis = await Promise.all([startApi(), startApi()]);
     await Promise.all([startWorker(), startWorker()]);
     [admin] = await createUsersSigned(db.url, 1, 'ADMIN');
-    users = await createUsersSigned(db.url, 1500);
+    users = await createUsersSigned(db.url, 2200);
   }, 120_000);
 
   afterAll(async () => {
@@ -98,16 +102,65 @@ describe('Redis Cluster: two API copies and two workers', () => {
     return { status: res.status, code: res.body.code, orderId: res.body.orderId } satisfies Answer;
   }
 
+  /** The orders queue's hash-tagged prefix on this cluster (its own master under QUEUE_LAYOUT auto). */
+  const ordersPrefix = (): string =>
+    queuePrefix(
+      { QUEUE_PREFIX: env.QUEUE_PREFIX!, QUEUE_LAYOUT: 'auto', REDIS_CLUSTER_NODES: cluster.seeds },
+      'orders',
+    );
+
   /**
    * Every ticket persisted and answered by inventory. On a timeout the error carries the last
    * lines of every process (the master-killed case has left tickets QUEUED now and then, 2 of 6
    * fresh-clone runs on 2026-12-07: what the workers said is the lead to its cause).
    */
   const settled = (saleId: string): Promise<void> =>
-    ticketsSettled(apis[0]!.url, admin, db.url, saleId).catch((err: unknown) => {
+    ticketsSettled(apis[0]!.url, admin, db.url, saleId).catch(async (err: unknown) => {
       const tails = children.map((c, i) => `--- process ${i}:\n${c.output().split('\n').slice(-25).join('\n')}`);
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${tails.join('\n')}`);
+      const state = await queueState(saleId).catch((e: unknown) => `queue state not read: ${String(e)}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state}\n${tails.join('\n')}`);
     });
+
+  /**
+   * What the queues and the gate hold for a sale (on a settle timeout): the orders queue's master and
+   * counts, the sweeper's scheduler and its next job, the state of the jobs the sale's tickets wait for.
+   */
+  async function queueState(saleId: string): Promise<string> {
+    const client = new Cluster(
+      cluster.seeds.split(',').map((s) => ({ host: '127.0.0.1', port: Number(s.split(':')[1]) })),
+    );
+    client.on('error', () => undefined);
+    const prefix = ordersPrefix();
+    const queue = new Queue('orders', { connection: client, prefix });
+    try {
+      const lines: string[] = [];
+      lines.push(
+        `orders queue (${prefix}) on master ${await cluster.masterOf(prefix)}, sale on ${await cluster.masterOf(`{${saleId}}`)}`,
+      );
+      lines.push(`orders counts ${JSON.stringify(await queue.getJobCounts())}`);
+      const scheduler = await queue.getJobScheduler('orders-sweeper');
+      lines.push(`sweeper scheduler ${JSON.stringify(scheduler)}`);
+      if (scheduler?.next !== undefined) {
+        const nextId = `repeat:orders-sweeper:${scheduler.next}`;
+        lines.push(`sweeper's next job ${nextId}: ${await queue.getJobState(nextId)}`);
+      }
+      const batches = new Map<string, number>();
+      for (const node of client.nodes('master')) {
+        for (const key of (await node.keys(`*${saleId}*:pending`)) as string[]) {
+          for (const json of await node.hvals(key)) {
+            const t = JSON.parse(json) as { batch?: string; orderId: string };
+            const id = t.batch ?? t.orderId;
+            batches.set(id, (batches.get(id) ?? 0) + 1);
+          }
+        }
+      }
+      for (const [id, n] of batches) lines.push(`tickets ${n} wait for job ${id}: ${await queue.getJobState(id)}`);
+      return lines.join('\n');
+    } finally {
+      await queue.close().catch(() => undefined);
+      client.disconnect();
+    }
+  }
 
   /** No oversell, no buyer above the limit, every 202 an order, every other order named as unknown, gate in sync. */
   async function checkInvariants(saleId: string, stock: number, limit: number, answers: Answer[]): Promise<void> {
@@ -260,10 +313,15 @@ describe('Redis Cluster: two API copies and two workers', () => {
     await checkInvariants(sale.id, 50, 1, answers);
   }, 60_000);
 
-  it('the master of the sale killed mid-spike: its replica takes over, every 202 is an order, nothing oversold', async () => {
+  /**
+   * A spike during which the master serving `key(saleId)` is SIGKILLed: its replica takes over,
+   * every 202 becomes an order, nothing is oversold. The killed node comes back as a replica
+   * afterwards, so the next case finds a replica behind every master.
+   */
+  async function masterKilledMidSpike(key: (saleId: string) => string): Promise<void> {
     const stock = 400;
     const sale = await createSale({ stock, perUserLimit: 1 });
-    const gateMaster = await cluster.masterOf(`{${sale.id}}`);
+    const victim = await cluster.masterOf(key(sale.id));
     const crowd = shoppers(700);
     let sent = 0;
     const answers: Answer[] = [];
@@ -285,10 +343,10 @@ describe('Redis Cluster: two API copies and two workers', () => {
     while (admitted() < 50 && sent < 200) await wave(50);
     expect(admitted()).toBeGreaterThanOrEqual(50);
     let killed: Promise<void> | undefined;
-    await wave(200, () => void (killed ??= cluster.kill(gateMaster)));
-    await (killed ?? cluster.kill(gateMaster));
+    await wave(200, () => void (killed ??= cluster.kill(victim)));
+    await (killed ?? cluster.kill(victim));
     const started = Date.now();
-    await cluster.waitForFailover(`{${sale.id}}`, gateMaster);
+    await cluster.waitForFailover(key(sale.id), victim);
     const failoverMs = Date.now() - started;
     // Purchases are answered again once the replica serves the slot.
     const probe = crowd[sent++]!;
@@ -311,5 +369,18 @@ describe('Redis Cluster: two API copies and two workers', () => {
     await settled(sale.id);
     await checkInvariants(sale.id, stock, 1, answers);
     expect(failoverMs).toBeLessThan(30_000);
-  }, 180_000);
+    await cluster.revive(victim);
+  }
+
+  it(
+    'the master of the sale killed mid-spike: its replica takes over, every 202 is an order, nothing oversold',
+    () => masterKilledMidSpike((saleId) => `{${saleId}}`),
+    180_000,
+  );
+
+  it(
+    'the master of the orders queue killed mid-spike: its replica takes over, every 202 is an order',
+    () => masterKilledMidSpike(() => ordersPrefix()),
+    180_000,
+  );
 });

@@ -142,6 +142,20 @@ export class OwnRedisCluster {
     await exited;
   }
 
+  /**
+   * Starts a killed node again on its port and data dir: it rejoins (nodes.conf) as a replica of
+   * the master that took its slots over. Resolves once every replica of the cluster is synced.
+   */
+  async revive(port: number): Promise<void> {
+    const node = this.nodes.find((n) => n.port === port)!;
+    if (node.child && node.child.exitCode === null && node.child.signalCode === null) return;
+    await this.startNode(node);
+    await this.waitUntil(async () => {
+      const replication = await this.call(port, 'INFO', 'replication');
+      return /role:slave/.test(replication) && /master_link_status:up/.test(replication);
+    }, 30_000);
+  }
+
   /** Resolves once the slot of `key` is served by a master other than `formerPort` and the cluster is ok. */
   async waitForFailover(key: string, formerPort: number, timeoutMs = 30_000): Promise<number> {
     let now = formerPort;

@@ -79,6 +79,17 @@ export function clusterNodes(config: Pick<RedisConfig, 'REDIS_CLUSTER_NODES'>): 
  * CLUSTERDOWN and closed connections are retried for up to 32 × 500 ms; the
  * slot map is also refreshed every 5 s (ioredis does not by default).
  * See ../shared/notes/redis-cluster.md §1 and §4.
+ *
+ * No ready check: with it, a connect() made while the cluster is failing
+ * (cluster_state:fail, between a master's death and its replica's promotion)
+ * fails the check, and ioredis reconnects on its own but never settles that
+ * connect()'s promise. BullMQ awaits one whenever it resets a worker's
+ * blocking connection (a BZPOPMIN past its watchdog, which a failover
+ * causes): the worker's fetch loop stayed parked for good, so the orders
+ * queue, and the ticket sweeper scheduled on it, stopped. Without the check
+ * the client is ready once it has the slot map, and commands ride out the
+ * failing cluster through the CLUSTERDOWN retries above
+ * (test/redis-cluster-failover.e2e-spec.ts).
  */
 export function clusterOptions(config: ConnectionConfig, node: RedisOptions = {}): ClusterOptions {
   return {
@@ -90,6 +101,7 @@ export function clusterOptions(config: ConnectionConfig, node: RedisOptions = {}
     maxRedirections: 32,
     slotsRefreshInterval: 5000,
     clusterRetryStrategy: retryStrategy,
+    enableReadyCheck: false,
   };
 }
 
