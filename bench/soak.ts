@@ -1,5 +1,5 @@
 /**
- * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N]`
+ * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N] [--db NAME] [--prefix P]`
  *
  * Soak: the built API and one worker (every queue) as separate processes with
  * production settings, then mixed traffic for N minutes — browse the sales,
@@ -70,6 +70,10 @@ const { values: flags } = parseArgs({
     faults: { type: 'boolean', default: false },
     'fault-down-seconds': { type: 'string', default: '3' },
     'malloc-arena-max': { type: 'string' },
+    /** The database it creates (and drops first): another name lets two runs share the machine's Postgres. */
+    db: { type: 'string', default: 'flash_sale_soak' },
+    /** Its Redis key prefix (queues: `{<prefix>q}`) on the shared Redis, for the same reason. */
+    prefix: { type: 'string', default: 'fssoak' },
   },
 });
 const FAULTS = flags.faults;
@@ -77,8 +81,8 @@ const FAULT_DOWN_MS = Number(flags['fault-down-seconds']) * 1000;
 const MINUTES = Number(flags.minutes);
 const USERS = Number(flags.users);
 const CALIBRATE_SECONDS = Number(flags['calibrate-seconds']);
-const PREFIX = 'fssoak';
-const QUEUE_PREFIX = '{fssoakq}';
+const PREFIX = flags.prefix;
+const QUEUE_PREFIX = `{${PREFIX}q}`;
 const SAMPLE_MS = 5000;
 const MAX_IN_FLIGHT = 1000;
 
@@ -441,7 +445,7 @@ async function main(): Promise<void> {
     await ownRedis?.start(REDIS_ARGS);
     await ownPostgres?.start();
     const redisUrl = ownRedis?.url ?? REDIS_URL;
-    const db = await freshDatabase('flash_sale_soak', ownPostgres ? { server: ownPostgres.url } : {});
+    const db = await freshDatabase(flags.db, ownPostgres ? { server: ownPostgres.url } : {});
     if (!ownRedis) await clearRedis([PREFIX, QUEUE_PREFIX]);
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     const smtpPort = (smtp.server.address() as { port: number }).port;
