@@ -72,7 +72,7 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
     api = await startApi(config);
     worker = await startWorker(config);
     [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    const users = await createUsers(api, db.url, 240);
+    const users = await createUsers(api, db.url, 260);
     // A phone number of their own for each shopper, so an SMS can be told apart.
     shoppers = users.map((u, i) => ({ ...u, phone: `+1555${String(1_000_000 + i)}` }));
     await query(
@@ -214,7 +214,14 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
       expect(dead.body.items.map((n) => n.id).sort()).toEqual([email!.id, sms!.id].sort());
       // Each went in its order event's batch job, which completed with the one failure counted.
       const smsBatch = await queue(QueueName.Sms).getJob(batchJobId('SMS', [sms!.id]));
-      expect(smsBatch!.returnvalue).toEqual({ sent: 0, alreadySent: 0, alreadyFailed: 0, failed: 1, retryingAlone: 0 });
+      expect(smsBatch!.returnvalue).toEqual({
+        sent: 0,
+        alreadySent: 0,
+        alreadyFailed: 0,
+        failed: 1,
+        retryingAlone: 0,
+        handedBack: 0,
+      });
       expect(await queue(QueueName.Sms).getJob(sms!.id)).toBeUndefined();
 
       refuse = false;
@@ -374,6 +381,7 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
         alreadyFailed: 0,
         failed: 1,
         retryingAlone: 1,
+        handedBack: 0,
       } satisfies BatchOutcome);
       expect(batch!.attemptsMade).toBe(1);
 
@@ -432,6 +440,7 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
       alreadyFailed: 0,
       failed: 1,
       retryingAlone: 0,
+      handedBack: 0,
     } satisfies BatchOutcome);
     const after = await rowsOf(ids);
     expect(after.map((r) => r.status)).toEqual(['SENT', 'FAILED', ...notReached.map(() => 'SENT')]);
@@ -440,6 +449,39 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
     expect(smtp.received.length - mailsBefore).toBe(ids.length + notReached.length);
     expect(mailsTo(emails[0]!.shopper.email).filter((m) => m.notificationId === sent)).toHaveLength(2);
     expect(mailsTo(emails[1]!.shopper.email).filter((m) => m.notificationId === inFlight)).toHaveLength(2);
+  });
+
+  it('a worker shutting down mid-batch finishes the messages in flight and hands back the rest: each sent once', async () => {
+    const emails = await queuedEmails(231, 25);
+    const ids = emails.map((e) => e.row.id);
+    const mailsBefore = new Map(emails.map((e) => [e.row.id, mailsTo(e.shopper.email).length]));
+    // 300 ms per message on 10 lanes: the batch takes about a second, the shutdown comes in its first turn.
+    smtp.delayMs = 300;
+    try {
+      await queue(QueueName.Email).add(JobName.SendEmails, { notificationIds: ids }, { jobId: 'batch-shutdown' });
+      await waitFor(
+        'the batch to be sending',
+        () => rowsOf(ids),
+        (rows) => rows.some((r) => r.status === 'SENDING'),
+      );
+      await worker.close();
+      const batch = await queue(QueueName.Email).getJob('batch-shutdown');
+      const outcome = batch!.returnvalue as BatchOutcome;
+      expect(await batch!.getState()).toBe('completed');
+      expect(outcome.handedBack).toBeGreaterThan(0);
+      expect(outcome.sent + outcome.handedBack).toBe(ids.length);
+      // Nothing left SENDING (no message of unknown fate); the ones handed back are still QUEUED.
+      const between = await rowsOf(ids);
+      expect(between.filter((r) => r.status === 'SENT')).toHaveLength(outcome.sent);
+      expect(between.filter((r) => r.status === 'QUEUED')).toHaveLength(outcome.handedBack);
+    } finally {
+      smtp.delayMs = 0;
+      worker = await startWorker(config);
+    }
+    await queuesIdle();
+    const after = await rowsOf(ids);
+    expect(after.map((r) => r.status)).toEqual(ids.map(() => 'SENT'));
+    for (const e of emails) expect(mailsTo(e.shopper.email).length - mailsBefore.get(e.row.id)!).toBe(1);
   });
 
   it('a spike of 200 orders: 200 emails and 200 SMS, no duplicates; a slow SMTP server delays neither buyers nor SMS', async () => {

@@ -65,11 +65,20 @@ export function retryAloneJob(config: NotifyConfig, channel: NotificationChannel
  * a no-op; a different list is a new job, and the claims make sure no record
  * is sent twice whichever jobs carry it.
  */
-export function sendBatchJobs(config: NotifyConfig, channel: NotificationChannel, ids: readonly string[]): JobItem[] {
+export function sendBatchJobs(
+  config: NotifyConfig,
+  channel: NotificationChannel,
+  ids: readonly string[],
+  /** Mixed into the job ids: a list handed back at shutdown must never be taken for a job that already exists. */
+  salt = '',
+): JobItem[] {
   const jobs: JobItem[] = [];
   for (let i = 0; i < ids.length; i += SEND_BATCH_MAX) {
     const notificationIds = ids.slice(i, i + SEND_BATCH_MAX);
-    const digest = createHash('sha256').update(notificationIds.join(',')).digest('base64url').slice(0, 32);
+    const digest = createHash('sha256')
+      .update(salt + notificationIds.join(','))
+      .digest('base64url')
+      .slice(0, 32);
     jobs.push({
       name: SEND_BATCH_JOB[channel],
       data: { notificationIds },

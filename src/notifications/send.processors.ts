@@ -7,7 +7,10 @@ import { JobName, QueueName, type JobItem, type JobOf } from '../infra/queues/qu
 import { describeError, SendFailure } from './channels/send-failure.js';
 import { DeliveryService, type Attempt, type DeliveryOutcome } from './delivery.service.js';
 import type { NotificationChannel } from './notification.types.js';
-import { retryAloneJob } from './send-jobs.js';
+import { randomUUID } from 'node:crypto';
+import { shuttingDown } from '../infra/lifecycle.js';
+import { JobWorkers } from '../infra/queues/job-workers.js';
+import { retryAloneJob, sendBatchJobs, sendQueue } from './send-jobs.js';
 import { Lanes } from './send-lanes.js';
 
 /** What became of the messages of one batch job. */
@@ -19,6 +22,8 @@ export interface BatchOutcome {
   failed: number;
   /** Failed transiently: each continues as a job of its own (job id = notification id). */
   retryingAlone: number;
+  /** Not started when this worker began to shut down: handed back in a new batch job, still QUEUED. */
+  handedBack: number;
 }
 
 /**
@@ -39,7 +44,10 @@ export interface BatchOutcome {
  *
  * Every message of a channel, whichever job carries it, waits for one of the
  * channel's NOTIFY_CONCURRENCY lanes: that bounds the messages in flight in
- * this worker, not the number of jobs.
+ * this worker, not the number of jobs. Once the worker is shutting down, a
+ * batch starts no more messages: those it has not claimed are handed back
+ * as a new batch job (still QUEUED) for another worker, so a shutdown waits
+ * for the messages in flight only, not for whole batches.
  */
 @Injectable()
 @JobConsumer([QueueName.Email, QueueName.Sms])
@@ -51,6 +59,7 @@ export class SendProcessor {
     @Inject(DeliveryService) private readonly delivery: DeliveryService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(NotifyConfig) private readonly config: NotifyConfig,
+    @Inject(JobWorkers) private readonly workers: JobWorkers,
   ) {
     this.lanes = { EMAIL: new Lanes(config.NOTIFY_CONCURRENCY), SMS: new Lanes(config.NOTIFY_CONCURRENCY) };
   }
@@ -93,14 +102,29 @@ export class SendProcessor {
   /** Many messages of one channel, each its own first attempt; the transient failures go on alone. */
   private async many(ids: readonly string[], channel: NotificationChannel): Promise<BatchOutcome> {
     const attempt: Attempt = { number: 1, max: this.config.NOTIFY_ATTEMPTS };
-    const outcome: BatchOutcome = { sent: 0, alreadySent: 0, alreadyFailed: 0, failed: 0, retryingAlone: 0 };
+    const outcome: BatchOutcome = {
+      sent: 0,
+      alreadySent: 0,
+      alreadyFailed: 0,
+      failed: 0,
+      retryingAlone: 0,
+      handedBack: 0,
+    };
     const alone: JobItem[] = [];
+    const handBack: string[] = [];
     const lanes = this.lanes[channel];
+    const queue = sendQueue(channel);
     await Promise.all(
       [...new Set(ids)].map(async (id) => {
         try {
-          const result = await lanes.run(() => this.delivery.deliver(id, channel, attempt));
-          if (result === 'sent') outcome.sent++;
+          const result = await lanes.run(() => {
+            // From the signal on (or from the worker's close, when the app is closed without one).
+            if (!shuttingDown() && !this.workers.isClosing(queue)) return this.delivery.deliver(id, channel, attempt);
+            handBack.push(id);
+            return Promise.resolve('handed-back' as const);
+          });
+          if (result === 'handed-back') outcome.handedBack++;
+          else if (result === 'sent') outcome.sent++;
           else if (result === 'already-sent') outcome.alreadySent++;
           else outcome.alreadyFailed++;
         } catch (err) {
@@ -117,6 +141,7 @@ export class SendProcessor {
         }
       }),
     );
+    if (handBack.length) alone.push(...sendBatchJobs(this.config, channel, handBack, randomUUID()));
     if (alone.length) await this.queues.enqueueBulk(alone);
     return outcome;
   }

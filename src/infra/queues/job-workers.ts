@@ -83,6 +83,11 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
     for (const [queue, run] of runs) this.workers.set(queue, this.start(queue, table.get(queue)!, run));
   }
 
+  /** Whether this queue's worker is closing (a shutdown has begun): long jobs can hand back what they have not started. */
+  isClosing(queue: QueueName): boolean {
+    return this.closing.has(queue);
+  }
+
   /** The running workers, by queue. */
   all(): ReadonlyMap<QueueName, Worker> {
     return this.workers;

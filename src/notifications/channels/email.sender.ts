@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { type NodemailerError, type Transporter } from 'nodemailer';
 import { NotifyConfig } from '../../infra/config/app-config.js';
 import type { ClaimedNotification, EmailContent } from '../notification.types.js';
@@ -33,7 +33,7 @@ function isEmailContent(content: unknown): content is EmailContent {
 
 /** The email channel: nodemailer over SMTP (a pool of NOTIFY_CONCURRENCY connections). */
 @Injectable()
-export class EmailSender implements OnModuleDestroy {
+export class EmailSender implements OnApplicationShutdown {
   private readonly transport: Transporter;
   private readonly messageIdDomain: string;
 
@@ -72,7 +72,8 @@ export class EmailSender implements OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
+  /** After the workers have finished their active jobs (beforeApplicationShutdown), not before. */
+  onApplicationShutdown(): void {
     this.transport.close();
   }
 }
