@@ -1,5 +1,5 @@
 /**
- * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N] [--db NAME] [--prefix P]`
+ * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N] [--db NAME] [--prefix P] [--root DIR]`
  *
  * Soak: the built API and one worker (every queue) as separate processes with
  * production settings, then mixed traffic for N minutes — browse the sales,
@@ -74,6 +74,8 @@ const { values: flags } = parseArgs({
     db: { type: 'string', default: 'flash_sale_soak' },
     /** Its Redis key prefix (queues: `{<prefix>q}`) on the shared Redis, for the same reason. */
     prefix: { type: 'string', default: 'fssoak' },
+    /** The build under test: this checkout, or another one (e.g. an older commit, for before/after figures). */
+    root: { type: 'string' },
   },
 });
 const FAULTS = flags.faults;
@@ -81,6 +83,7 @@ const FAULT_DOWN_MS = Number(flags['fault-down-seconds']) * 1000;
 const MINUTES = Number(flags.minutes);
 const USERS = Number(flags.users);
 const CALIBRATE_SECONDS = Number(flags['calibrate-seconds']);
+const BUILD = path.resolve(flags.root ?? ROOT);
 const PREFIX = flags.prefix;
 const QUEUE_PREFIX = `{${PREFIX}q}`;
 const SAMPLE_MS = 5000;
@@ -445,7 +448,7 @@ async function main(): Promise<void> {
     await ownRedis?.start(REDIS_ARGS);
     await ownPostgres?.start();
     const redisUrl = ownRedis?.url ?? REDIS_URL;
-    const db = await freshDatabase(flags.db, ownPostgres ? { server: ownPostgres.url } : {});
+    const db = await freshDatabase(flags.db, { root: BUILD, ...(ownPostgres ? { server: ownPostgres.url } : {}) });
     if (!ownRedis) await clearRedis([PREFIX, QUEUE_PREFIX]);
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     const smtpPort = (smtp.server.address() as { port: number }).port;
@@ -464,11 +467,16 @@ async function main(): Promise<void> {
         ...(flags['malloc-arena-max'] ? { MALLOC_ARENA_MAX: flags['malloc-arena-max'] } : {}),
       },
     );
-    const api = await startNode('soak-api', [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')], env, /API listening/);
+    const api = await startNode(
+      'soak-api',
+      [...API_NODE_FLAGS, path.join(BUILD, 'dist/main.js')],
+      env,
+      /API listening/,
+    );
     procs.push(api);
     const worker = await startNode(
       'soak-worker',
-      [...WORKER_NODE_FLAGS, path.join(ROOT, 'dist/worker.js')],
+      [...WORKER_NODE_FLAGS, path.join(BUILD, 'dist/worker.js')],
       env,
       /worker ready/,
     );
