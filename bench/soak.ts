@@ -1,5 +1,5 @@
 /**
- * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N] [--db NAME] [--prefix P] [--root DIR]`
+ * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N] [--db NAME] [--prefix P] [--root DIR] [--profile]`
  *
  * Soak: the built API and one worker (every queue) as separate processes with
  * production settings, then mixed traffic for N minutes — browse the sales,
@@ -76,6 +76,8 @@ const { values: flags } = parseArgs({
     prefix: { type: 'string', default: 'fssoak' },
     /** The build under test: this checkout, or another one (e.g. an older commit, for before/after figures). */
     root: { type: 'string' },
+    /** CPU profiles of the API and the worker (bench/results/profiles/soak-*.cpuprofile). */
+    profile: { type: 'boolean', default: false },
   },
 });
 const FAULTS = flags.faults;
@@ -84,6 +86,14 @@ const MINUTES = Number(flags.minutes);
 const USERS = Number(flags.users);
 const CALIBRATE_SECONDS = Number(flags['calibrate-seconds']);
 const BUILD = path.resolve(flags.root ?? ROOT);
+const prof = (name: string): string[] =>
+  flags.profile
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`,
+        `--cpu-prof-name=${name}.cpuprofile`,
+      ]
+    : [];
 const PREFIX = flags.prefix;
 const QUEUE_PREFIX = `{${PREFIX}q}`;
 const SAMPLE_MS = 5000;
@@ -469,14 +479,14 @@ async function main(): Promise<void> {
     );
     const api = await startNode(
       'soak-api',
-      [...API_NODE_FLAGS, path.join(BUILD, 'dist/main.js')],
+      [...API_NODE_FLAGS, ...prof('soak-api'), path.join(BUILD, 'dist/main.js')],
       env,
       /API listening/,
     );
     procs.push(api);
     const worker = await startNode(
       'soak-worker',
-      [...WORKER_NODE_FLAGS, path.join(BUILD, 'dist/worker.js')],
+      [...WORKER_NODE_FLAGS, ...prof('soak-worker'), path.join(BUILD, 'dist/worker.js')],
       env,
       /worker ready/,
     );
