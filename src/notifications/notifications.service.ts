@@ -15,6 +15,15 @@ import { TEMPLATES, type OrderEvent } from './templates/templates.js';
 
 type NotifiedEvent = EventJob<OrderEvent>;
 
+/**
+ * How long the first event job of a group waits for others before its
+ * records are written (a full group of BATCH_SIZE events goes at once). At
+ * ordinary load, order events arrive a few at a time: waiting a little lets
+ * one transaction and one send job per channel carry many of them, for a
+ * message that leaves that much later.
+ */
+export const RECORD_LINGER_MS = 200;
+
 /** An order with the shopper and sale a message about it needs. */
 interface OrderFacts {
   orderId: string;
@@ -56,7 +65,7 @@ export class NotificationsService {
     @Inject(QueueConfig) queueConfig: QueueConfig,
     @Inject(NotifyConfig) private readonly config: NotifyConfig,
   ) {
-    this.batcher = new MicroBatcher((events) => this.recordBatch(events), queueConfig.BATCH_SIZE);
+    this.batcher = new MicroBatcher((events) => this.recordBatch(events), queueConfig.BATCH_SIZE, RECORD_LINGER_MS);
   }
 
   /** Handles the order events of one job (batched with the events arriving together). */
