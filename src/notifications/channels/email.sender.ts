@@ -31,7 +31,7 @@ function isEmailContent(content: unknown): content is EmailContent {
   return typeof c?.subject === 'string' && typeof c.text === 'string' && typeof c.html === 'string';
 }
 
-/** The email channel: nodemailer over SMTP (a pool of NOTIFY_CONCURRENCY connections). */
+/** The email channel: nodemailer over SMTP (a pool of NOTIFY_CONCURRENCY kept-open connections). */
 @Injectable()
 export class EmailSender implements OnApplicationShutdown {
   private readonly transport: Transporter;
@@ -44,6 +44,10 @@ export class EmailSender implements OnApplicationShutdown {
         url: config.SMTP_URL,
         pool: true,
         maxConnections: config.NOTIFY_CONCURRENCY,
+        // A connection carries on until it breaks or idles out, instead of being replaced every 100 messages
+        // (nodemailer's default): 5 interleaved pairs of 5,000 mails into the bench's SMTP sink, loaded machine,
+        // 625 against 680 µs of CPU per mail (lower in every pair).
+        maxMessages: Infinity,
         connectionTimeout: timeout,
         greetingTimeout: timeout,
         socketTimeout: timeout,
