@@ -27,8 +27,9 @@ type WorkerSettings = QueueConfig & Pick<NotifyConfig, 'NOTIFY_CONCURRENCY'>;
 
 /**
  * Jobs one worker process runs at once, per queue: many where jobs are batched
- * into transactions (and expiries firing together are cancelled in one), one
- * message per job waiting on a remote server for the sends, one for the rest.
+ * into transactions (and expiries firing together are cancelled in one),
+ * NOTIFY_CONCURRENCY send jobs (batches or single messages; the messages in
+ * flight are bounded by the channel's lanes in SendProcessor), one for the rest.
  */
 const CONCURRENCY: { readonly [Q in QueueName]: (config: WorkerSettings) => number } = {
   [QueueName.Ops]: () => 1,
