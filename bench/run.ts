@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [--notifications] [--round-trips] [--profile]
  *                 [--users N] [--stock N] [--connections N] [--admission-seconds N]
  *                 [--soldout-seconds N] [--ceiling-seconds N] [--root DIR] [--redis-url URL]
- *                 [--worker-priority N] [--env KEY=VALUE ...]`
+ *                 [--worker-priority N] [--db NAME] [--env KEY=VALUE ...]`
  *
  * A reproducible flash-sale spike on this machine: the built API and workers
  * as separate processes (production settings, request logging on), N users
@@ -66,6 +66,8 @@ const { values: flags } = parseArgs({
     root: { type: 'string' },
     'redis-url': { type: 'string' },
     'worker-priority': { type: 'string' },
+    /** The database it creates (and drops first): another name lets two runs share the machine's Postgres. */
+    db: { type: 'string' },
     /** A setting for the API and the workers (repeatable), e.g. --env HANDOFF_LINGER_MS=20. */
     env: { type: 'string', multiple: true },
   },
@@ -89,7 +91,7 @@ const P = {
 /** The build under test: this checkout, or another one (e.g. an older commit, for before/after figures). */
 const ROOT = path.resolve(flags.root ?? HERE);
 
-const DB_NAME = 'flash_sale_bench';
+const DB_NAME = flags.db ?? 'flash_sale_bench';
 /** The same database through another port on this machine (the round-trip counting proxy). */
 const viaPort = (url: string, port: number): string => {
   const u = new URL(url);
@@ -362,7 +364,7 @@ async function main(): Promise<void> {
       procs.push(
         await startNode(
           'notify worker',
-          [...WORKER_NODE_FLAGS, path.join(ROOT, 'dist/worker.js')],
+          [...WORKER_NODE_FLAGS, ...prof('notify-worker'), path.join(ROOT, 'dist/worker.js')],
           {
             ...env,
             WORKER_QUEUES: 'notifications,email,sms',
@@ -535,10 +537,14 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 250));
         s = await sinkStats();
       }
+      // The notify worker's CPU from its start to the last message (its start-up included), per message.
+      const notifyCpu = cpuBetween({}, cpuSnapshot({ notify: () => [procs[2]!.child.pid!] })).notify ?? 0;
       notifications = {
         emails: s.mails,
         sms: s.texts,
         duplicates: s.duplicates,
+        notifyWorkerCpuSeconds: Math.round(notifyCpu * 10) / 10,
+        notifyWorkerCpuUsPerMessage: Math.round((notifyCpu * 1e6) / Math.max(1, s.mails + s.texts)),
         secondsFromLast202: Math.round((s.lastAt - lastAccept) / 100) / 10,
         secondsAfterDrain: Math.round((s.lastAt - drainedAt) / 100) / 10,
         messagesPerSecond: Math.round((s.mails + s.texts) / ((s.lastAt - firstAccept) / 1000)),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N]`
+ * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N] [--db NAME] [--prefix P] [--root DIR] [--profile]`
  *
  * Soak: the built API and one worker (every queue) as separate processes with
  * production settings, then mixed traffic for N minutes — browse the sales,
@@ -70,6 +70,14 @@ const { values: flags } = parseArgs({
     faults: { type: 'boolean', default: false },
     'fault-down-seconds': { type: 'string', default: '3' },
     'malloc-arena-max': { type: 'string' },
+    /** The database it creates (and drops first): another name lets two runs share the machine's Postgres. */
+    db: { type: 'string', default: 'flash_sale_soak' },
+    /** Its Redis key prefix (queues: `{<prefix>q}`) on the shared Redis, for the same reason. */
+    prefix: { type: 'string', default: 'fssoak' },
+    /** The build under test: this checkout, or another one (e.g. an older commit, for before/after figures). */
+    root: { type: 'string' },
+    /** CPU profiles of the API and the worker (bench/results/profiles/soak-*.cpuprofile). */
+    profile: { type: 'boolean', default: false },
   },
 });
 const FAULTS = flags.faults;
@@ -77,8 +85,17 @@ const FAULT_DOWN_MS = Number(flags['fault-down-seconds']) * 1000;
 const MINUTES = Number(flags.minutes);
 const USERS = Number(flags.users);
 const CALIBRATE_SECONDS = Number(flags['calibrate-seconds']);
-const PREFIX = 'fssoak';
-const QUEUE_PREFIX = '{fssoakq}';
+const BUILD = path.resolve(flags.root ?? ROOT);
+const prof = (name: string): string[] =>
+  flags.profile
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`,
+        `--cpu-prof-name=${name}.cpuprofile`,
+      ]
+    : [];
+const PREFIX = flags.prefix;
+const QUEUE_PREFIX = `{${PREFIX}q}`;
 const SAMPLE_MS = 5000;
 const MAX_IN_FLIGHT = 1000;
 
@@ -441,7 +458,7 @@ async function main(): Promise<void> {
     await ownRedis?.start(REDIS_ARGS);
     await ownPostgres?.start();
     const redisUrl = ownRedis?.url ?? REDIS_URL;
-    const db = await freshDatabase('flash_sale_soak', ownPostgres ? { server: ownPostgres.url } : {});
+    const db = await freshDatabase(flags.db, { root: BUILD, ...(ownPostgres ? { server: ownPostgres.url } : {}) });
     if (!ownRedis) await clearRedis([PREFIX, QUEUE_PREFIX]);
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     const smtpPort = (smtp.server.address() as { port: number }).port;
@@ -460,11 +477,16 @@ async function main(): Promise<void> {
         ...(flags['malloc-arena-max'] ? { MALLOC_ARENA_MAX: flags['malloc-arena-max'] } : {}),
       },
     );
-    const api = await startNode('soak-api', [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')], env, /API listening/);
+    const api = await startNode(
+      'soak-api',
+      [...API_NODE_FLAGS, ...prof('soak-api'), path.join(BUILD, 'dist/main.js')],
+      env,
+      /API listening/,
+    );
     procs.push(api);
     const worker = await startNode(
       'soak-worker',
-      [...WORKER_NODE_FLAGS, path.join(ROOT, 'dist/worker.js')],
+      [...WORKER_NODE_FLAGS, ...prof('soak-worker'), path.join(BUILD, 'dist/worker.js')],
       env,
       /worker ready/,
     );

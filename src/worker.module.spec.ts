@@ -5,6 +5,8 @@ import { ALL_QUEUES, EventName, JobName, type JobKind, type QueueName } from './
 import { placedEvent } from './orders/order-pipeline.service.js';
 import { cancelledEvent, orderFacts } from './orders/order.events.js';
 import type { OrderRow } from './orders/orders.repository.js';
+import type { NotifyConfig } from './infra/config/app-config.js';
+import { retryAloneJob, SEND_BATCH_MAX, sendBatchJobs } from './notifications/send-jobs.js';
 import { CONSUMERS, payloadGuards } from './worker.module.js';
 
 describe("the worker's consumers", () => {
@@ -27,6 +29,7 @@ describe("the worker's payload guards", () => {
   const order: OrderRow = { id: 'o1', saleId: 's1', userId: 'u1', quantity: 2, amount: 500, paymentDeadline: null };
   const ticket: Ticket = { orderId: 'o1', saleId: 's1', userId: 'u1', quantity: 1, admittedAt: 1_700_000_000_000 };
   const rows = (...payloads: unknown[]) => ({ rows: [{ eventId: 'e1', payloads }] });
+  const notify = { NOTIFY_ATTEMPTS: 5, NOTIFY_BACKOFF_MS: 2000 } as NotifyConfig;
   /** Data of each job as its producer makes it (the builders where there are some). */
   const MADE: { [K in JobKind]: unknown } = {
     [JobName.Ping]: { sentAt: Date.now() },
@@ -40,6 +43,8 @@ describe("the worker's payload guards", () => {
     [JobName.SweepTickets]: {},
     [JobName.SendEmail]: { notificationId: 'n1' },
     [JobName.SendSms]: { notificationId: 'n1' },
+    [JobName.SendEmails]: sendBatchJobs(notify, 'EMAIL', ['n1', 'n2'])[0]!.data,
+    [JobName.SendSmsBatch]: sendBatchJobs(notify, 'SMS', ['n3'])[0]!.data,
     [JobName.ExpireOrder]: { orderId: 'o1' },
     [JobName.ExpireOrders]: { orderIds: ['o1', 'o2'] },
     [EventName.OrderPlaced]: rows(placedEvent(order).payload),
@@ -91,5 +96,23 @@ describe("the worker's payload guards", () => {
     expect(guard({ tickets: [ticket, { ...ticket, quantity: 1.5 }] })).toBe(false);
     expect(payloadGuards[JobName.ExpireOrders]({ orderIds: ['o1', 2] })).toBe(false);
     expect(payloadGuards[EventName.OrderCancelled](rows({ ...orderFacts(order), reason: 'bored' }))).toBe(false);
+  });
+
+  it('takes a message continuing alone after its batch, and refuses send batches that are empty, too long or not ids', () => {
+    expect(payloadGuards[JobName.SendSms](retryAloneJob(notify, 'SMS', 'n1').data)).toBe(true);
+    expect(payloadGuards[JobName.SendEmail]({ notificationId: 'n1', attemptsBefore: -1 })).toBe(false);
+    expect(payloadGuards[JobName.SendEmail]({ notificationId: 'n1', attemptsBefore: '1' })).toBe(false);
+    const guard = payloadGuards[JobName.SendEmails];
+    expect(guard({ notificationIds: [] })).toBe(false);
+    expect(guard({ notificationIds: ['n1', 2] })).toBe(false);
+    expect(guard({ notificationIds: 'n1' })).toBe(false);
+    const ids = Array.from({ length: SEND_BATCH_MAX + 1 }, (_, i) => `n${i}`);
+    expect(guard({ notificationIds: ids })).toBe(false);
+    const jobs = sendBatchJobs(notify, 'EMAIL', ids);
+    expect(jobs.map((j) => j.data)).toEqual([
+      { notificationIds: ids.slice(0, -1) },
+      { notificationIds: ids.slice(-1) },
+    ]);
+    expect(jobs.every((j) => guard(j.data))).toBe(true);
   });
 });

@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { ulid } from 'ulid';
-import type { AppConfig } from '../src/infra/config/app-config.js';
+import type { AppConfig, NotifyConfig } from '../src/infra/config/app-config.js';
 import { EventName, JobName, QueueName } from '../src/infra/queues/queues.js';
 import type { EventBatch } from '../src/events/event-batch.js';
+import type { BatchOutcome } from '../src/notifications/send.processors.js';
+import { sendBatchJobs } from '../src/notifications/send-jobs.js';
 import { buy, createActiveSale, outboxEventsOf, query, statusCounts } from './support/buy.js';
 import { waitFor } from './support/wait-for.js';
 import { clearRedis, createTestDatabase, testConfig, type TestDatabase } from './support/env.js';
@@ -33,6 +35,10 @@ interface NotificationRow {
 }
 
 const GATEWAY_TOKEN = 'gateway-secret-token';
+
+/** The id of the batch job the notifications worker makes for these records of one channel. */
+const batchJobId = (channel: 'EMAIL' | 'SMS', ids: string[]): string =>
+  sendBatchJobs({ NOTIFY_ATTEMPTS: 4, NOTIFY_BACKOFF_MS: 50 } as NotifyConfig, channel, ids)[0]!.opts!.jobId!;
 
 describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgres)', () => {
   let db: TestDatabase;
@@ -66,7 +72,7 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
     api = await startApi(config);
     worker = await startWorker(config);
     [admin] = await createUsers(api, db.url, 1, 'ADMIN');
-    const users = await createUsers(api, db.url, 220);
+    const users = await createUsers(api, db.url, 260);
     // A phone number of their own for each shopper, so an SMS can be told apart.
     shoppers = users.map((u, i) => ({ ...u, phone: `+1555${String(1_000_000 + i)}` }));
     await query(
@@ -206,10 +212,17 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
         { token: admin.token },
       );
       expect(dead.body.items.map((n) => n.id).sort()).toEqual([email!.id, sms!.id].sort());
-      const failedJob = await queue(QueueName.Sms).getJob(sms!.id);
-      expect(await failedJob!.getState()).toBe('failed');
-      expect(failedJob!.failedReason).toMatch(/400/);
-      expect(failedJob!.attemptsMade).toBe(1);
+      // Each went in its order event's batch job, which completed with the one failure counted.
+      const smsBatch = await queue(QueueName.Sms).getJob(batchJobId('SMS', [sms!.id]));
+      expect(smsBatch!.returnvalue).toEqual({
+        sent: 0,
+        alreadySent: 0,
+        alreadyFailed: 0,
+        failed: 1,
+        retryingAlone: 0,
+        handedBack: 0,
+      });
+      expect(await queue(QueueName.Sms).getJob(sms!.id)).toBeUndefined();
 
       refuse = false;
       for (const n of [email!, sms!]) {
@@ -328,6 +341,149 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
     expect(after.map((r) => r.status)).toEqual(emails.map(() => 'SENT'));
   });
 
+  /**
+   * Orders of shoppers 220… with their email and SMS sent, then every email
+   * QUEUED again: records for a batch job the test adds itself.
+   */
+  async function queuedEmails(from: number, n: number): Promise<{ shopper: Shopper; row: NotificationRow }[]> {
+    const buyers = shoppers.slice(from, from + n);
+    const orders = await Promise.all(buyers.map((s) => purchase(s)));
+    const rows = await Promise.all(orders.map((o) => settled(o)));
+    const emails = rows.map((r, i) => ({ shopper: buyers[i]!, row: r[0]! }));
+    expect(emails.map((e) => [e.row.channel, e.row.status])).toEqual(emails.map(() => ['EMAIL', 'SENT']));
+    await query(db.url, `UPDATE notifications SET status = 'QUEUED' WHERE id = ANY($1)`, [emails.map((e) => e.row.id)]);
+    return emails;
+  }
+
+  const rowsOf = (ids: string[]) =>
+    query<NotificationRow>(db.url, 'SELECT * FROM notifications WHERE id = ANY($1) ORDER BY id', [ids]).then((rows) =>
+      ids.map((id) => rows.find((r) => r.id === id)!),
+    );
+
+  it('a batch job with one recipient failing transiently and one permanently: the first retried alone, the second FAILED alone, the others sent once', async () => {
+    const emails = await queuedEmails(220, 6);
+    const [flaky, refused, ...fine] = emails;
+    const ids = emails.map((e) => e.row.id);
+    const mailsBefore = new Map(emails.map((e) => [e.row.id, mailsTo(e.shopper.email).length]));
+    let flakyRefusals = 1;
+    smtp.onRcpt = (address) => {
+      if (address === refused!.shopper.email) return { code: 550, text: '5.1.1 mailbox unavailable' };
+      if (address === flaky!.shopper.email && flakyRefusals-- > 0) return { code: 451, text: 'try again later' };
+      return undefined;
+    };
+    try {
+      await queue(QueueName.Email).add(JobName.SendEmails, { notificationIds: ids }, { jobId: 'batch-one-bad' });
+      await queuesIdle();
+      const batch = await queue(QueueName.Email).getJob('batch-one-bad');
+      expect(batch!.returnvalue).toEqual({
+        sent: fine.length,
+        alreadySent: 0,
+        alreadyFailed: 0,
+        failed: 1,
+        retryingAlone: 1,
+        handedBack: 0,
+      } satisfies BatchOutcome);
+      expect(batch!.attemptsMade).toBe(1);
+
+      const after = await rowsOf(ids);
+      const [flakyRow, refusedRow, ...fineRows] = after;
+      // The transient one: its second attempt as a job of its own (job id = notification id), then SENT.
+      expect(flakyRow).toMatchObject({ status: 'SENT', attempts: flaky!.row.attempts + 2, last_error: null });
+      const alone = await queue(QueueName.Email).getJob(flaky!.row.id);
+      expect(alone).toMatchObject({
+        name: JobName.SendEmail,
+        data: { notificationId: flaky!.row.id, attemptsBefore: 1 },
+      });
+      expect(alone!.returnvalue).toBe('sent');
+      // The permanent one: FAILED with its reason, nothing else touched, no job of its own.
+      expect(refusedRow).toMatchObject({ status: 'FAILED', attempts: refused!.row.attempts + 1 });
+      expect(refusedRow!.last_error).toMatch(/^attempt 1\/4: .*550 5\.1\.1 mailbox unavailable/);
+      expect(await queue(QueueName.Email).getJob(refused!.row.id)).toBeUndefined();
+      // The others: one try each, SENT.
+      expect(fineRows.map((r) => [r.status, r.attempts])).toEqual(fine.map((e) => ['SENT', e.row.attempts + 1]));
+      // One more message for each record sent, none for the refused one.
+      for (const e of [flaky!, ...fine]) {
+        expect(mailsTo(e.shopper.email).length - mailsBefore.get(e.row.id)!).toBe(1);
+      }
+      expect(mailsTo(refused!.shopper.email).length).toBe(mailsBefore.get(refused!.row.id));
+    } finally {
+      smtp.onRcpt = () => undefined;
+    }
+  });
+
+  it('a batch job delivered again (after it completed, or after its worker died mid-batch) sends nothing twice', async () => {
+    const emails = await queuedEmails(226, 5);
+    const ids = emails.map((e) => e.row.id);
+    const mailsBefore = smtp.received.length;
+    await queue(QueueName.Email).add(JobName.SendEmails, { notificationIds: ids }, { jobId: 'batch-first' });
+    await queuesIdle();
+    expect(smtp.received.length - mailsBefore).toBe(ids.length);
+
+    // The same batch again: everything already SENT.
+    await queue(QueueName.Email).add(JobName.SendEmails, { notificationIds: ids }, { jobId: 'batch-again' });
+    await queuesIdle();
+    expect((await queue(QueueName.Email).getJob('batch-again'))!.returnvalue).toMatchObject({
+      sent: 0,
+      alreadySent: ids.length,
+    });
+    expect(smtp.received.length - mailsBefore).toBe(ids.length);
+
+    // A worker that died mid-batch: one message sent, one in flight (SENDING), the rest not reached (QUEUED).
+    const [sent, inFlight, ...notReached] = ids;
+    await query(db.url, `UPDATE notifications SET status = 'SENDING' WHERE id = $1`, [inFlight]);
+    await query(db.url, `UPDATE notifications SET status = 'QUEUED' WHERE id = ANY($1)`, [notReached]);
+    await queue(QueueName.Email).add(JobName.SendEmails, { notificationIds: ids }, { jobId: 'batch-redelivered' });
+    await queuesIdle();
+    expect((await queue(QueueName.Email).getJob('batch-redelivered'))!.returnvalue).toEqual({
+      sent: notReached.length,
+      alreadySent: 1,
+      alreadyFailed: 0,
+      failed: 1,
+      retryingAlone: 0,
+      handedBack: 0,
+    } satisfies BatchOutcome);
+    const after = await rowsOf(ids);
+    expect(after.map((r) => r.status)).toEqual(['SENT', 'FAILED', ...notReached.map(() => 'SENT')]);
+    expect(after[1]!.last_error).toMatch(/^interrupted/);
+    // Only the ones not reached went out again; the one in flight is left for an admin, the sent one alone.
+    expect(smtp.received.length - mailsBefore).toBe(ids.length + notReached.length);
+    expect(mailsTo(emails[0]!.shopper.email).filter((m) => m.notificationId === sent)).toHaveLength(2);
+    expect(mailsTo(emails[1]!.shopper.email).filter((m) => m.notificationId === inFlight)).toHaveLength(2);
+  });
+
+  it('a worker shutting down mid-batch finishes the messages in flight and hands back the rest: each sent once', async () => {
+    const emails = await queuedEmails(231, 25);
+    const ids = emails.map((e) => e.row.id);
+    const mailsBefore = new Map(emails.map((e) => [e.row.id, mailsTo(e.shopper.email).length]));
+    // 300 ms per message on 10 lanes: the batch takes about a second, the shutdown comes in its first turn.
+    smtp.delayMs = 300;
+    try {
+      await queue(QueueName.Email).add(JobName.SendEmails, { notificationIds: ids }, { jobId: 'batch-shutdown' });
+      await waitFor(
+        'the batch to be sending',
+        () => rowsOf(ids),
+        (rows) => rows.some((r) => r.status === 'SENDING'),
+      );
+      await worker.close();
+      const batch = await queue(QueueName.Email).getJob('batch-shutdown');
+      const outcome = batch!.returnvalue as BatchOutcome;
+      expect(await batch!.getState()).toBe('completed');
+      expect(outcome.handedBack).toBeGreaterThan(0);
+      expect(outcome.sent + outcome.handedBack).toBe(ids.length);
+      // Nothing left SENDING (no message of unknown fate); the ones handed back are still QUEUED.
+      const between = await rowsOf(ids);
+      expect(between.filter((r) => r.status === 'SENT')).toHaveLength(outcome.sent);
+      expect(between.filter((r) => r.status === 'QUEUED')).toHaveLength(outcome.handedBack);
+    } finally {
+      smtp.delayMs = 0;
+      worker = await startWorker(config);
+    }
+    await queuesIdle();
+    const after = await rowsOf(ids);
+    expect(after.map((r) => r.status)).toEqual(ids.map(() => 'SENT'));
+    for (const e of emails) expect(mailsTo(e.shopper.email).length - mailsBefore.get(e.row.id)!).toBe(1);
+  });
+
   it('a spike of 200 orders: 200 emails and 200 SMS, no duplicates; a slow SMTP server delays neither buyers nor SMS', async () => {
     const spikers = shoppers.slice(10, 210);
 
@@ -382,6 +538,7 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
     };
 
     // Fast SMTP server.
+    const connectionsBefore = gateway.connections;
     const fast = await spike('fast mail');
     await waitFor(
       '400 fast notifications SENT',
@@ -389,6 +546,8 @@ describe('notifications (real SMTP server, real HTTP SMS gateway, BullMQ, Postgr
       (c) => c['EMAIL SENT'] === 200 && c['SMS SENT'] === 200,
     );
     checkDelivered(fast.orderIds);
+    // 200 SMS over kept-alive connections: at most NOTIFY_CONCURRENCY (10) at once, a few more if idle ones were closed.
+    expect(gateway.connections - connectionsBefore).toBeLessThanOrEqual(20);
 
     // Slow SMTP server: 200 ms per message, 10 connections → about 4 s for 200 emails.
     smtp.delayMs = 200;

@@ -58,12 +58,13 @@ export class AdminNotificationsService {
     const queue = this.queues.queue(sendQueue(channel));
     const job = await queue.getJob(id);
     const state = job ? await job.getState() : 'unknown';
-    if (job && state === 'failed') {
+    // A job that continued alone from a batch counts its batch's attempt: a fresh one below gets them all.
+    if (job && state === 'failed' && !(job.data as { attemptsBefore?: number }).attemptsBefore) {
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       return;
     }
     if (job && ['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'].includes(state)) return;
-    // Completed, or trimmed from Redis: a job with the same id would be ignored while it exists.
+    // Completed, failed after a batch, or trimmed from Redis: a job with the same id would be ignored while it exists.
     if (job) await queue.remove(id);
     await this.queues.enqueue(SEND_JOB[channel], { notificationId: id }, sendJobOptions(this.config, id));
   }

@@ -5,7 +5,7 @@ import { NotifyConfig, QueueConfig } from '../infra/config/app-config.js';
 import type { EventJob } from '../events/event-batch.js';
 import { QueueService } from '../infra/queues/queues.module.js';
 import type { NewNotification, NotificationChannel } from './notification.types.js';
-import { SEND_JOB, sendJobOptions } from './send-jobs.js';
+import { sendBatchJobs } from './send-jobs.js';
 import { OrderQueries } from '../orders/order-queries.js';
 import { SaleLookup } from '../sales/sale-lookup.js';
 import { UsersService } from '../users/users.service.js';
@@ -14,6 +14,15 @@ import type { NotificationContext, NotificationTemplate } from './templates/temp
 import { TEMPLATES, type OrderEvent } from './templates/templates.js';
 
 type NotifiedEvent = EventJob<OrderEvent>;
+
+/**
+ * How long the first event job of a group waits for others before its
+ * records are written (a full group of BATCH_SIZE events goes at once). At
+ * ordinary load, order events arrive a few at a time: waiting a little lets
+ * one transaction and one send job per channel carry many of them, for a
+ * message that leaves that much later.
+ */
+export const RECORD_LINGER_MS = 200;
 
 /** An order with the shopper and sale a message about it needs. */
 interface OrderFacts {
@@ -30,13 +39,16 @@ interface OrderFacts {
 }
 
 /**
- * Turns order events into notification records and per-channel send jobs.
+ * Turns order events into notification records and per-channel send jobs:
+ * one batch job per channel for the records of a group of events (at most
+ * SEND_BATCH_MAX each).
  *
  * The record (order, kind, channel) is unique, so a duplicate event adds no
- * message; its id is the send job's id, so enqueuing it again is a no-op in
- * BullMQ. Records are written first and jobs enqueued after the commit: if
- * this worker dies in between, the event job is retried and enqueues every
- * record of the event still QUEUED.
+ * message; a batch job's id is a digest of its ids, so enqueuing the same
+ * list again is a no-op in BullMQ, and a record carried by two jobs is still
+ * sent once (its claim). Records are written first and jobs enqueued after
+ * the commit: if this worker dies in between, the event job is retried and
+ * enqueues every record of the event still QUEUED.
  */
 @Injectable()
 export class NotificationsService {
@@ -53,7 +65,7 @@ export class NotificationsService {
     @Inject(QueueConfig) queueConfig: QueueConfig,
     @Inject(NotifyConfig) private readonly config: NotifyConfig,
   ) {
-    this.batcher = new MicroBatcher((events) => this.recordBatch(events), queueConfig.BATCH_SIZE);
+    this.batcher = new MicroBatcher((events) => this.recordBatch(events), queueConfig.BATCH_SIZE, RECORD_LINGER_MS);
   }
 
   /** Handles the order events of one job (batched with the events arriving together). */
@@ -80,17 +92,7 @@ export class NotificationsService {
       if (ids) ids.push(n.id);
       else byChannel.set(n.channel, [n.id]);
     }
-    await Promise.all(
-      [...byChannel].map(([channel, ids]) =>
-        this.queues.enqueueBulk(
-          ids.map((id) => ({
-            name: SEND_JOB[channel],
-            data: { notificationId: id },
-            opts: sendJobOptions(this.config, id),
-          })),
-        ),
-      ),
-    );
+    await this.queues.enqueueBulk([...byChannel].flatMap(([channel, ids]) => sendBatchJobs(this.config, channel, ids)));
   }
 
   /**

@@ -1,39 +1,148 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import { NotifyConfig } from '../infra/config/app-config.js';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
-import { JobName, QueueName, type JobOf } from '../infra/queues/queues.js';
-import { SendFailure } from './channels/send-failure.js';
-import { DeliveryService, type DeliveryOutcome } from './delivery.service.js';
+import { QueueService } from '../infra/queues/queues.module.js';
+import { JobName, QueueName, type JobItem, type JobOf } from '../infra/queues/queues.js';
+import { describeError, SendFailure } from './channels/send-failure.js';
+import { DeliveryService, type Attempt, type DeliveryOutcome } from './delivery.service.js';
 import type { NotificationChannel } from './notification.types.js';
+import { randomUUID } from 'node:crypto';
+import { shuttingDown } from '../infra/lifecycle.js';
+import { JobWorkers } from '../infra/queues/job-workers.js';
+import { retryAloneJob, sendBatchJobs, sendQueue } from './send-jobs.js';
+import { Lanes } from './send-lanes.js';
 
-/** Runs a send job; a permanent failure skips the remaining attempts. */
-async function runSend(
-  delivery: DeliveryService,
-  job: JobOf<typeof JobName.SendEmail | typeof JobName.SendSms>,
-  channel: NotificationChannel,
-): Promise<DeliveryOutcome> {
-  const attempt = { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1 };
-  try {
-    return await delivery.deliver(job.data.notificationId, channel, attempt);
-  } catch (err) {
-    if (err instanceof SendFailure && err.permanent) throw new UnrecoverableError(err.message);
-    throw err;
-  }
+/** What became of the messages of one batch job. */
+export interface BatchOutcome {
+  sent: number;
+  alreadySent: number;
+  alreadyFailed: number;
+  /** Marked FAILED by this job (permanent failure, or NOTIFY_ATTEMPTS is 1). */
+  failed: number;
+  /** Failed transiently: each continues as a job of its own (job id = notification id). */
+  retryingAlone: number;
+  /** Not started when this worker began to shut down: handed back in a new batch job, still QUEUED. */
+  handedBack: number;
 }
 
-/** Sends emails and SMS, one job per notification (job id = notification id), each on its channel's queue. */
+/**
+ * Sends emails and SMS, each channel on its own queue.
+ *
+ * - A batch job (`notifications.email` / `notifications.sms`, one per group
+ *   of order events and channel) carries many notification ids. Each message
+ *   is claimed, sent and recorded on its own by DeliveryService, as its first
+ *   attempt of NOTIFY_ATTEMPTS. A transient failure goes on alone as a single
+ *   send job (job id = notification id, the attempts left, the channel's
+ *   backoff), so one bad recipient does not retry the others; a permanent one
+ *   marks only its record FAILED. The batch job itself completes once every
+ *   message has an outcome; it fails (and BullMQ runs it again) only when the
+ *   single jobs could not be enqueued, and then the claims keep every message
+ *   already sent from going out again.
+ * - A single job (`notification.email` / `notification.sms`) sends one
+ *   message: an admin's retry, or a message continuing alone.
+ *
+ * Every message of a channel, whichever job carries it, waits for one of the
+ * channel's NOTIFY_CONCURRENCY lanes: that bounds the messages in flight in
+ * this worker, not the number of jobs. Once the worker is shutting down, a
+ * batch starts no more messages: those it has not claimed are handed back
+ * as a new batch job (still QUEUED) for another worker, so a shutdown waits
+ * for the messages in flight only, not for whole batches.
+ */
 @Injectable()
 @JobConsumer([QueueName.Email, QueueName.Sms])
 export class SendProcessor {
-  constructor(@Inject(DeliveryService) private readonly delivery: DeliveryService) {}
+  private readonly logger = new Logger('Send');
+  private readonly lanes: { readonly [C in NotificationChannel]: Lanes };
+
+  constructor(
+    @Inject(DeliveryService) private readonly delivery: DeliveryService,
+    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(NotifyConfig) private readonly config: NotifyConfig,
+    @Inject(JobWorkers) private readonly workers: JobWorkers,
+  ) {
+    this.lanes = { EMAIL: new Lanes(config.NOTIFY_CONCURRENCY), SMS: new Lanes(config.NOTIFY_CONCURRENCY) };
+  }
 
   @OnJob(JobName.SendEmail)
   email(job: JobOf<typeof JobName.SendEmail>): Promise<DeliveryOutcome> {
-    return runSend(this.delivery, job, 'EMAIL');
+    return this.one(job, 'EMAIL');
   }
 
   @OnJob(JobName.SendSms)
   sms(job: JobOf<typeof JobName.SendSms>): Promise<DeliveryOutcome> {
-    return runSend(this.delivery, job, 'SMS');
+    return this.one(job, 'SMS');
+  }
+
+  @OnJob(JobName.SendEmails)
+  emails(job: JobOf<typeof JobName.SendEmails>): Promise<BatchOutcome> {
+    return this.many(job.data.notificationIds, 'EMAIL');
+  }
+
+  @OnJob(JobName.SendSmsBatch)
+  smsBatch(job: JobOf<typeof JobName.SendSmsBatch>): Promise<BatchOutcome> {
+    return this.many(job.data.notificationIds, 'SMS');
+  }
+
+  /** One message; a permanent failure skips the job's remaining attempts. */
+  private async one(
+    job: JobOf<typeof JobName.SendEmail | typeof JobName.SendSms>,
+    channel: NotificationChannel,
+  ): Promise<DeliveryOutcome> {
+    const before = job.data.attemptsBefore ?? 0;
+    const attempt: Attempt = { number: before + job.attemptsMade + 1, max: before + (job.opts.attempts ?? 1) };
+    try {
+      return await this.lanes[channel].run(() => this.delivery.deliver(job.data.notificationId, channel, attempt));
+    } catch (err) {
+      if (err instanceof SendFailure && err.permanent) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+  }
+
+  /** Many messages of one channel, each its own first attempt; the transient failures go on alone. */
+  private async many(ids: readonly string[], channel: NotificationChannel): Promise<BatchOutcome> {
+    const attempt: Attempt = { number: 1, max: this.config.NOTIFY_ATTEMPTS };
+    const outcome: BatchOutcome = {
+      sent: 0,
+      alreadySent: 0,
+      alreadyFailed: 0,
+      failed: 0,
+      retryingAlone: 0,
+      handedBack: 0,
+    };
+    const alone: JobItem[] = [];
+    const handBack: string[] = [];
+    const lanes = this.lanes[channel];
+    const queue = sendQueue(channel);
+    await Promise.all(
+      [...new Set(ids)].map(async (id) => {
+        try {
+          const result = await lanes.run(() => {
+            // From the signal on (or from the worker's close, when the app is closed without one).
+            if (!shuttingDown() && !this.workers.isClosing(queue)) return this.delivery.deliver(id, channel, attempt);
+            handBack.push(id);
+            return Promise.resolve('handed-back' as const);
+          });
+          if (result === 'handed-back') outcome.handedBack++;
+          else if (result === 'sent') outcome.sent++;
+          else if (result === 'already-sent') outcome.alreadySent++;
+          else outcome.alreadyFailed++;
+        } catch (err) {
+          // DeliveryService has recorded the outcome: FAILED when final, QUEUED again when not
+          // (or left as it was when Postgres itself failed; the job alone sorts that out).
+          const final = (err instanceof SendFailure && err.permanent) || attempt.number >= attempt.max;
+          if (final) {
+            outcome.failed++;
+            return;
+          }
+          outcome.retryingAlone++;
+          alone.push(retryAloneJob(this.config, channel, id));
+          if (!(err instanceof SendFailure)) this.logger.warn(`${channel} ${id}: ${describeError(err)}; retried alone`);
+        }
+      }),
+    );
+    if (handBack.length) alone.push(...sendBatchJobs(this.config, channel, handBack, randomUUID()));
+    if (alone.length) await this.queues.enqueueBulk(alone);
+    return outcome;
   }
 }

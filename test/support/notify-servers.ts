@@ -93,12 +93,19 @@ export interface TestSmsGateway {
   accepted: ReceivedSms[];
   /** Decides each answer's status (default 202). */
   answer: (sms: ReceivedSms) => number;
+  /** TCP connections opened to the gateway so far (a client that reuses them opens few). */
+  connections: number;
   close(): Promise<void>;
 }
 
 /** An HTTP SMS gateway on a free loopback port: records the JSON it gets and answers as told. */
 export async function startSmsGateway(): Promise<TestSmsGateway> {
-  const state: Omit<TestSmsGateway, 'url' | 'close'> = { requests: [], accepted: [], answer: () => 202 };
+  const state: Omit<TestSmsGateway, 'url' | 'close'> = {
+    requests: [],
+    accepted: [],
+    answer: () => 202,
+    connections: 0,
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -121,6 +128,7 @@ export async function startSmsGateway(): Promise<TestSmsGateway> {
       );
     });
   });
+  server.on('connection', () => state.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return Object.assign(state, {

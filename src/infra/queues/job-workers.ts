@@ -27,8 +27,9 @@ type WorkerSettings = QueueConfig & Pick<NotifyConfig, 'NOTIFY_CONCURRENCY'>;
 
 /**
  * Jobs one worker process runs at once, per queue: many where jobs are batched
- * into transactions (and expiries firing together are cancelled in one), one
- * message per job waiting on a remote server for the sends, one for the rest.
+ * into transactions (and expiries firing together are cancelled in one),
+ * NOTIFY_CONCURRENCY send jobs (batches or single messages; the messages in
+ * flight are bounded by the channel's lanes in SendProcessor), one for the rest.
  */
 const CONCURRENCY: { readonly [Q in QueueName]: (config: WorkerSettings) => number } = {
   [QueueName.Ops]: () => 1,
@@ -81,6 +82,11 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
     // Every dispatcher first: one refused (a job without a payload guard) stops the boot before any worker runs.
     const runs = queues.map((queue) => [queue, dispatcher(queue, table.get(queue)!, this.guards)] as const);
     for (const [queue, run] of runs) this.workers.set(queue, this.start(queue, table.get(queue)!, run));
+  }
+
+  /** Whether this queue's worker is closing (a shutdown has begun): long jobs can hand back what they have not started. */
+  isClosing(queue: QueueName): boolean {
+    return this.closing.has(queue);
   }
 
   /** The running workers, by queue. */

@@ -40,6 +40,8 @@ const GUARDS = {
   [EventName.OrderCancelled]: anyObject,
   [JobName.SendEmail]: anyObject,
   [JobName.SendSms]: anyObject,
+  [JobName.SendEmails]: anyObject,
+  [JobName.SendSmsBatch]: anyObject,
 };
 
 /** Handles every job routed to the promotions queue. */
@@ -195,20 +197,20 @@ describe('@OnJob discovery', () => {
     @Injectable()
     @JobConsumer([QueueName.Email, QueueName.Sms])
     class Sender {
-      @OnJob(JobName.SendEmail)
+      @OnJob(JobName.SendEmail, JobName.SendEmails)
       email(): string {
         return 'email';
       }
 
-      @OnJob(JobName.SendSms)
+      @OnJob(JobName.SendSms, JobName.SendSmsBatch)
       sms(): string {
         return 'sms';
       }
     }
     const ctx = await context([Sender]);
     const table = ctx.get(JobHandlers).collect();
-    expect([...table.get(QueueName.Email)!.run.keys()]).toEqual([JobName.SendEmail]);
-    expect([...table.get(QueueName.Sms)!.run.keys()]).toEqual([JobName.SendSms]);
+    expect([...table.get(QueueName.Email)!.run.keys()]).toEqual([JobName.SendEmail, JobName.SendEmails]);
+    expect([...table.get(QueueName.Sms)!.run.keys()]).toEqual([JobName.SendSms, JobName.SendSmsBatch]);
     expect(() => assertEveryJobHandled([QueueName.Email, QueueName.Sms], table)).not.toThrow();
     await expect(dispatcher(QueueName.Sms, table.get(QueueName.Sms)!, GUARDS)(job(JobName.SendSms))).resolves.toBe(
       'sms',

@@ -16,9 +16,9 @@ export const QueueName = {
   Inventory: 'inventory',
   /** Order events become notification records and per-channel send jobs. */
   Notifications: 'notifications',
-  /** Sends one email (job id = notification id). */
+  /** Sends emails: a batch per order-event job, or one message retried alone (job id = notification id). */
   Email: 'email',
-  /** Sends one SMS (job id = notification id). */
+  /** Sends SMS: a batch per order-event job, or one message retried alone (job id = notification id). */
   Sms: 'sms',
   /** Payment deadlines: one delayed job per order awaiting payment. */
   Timeouts: 'timeouts',
@@ -58,6 +58,10 @@ export const JobName = {
   SendEmail: 'notification.email',
   /** Sends the SMS of one notification record (job id = notification id). */
   SendSms: 'notification.sms',
+  /** Sends the emails of many notification records (one per order-event batch; job id from the ids). */
+  SendEmails: 'notifications.email',
+  /** Sends the SMS of many notification records (one per order-event batch; job id from the ids). */
+  SendSmsBatch: 'notifications.sms',
   /** Cancels an order still unpaid at its payment deadline (delayed; job id = expireJobId(orderId)). */
   ExpireOrder: 'order.expire',
   /**
@@ -79,6 +83,8 @@ export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
   [JobName.SweepTickets]: QueueName.Orders,
   [JobName.SendEmail]: QueueName.Email,
   [JobName.SendSms]: QueueName.Sms,
+  [JobName.SendEmails]: QueueName.Email,
+  [JobName.SendSmsBatch]: QueueName.Sms,
   [JobName.ExpireOrder]: QueueName.Timeouts,
   [JobName.ExpireOrders]: QueueName.Timeouts,
   [JobName.ReconcileSales]: QueueName.Promotions,

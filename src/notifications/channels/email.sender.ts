@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { type NodemailerError, type Transporter } from 'nodemailer';
 import { NotifyConfig } from '../../infra/config/app-config.js';
 import type { ClaimedNotification, EmailContent } from '../notification.types.js';
@@ -31,9 +31,9 @@ function isEmailContent(content: unknown): content is EmailContent {
   return typeof c?.subject === 'string' && typeof c.text === 'string' && typeof c.html === 'string';
 }
 
-/** The email channel: nodemailer over SMTP (a pool of NOTIFY_CONCURRENCY connections). */
+/** The email channel: nodemailer over SMTP (a pool of NOTIFY_CONCURRENCY kept-open connections). */
 @Injectable()
-export class EmailSender implements OnModuleDestroy {
+export class EmailSender implements OnApplicationShutdown {
   private readonly transport: Transporter;
   private readonly messageIdDomain: string;
 
@@ -44,6 +44,10 @@ export class EmailSender implements OnModuleDestroy {
         url: config.SMTP_URL,
         pool: true,
         maxConnections: config.NOTIFY_CONCURRENCY,
+        // A connection carries on until it breaks or idles out, instead of being replaced every 100 messages
+        // (nodemailer's default): 5 interleaved pairs of 5,000 mails into the bench's SMTP sink, loaded machine,
+        // 625 against 680 µs of CPU per mail (lower in every pair).
+        maxMessages: Infinity,
         connectionTimeout: timeout,
         greetingTimeout: timeout,
         socketTimeout: timeout,
@@ -72,7 +76,8 @@ export class EmailSender implements OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
+  /** After the workers have finished their active jobs (beforeApplicationShutdown), not before. */
+  onApplicationShutdown(): void {
     this.transport.close();
   }
 }
