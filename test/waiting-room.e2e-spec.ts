@@ -13,6 +13,15 @@ jest.setTimeout(120_000);
 
 type Queue = QueueView & { code?: string };
 
+/** A response's headers but those that differ between two answers anyway. */
+function stableHeaders(h: Headers): Record<string, string> {
+  const kept: Record<string, string> = {};
+  h.forEach((value, name) => {
+    if (!['date', 'content-length', 'x-request-id', 'keep-alive'].includes(name)) kept[name] = value;
+  });
+  return kept;
+}
+
 describe('waiting room', () => {
   let f: ApiFixture;
   let url: string;
@@ -286,14 +295,7 @@ describe('waiting room', () => {
       const volatile = (b: Queue) => ({ ...b, queueToken: typeof b.queueToken, estimatedWaitSeconds: null });
       expect(volatile(atDoor.body)).toEqual(volatile(viaRoute.body));
       expect(atDoor.body).toMatchObject({ state: 'waiting', position: joined.body.position });
-      const headers = (h: Headers) => {
-        const kept: Record<string, string> = {};
-        h.forEach((value, name) => {
-          if (!['date', 'content-length', 'x-request-id', 'keep-alive'].includes(name)) kept[name] = value;
-        });
-        return kept;
-      };
-      expect(headers(atDoor.headers)).toEqual(headers(viaRoute.headers));
+      expect(stableHeaders(atDoor.headers)).toEqual(stableHeaders(viaRoute.headers));
       expect(atDoor.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       // From the door's queue token, early: no Redis, still not the route.
       const early = await poll(u, sale.id, atDoor.body.queueToken);
@@ -308,6 +310,51 @@ describe('waiting room', () => {
       // Counted in the HTTP histogram under the route's template.
       expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
         /flash_http_request_duration_seconds_count\{method="GET",route="\/sales\/:id\/queue",status="200"\} [1-9]/,
+      );
+    } finally {
+      route.mockRestore();
+    }
+  });
+
+  it('a plain join is answered at the door, as the full route answers it; a room with anti-bot rules takes the route', async () => {
+    const sale = await roomSale({ admitPerSecond: 1, maxActive: 1000, claimSeconds: 60, paused: true });
+    const [u, other] = [f.users[32]!, f.users[33]!];
+    const service = f.api.app.get(RoomService);
+    const route = jest.spyOn(service, 'join');
+    try {
+      // The route: the same request with a query string (the door takes none); it also caches the sale.
+      const viaRoute = await request<Queue>(url, 'POST', `/sales/${sale.id}/queue?via=route`, { token: other.token });
+      expect(route).toHaveBeenCalledTimes(1);
+      expect(viaRoute.body).toMatchObject({ state: 'waiting', position: 1 });
+      const atDoor = await join(u, sale.id);
+      expect(route).toHaveBeenCalledTimes(1);
+      expect(atDoor.status).toBe(200);
+      expect(atDoor.body).toMatchObject({ state: 'waiting', position: 2, admission: null });
+      expect(Object.keys(atDoor.body).sort()).toEqual(Object.keys(viaRoute.body).sort());
+      expect(stableHeaders(atDoor.headers)).toEqual(stableHeaders(viaRoute.headers));
+      // Idempotent at the door too, and the route agrees with it.
+      expect((await join(u, sale.id)).body.position).toBe(2);
+      expect((await poll(u, sale.id)).body).toMatchObject({ state: 'waiting', position: 2 });
+      expect(route).toHaveBeenCalledTimes(1);
+      // A join with a body is the route's (Fastify's body rules).
+      const withBody = await request<Queue>(url, 'POST', `/sales/${sale.id}/queue`, { token: u.token, body: {} });
+      expect(withBody.body.position).toBe(2);
+      expect(route).toHaveBeenCalledTimes(2);
+      // No token: 401 from the guard.
+      expect((await request<Queue>(url, 'POST', `/sales/${sale.id}/queue`)).status).toBe(401);
+      // A room with anti-bot rules: the route screens the join (here: no proof sent).
+      const guarded = await roomSale({
+        admitPerSecond: 1,
+        maxActive: 1000,
+        claimSeconds: 60,
+        antiBot: { mode: 'log' },
+      });
+      await poll(u, guarded.id); // the sale is cached in this copy now
+      const screened = await join(u, guarded.id);
+      expect(route).toHaveBeenCalledTimes(3);
+      expect(screened.body.code).toBe('CHALLENGE_REQUIRED');
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
+        /flash_http_request_duration_seconds_count\{method="POST",route="\/sales\/:id\/queue",status="200"\} [1-9]/,
       );
     } finally {
       route.mockRestore();

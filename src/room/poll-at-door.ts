@@ -28,13 +28,19 @@ const ROUTE = '/sales/:id/queue';
  * other request, and this one whenever the room cannot answer (Redis out of
  * reach, an error), goes on to the full route, which gives the documented
  * errors. Polls answered here are logged as a count per second.
+ *
+ * A plain join (`POST /sales/:id/queue`, no body) on a room without anti-bot
+ * rules is taken the same way (RoomService.joinIn: idempotent, so a join the
+ * door could not answer is simply made again by the route). A room with
+ * anti-bot rules screens the join by the request's address and headers and
+ * may spend a one-use proof: its joins always take the route.
  */
 @Injectable()
 export class PollAtDoor {
   private readonly logger = new Logger('Room');
   private readonly fixedHeaders: string[];
   private histogram?: Histogram;
-  private answered = 0;
+  private answered = { GET: 0, POST: 0 };
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -56,13 +62,18 @@ export class PollAtDoor {
 
   /** The server's request listener in front of `next` (Fastify's). */
   handle(req: IncomingMessage, res: ServerResponse, next: Handler): void {
-    if (req.method !== 'GET' || !this.config.ROOM_POLL_AT_DOOR) return next(req, res);
+    const joining = req.method === 'POST';
+    if (joining ? !this.config.ROOM_JOIN_AT_DOOR : req.method !== 'GET' || !this.config.ROOM_POLL_AT_DOOR) {
+      return next(req, res);
+    }
     const saleId = POLL.exec(req.url ?? '')?.[1];
+    const length = req.headers['content-length'];
     if (
       saleId === undefined ||
       req.headers.origin !== undefined ||
       req.headers['x-forwarded-proto'] !== undefined ||
-      req.headers['content-length'] !== undefined ||
+      // A join with no body only (a poll with none at all): Fastify's body rules stay the route's.
+      (length !== undefined && (!joining || length !== '0')) ||
       req.headers['transfer-encoding'] !== undefined ||
       'encrypted' in req.socket ||
       overCap(req)
@@ -72,12 +83,16 @@ export class PollAtDoor {
     // No valid token: the guard answers 401. A sale not cached: the route looks it up (and caches it).
     const user = this.tokens.userOf(req.headers.authorization);
     const sale = user ? this.room.cachedRoom(saleId) : null;
-    if (!user || !sale) return next(req, res);
+    // A room with anti-bot rules screens the join by the request's address and headers: the route's.
+    if (!user || !sale || (joining && this.room.screens(sale))) return next(req, res);
     const started = performance.now();
     const queueToken = req.headers['queue-token'];
     let view: QueueView | Promise<QueueView>;
     try {
-      view = this.room.placeIn(sale, user.id, typeof queueToken === 'string' ? queueToken : undefined);
+      // Without anti-bot rules nothing of the request but the shopper counts (no address, no header).
+      view = joining
+        ? this.room.joinIn(sale, user.id, { ip: '', headers: {} })
+        : this.room.placeIn(sale, user.id, typeof queueToken === 'string' ? queueToken : undefined);
     } catch {
       return next(req, res);
     }
@@ -103,16 +118,18 @@ export class PollAtDoor {
     res.end(body);
     this.histogram ??= this.metrics.registry.getSingleMetric('flash_http_request_duration_seconds') as
       Histogram | undefined;
-    this.histogram?.observe({ method: 'GET', route: ROUTE, status: 200 }, (performance.now() - started) / 1000);
-    if (this.ops.LOG_REQUESTS) this.count();
+    const method = req.method === 'POST' ? 'POST' : 'GET';
+    this.histogram?.observe({ method, route: ROUTE, status: 200 }, (performance.now() - started) / 1000);
+    if (this.ops.LOG_REQUESTS) this.count(method);
   }
 
-  /** One line a second with the polls answered here (a line per poll would cost more than the poll). */
-  private count(): void {
-    this.answered++;
+  /** One line a second with the polls and joins answered here (a line per request would cost more than it). */
+  private count(method: 'GET' | 'POST'): void {
+    this.answered[method]++;
     this.timer ??= setTimeout(() => {
-      this.logger.log(`GET ${ROUTE}: ${this.answered} polls answered at the door in 1 s`);
-      this.answered = 0;
+      const { GET, POST } = this.answered;
+      this.logger.log(`${ROUTE}: ${GET} polls (GET) and ${POST} joins (POST) answered at the door in 1 s`);
+      this.answered = { GET: 0, POST: 0 };
       this.timer = undefined;
     }, 1000).unref();
   }

@@ -51,7 +51,11 @@ export class RoomService {
    * JOIN_REFUSED; shadowed, it joins the shadow queue and sees an ordinary place.
    */
   async join(saleId: string, userId: string, context: JoinContext): Promise<QueueView> {
-    const sale = await this.roomOf(saleId);
+    return this.joinIn(await this.roomOf(saleId), userId, context);
+  }
+
+  /** Joins a room already looked up (see join). */
+  async joinIn(sale: RoomSale, userId: string, context: JoinContext): Promise<QueueView> {
     if (Date.now() >= sale.endsAt) throw queueClosed();
     this.ready();
     const screened = await this.bots.screen({
@@ -129,6 +133,11 @@ export class RoomService {
     const room = roomSale(sale, this.payment.PAYMENT_WINDOW_SECONDS);
     if (!room) throw new DomainError('NO_WAITING_ROOM', 'This sale has no waiting room: buy directly');
     return room;
+  }
+
+  /** Whether joining this room screens the shopper (anti-bot rules on): the screen reads the request's address and headers. */
+  screens(sale: RoomSale): boolean {
+    return antiBotOf(sale.room.antiBot).mode !== 'off';
   }
 
   /** The sale's room when this process has the sale cached (no wait, no error), else null. */

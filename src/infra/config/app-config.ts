@@ -227,6 +227,11 @@ export class RoomConfig {
    * and Nest (room/poll-at-door.ts): the same answer at a fraction of the CPU. Off: every poll takes the full route.
    */
   @Bool() ROOM_POLL_AT_DOOR = true;
+  /**
+   * The same for a plain join (POST /sales/:id/queue with no body) on a room without anti-bot rules: the
+   * join at the door. Off: every join takes the full route.
+   */
+  @Bool() ROOM_JOIN_AT_DOOR = true;
 }
 
 /** Sales: preheat, the storefront's cache, the periodic reconcile. */
