@@ -6,12 +6,12 @@ import { QueueService } from '../infra/queues/queues.module.js';
 import { JobName, QueueName, type JobItem, type JobOf } from '../infra/queues/queues.js';
 import { describeError, SendFailure } from './channels/send-failure.js';
 import { DeliveryService, type Attempt, type DeliveryOutcome } from './delivery.service.js';
+import { Semaphore } from '../infra/concurrency/semaphore.js';
 import type { NotificationChannel } from './notification.types.js';
 import { randomUUID } from 'node:crypto';
 import { shuttingDown } from '../infra/lifecycle.js';
 import { JobWorkers } from '../infra/queues/job-workers.js';
 import { retryAloneJob, sendBatchJobs, sendQueue } from './send-jobs.js';
-import { Lanes } from './send-lanes.js';
 
 /** What became of the messages of one batch job. */
 export interface BatchOutcome {
@@ -53,7 +53,8 @@ export interface BatchOutcome {
 @JobConsumer([QueueName.Email, QueueName.Sms])
 export class SendProcessor {
   private readonly logger = new Logger('Send');
-  private readonly lanes: { readonly [C in NotificationChannel]: Lanes };
+  /** NOTIFY_CONCURRENCY messages in flight per channel across every send job of this worker; the rest wait in arrival order. */
+  private readonly lanes: { readonly [C in NotificationChannel]: Semaphore };
 
   constructor(
     @Inject(DeliveryService) private readonly delivery: DeliveryService,
@@ -61,7 +62,8 @@ export class SendProcessor {
     @Inject(NotifyConfig) private readonly config: NotifyConfig,
     @Inject(JobWorkers) private readonly workers: JobWorkers,
   ) {
-    this.lanes = { EMAIL: new Lanes(config.NOTIFY_CONCURRENCY), SMS: new Lanes(config.NOTIFY_CONCURRENCY) };
+    const lane = () => new Semaphore(config.NOTIFY_CONCURRENCY, Number.POSITIVE_INFINITY);
+    this.lanes = { EMAIL: lane(), SMS: lane() };
   }
 
   @OnJob(JobName.SendEmail)
