@@ -62,11 +62,14 @@ export class PollAtDoor {
 
   /** The server's request listener in front of `next` (Fastify's). */
   handle(req: IncomingMessage, res: ServerResponse, next: Handler): void {
+    const url = req.url ?? '';
+    // Every request passes here: anything else (a purchase) leaves at the first, cheapest test.
+    if (!url.endsWith('/queue')) return next(req, res);
     const joining = req.method === 'POST';
     if (joining ? !this.config.ROOM_JOIN_AT_DOOR : req.method !== 'GET' || !this.config.ROOM_POLL_AT_DOOR) {
       return next(req, res);
     }
-    const saleId = POLL.exec(req.url ?? '')?.[1];
+    const saleId = POLL.exec(url)?.[1];
     const length = req.headers['content-length'];
     if (
       saleId === undefined ||
