@@ -3,11 +3,14 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { requestIdOf } from '../infra/http/hardening.js';
 import { SECURITY_HEADERS } from '../infra/http/security-headers.js';
 import { AdaptiveLimiter, type LimiterSettings } from './adaptive-limiter.js';
+import { PriorityTurns } from './priority-turns.js';
 import { classify, isStream } from './route-class.js';
 
 export interface DoorSettings extends LimiterSettings {
   /** Retry-After of a shed request: this many seconds plus a random 0..this many (jitter). */
   retryAfterSeconds: number;
+  /** Purchases first: the longest turn of the lower classes' lines (ms); 0 = every request at once. */
+  turnMs: number;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -34,7 +37,8 @@ const FIXED_HEADERS = [
  * Overload control at the door of one API copy: a listener on Node's HTTP
  * server that runs before Fastify and Nest see the request. It classifies the
  * request from its method and path, asks the limiter, and either hands it on
- * (counting it in flight until its answer is sent) or answers 503 OVERLOADED
+ * (counting it in flight until its answer is sent; purchases at once, the
+ * lower classes in turns after the loop's I/O: PriorityTurns) or answers 503 OVERLOADED
  * with Retry-After itself, with a fixed body: no routing, no body read, no
  * hook, nothing done. Every interval it feeds the limiter what the event loop
  * measured (least delay of a 10 ms probe, utilization).
@@ -50,9 +54,12 @@ export class OverloadDoor {
   private lastTick = 0;
   private minLag = Infinity;
   private eluMark?: EventLoopUtilization;
+  /** The lines of the classes below buy (track, then browse); undefined: every request at once. */
+  readonly turns?: PriorityTurns;
 
   constructor(readonly settings: DoorSettings) {
     this.limiter = new AdaptiveLimiter(settings);
+    if (settings.turnMs > 0) this.turns = new PriorityTurns(settings.turnMs, 2);
   }
 
   /** Starts sampling the event loop and the control intervals (timers that do not hold the process). */
@@ -99,7 +106,11 @@ export class OverloadDoor {
         const started = performance.now();
         res.once('close', () => this.limiter.done(cls, performance.now() - started));
       }
-      next(req, res);
+      if (cls === 'buy' || !this.turns) return next(req, res);
+      // Below buy: after the loop's I/O, in its class's line (a client gone by then is not served).
+      this.turns.defer(cls === 'track' ? 0 : 1, () => {
+        if (!req.socket.destroyed) next(req, res);
+      });
     };
   }
 

@@ -15,6 +15,7 @@ export function doorSettings(config: OverloadConfig): DoorSettings {
     minLimit: config.OVERLOAD_MIN_LIMIT,
     maxLimit: config.OVERLOAD_MAX_LIMIT,
     retryAfterSeconds: config.OVERLOAD_RETRY_AFTER_SECONDS,
+    turnMs: config.OVERLOAD_TURN_MS,
   };
 }
 

@@ -199,6 +199,11 @@ export class OverloadConfig {
   @Int({ min: 1, max: 100_000 }) OVERLOAD_MAX_LIMIT = 5000;
   /** Retry-After of a shed request: this many seconds plus a random 0 to this many (jitter). */
   @Int({ min: 1, max: 60 }) OVERLOAD_RETRY_AFTER_SECONDS = 1;
+  /**
+   * Purchases first (whether or not anything is shed): requests below the buy class wait for the
+   * event loop's I/O and start in turns of at most this many ms (docs/overload.md); 0 = each at once.
+   */
+  @Int({ min: 0, max: 1000 }) OVERLOAD_TURN_MS = 2;
 }
 
 /** Waiting rooms: the admitter, admissions, defaults of a sale's room (src/room). */
