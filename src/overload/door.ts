@@ -54,12 +54,12 @@ export class OverloadDoor {
   private lastTick = 0;
   private minLag = Infinity;
   private eluMark?: EventLoopUtilization;
-  /** The lines of the classes below buy (track, then browse); undefined: every request at once. */
+  /** The line of the classes below buy; undefined: every request at once. */
   readonly turns?: PriorityTurns;
 
   constructor(readonly settings: DoorSettings) {
     this.limiter = new AdaptiveLimiter(settings);
-    if (settings.turnMs > 0) this.turns = new PriorityTurns(settings.turnMs, 2);
+    if (settings.turnMs > 0) this.turns = new PriorityTurns(settings.turnMs);
   }
 
   /** Starts sampling the event loop and the control intervals (timers that do not hold the process). */
@@ -107,8 +107,8 @@ export class OverloadDoor {
         res.once('close', () => this.limiter.done(cls, performance.now() - started));
       }
       if (cls === 'buy' || !this.turns) return next(req, res);
-      // Below buy: after the loop's I/O, in its class's line (a client gone by then is not served).
-      this.turns.defer(cls === 'track' ? 0 : 1, () => {
+      // Below buy: after the loop's I/O, in arrival order (a client gone by then is not served).
+      this.turns.defer(() => {
         if (!req.socket.destroyed) next(req, res);
       });
     };

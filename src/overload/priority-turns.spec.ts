@@ -10,25 +10,29 @@ const busy = (ms: number): void => {
 };
 
 describe('PriorityTurns', () => {
-  it('runs nothing at once, then the higher line first and each line in order', async () => {
-    const turns = new PriorityTurns(5, 2);
+  it('runs nothing at once, then the line in arrival order', async () => {
+    const turns = new PriorityTurns(5);
     const ran: string[] = [];
-    turns.defer(1, () => ran.push('poll 1'));
-    turns.defer(0, () => ran.push('join 1'));
-    turns.defer(1, () => ran.push('poll 2'));
-    turns.defer(0, () => ran.push('join 2'));
+    turns.defer(() => ran.push('poll 1'));
+    turns.defer(() => ran.push('join 1'));
+    turns.defer(() => ran.push('poll 2'));
     ran.push('purchase');
-    expect(turns.waiting).toBe(4);
+    expect(turns.waiting).toBe(3);
     await new Promise((done) => setImmediate(done));
-    expect(ran).toEqual(['purchase', 'join 1', 'join 2', 'poll 1', 'poll 2']);
+    expect(ran).toEqual(['purchase', 'poll 1', 'join 1', 'poll 2']);
     expect(turns.waiting).toBe(0);
+    // Emptied and used again (the line's indexes start over).
+    turns.defer(() => ran.push('poll 3'));
+    expect(turns.waiting).toBe(1);
+    await new Promise((done) => setImmediate(done));
+    expect(ran.at(-1)).toBe('poll 3');
   });
 
   it('ends a turn after turnMs and lets the loop run before the next one', async () => {
-    const turns = new PriorityTurns(5, 2);
+    const turns = new PriorityTurns(5);
     const ran: number[] = [];
     for (let i = 0; i < 10; i++)
-      turns.defer(1, () => {
+      turns.defer(() => {
         busy(2);
         ran.push(i);
       });
@@ -82,10 +86,7 @@ describe('the door with purchases first', () => {
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     try {
-      const requests = [
-        ...Array.from({ length: 20 }, (_, i) => `GET /sales/s/queue?n=${i}`),
-        'POST /sales/s/orders',
-      ];
+      const requests = [...Array.from({ length: 20 }, (_, i) => `GET /sales/s/queue?n=${i}`), 'POST /sales/s/orders'];
       const conns = await Promise.all(
         requests.map(async () => {
           const s = connect(port, '127.0.0.1');

@@ -35,61 +35,47 @@ class Line {
  * pass of its event loop and runs each request's handler at once, so when
  * thousands of waiting-room polls and joins arrive with a purchase, the
  * purchase's next step (the gate's answer from Redis) waits behind all of
- * them, pass after pass. Here the lower classes' requests wait in lines (one
- * per class, first in first out, the higher line first) and are started in
- * turns of at most `turnMs` after the loop's I/O (setImmediate), so each pass
- * runs the purchases that arrived and the continuations of what is in flight,
- * then a bounded slice of the lines. Nothing is dropped or reordered within a
- * class (a room's joins keep their order); the lines are as long as the
- * connections waiting, since a connection sends its next request only after
- * its answer. On an idle loop a request waits for the end of the pass, a few
- * microseconds.
+ * them, pass after pass. Here the requests below the buy class wait in one
+ * line (first in first out: nothing reordered among them, so a room's joins
+ * keep their order and no poll is starved by joins) and are started in turns
+ * of at most `turnMs` after the loop's I/O (setImmediate): each pass runs the
+ * purchases that arrived and the continuations of what is in flight, then a
+ * bounded slice of the line. The line is as long as the connections waiting
+ * (a connection sends its next request after its answer); on an idle loop a
+ * request waits for the end of the pass, a few microseconds.
  */
 export class PriorityTurns {
-  private readonly lines: Line[];
+  private readonly line = new Line();
   private scheduled = false;
 
-  /** `classes`: how many lines, the first served first. */
-  constructor(
-    private readonly turnMs: number,
-    classes: number,
-  ) {
-    this.lines = Array.from({ length: classes }, () => new Line());
-  }
+  constructor(private readonly turnMs: number) {}
 
-  /** Requests waiting in every line. */
+  /** Requests waiting for their turn. */
   get waiting(): number {
-    let n = 0;
-    for (const line of this.lines) n += line.length;
-    return n;
+    return this.line.length;
   }
 
-  /** Queues `work` in line `rank` (0: the highest). */
-  defer(rank: number, work: Deferred): void {
-    this.lines[rank]!.push(work);
+  /** Queues `work` for the next turn. */
+  defer(work: Deferred): void {
+    this.line.push(work);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.turn);
     }
   }
 
-  /** One turn: work from the highest line with any, until the lines are empty or the turn is over. */
+  /** One turn: work from the line until it is empty or the turn is over. */
   private readonly turn = (): void => {
     const until = performance.now() + this.turnMs;
     try {
-      for (let line = this.first(); line; line = this.first()) {
-        line.shift()();
+      while (this.line.length > 0) {
+        this.line.shift()();
         if (performance.now() >= until) return;
       }
     } finally {
       // Also when a request's work threw (it would have thrown in Node's request listener too).
-      if (this.waiting > 0) setImmediate(this.turn);
+      if (this.line.length > 0) setImmediate(this.turn);
       else this.scheduled = false;
     }
   };
-
-  private first(): Line | undefined {
-    for (const line of this.lines) if (line.length > 0) return line;
-    return undefined;
-  }
 }
