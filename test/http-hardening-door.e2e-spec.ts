@@ -156,6 +156,37 @@ describe('The door: request, header and keep-alive timeouts, the connection cap,
     expect(closedAfterMs).toBeLessThan(HEADERS_S * 1000 + SLACK_MS);
   });
 
+  it('a purchase written just after the headers timeout refused its idle connection never runs', async () => {
+    // The race seen in bench:room: Node's timer refuses an idle connection (408) while the client's
+    // first request is on its way; the request must not run (its client reads the 408, not a 202).
+    const sale = await createActiveSale(api.url, admin, { stock: 5 });
+    const { hostname, port } = new URL(api.url);
+    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    let text = '';
+    const refused = new Promise<void>((resolve) =>
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (text.includes('\r\n\r\n')) resolve();
+      }),
+    );
+    const closed = once(socket, 'close');
+    const cap = setTimeout(() => socket.destroy(), 30_000);
+    await refused;
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    const body = '{"quantity": 1}';
+    socket.write(
+      `POST /sales/${sale.id}/orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${users[1]!.token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    socket.end();
+    await closed;
+    clearTimeout(cap);
+    // Had it run, the shopper's one unit (perUserLimit 1) would be taken: a purchase now is refused.
+    const again = await buy(api.url, users[1]!, sale.id);
+    expect(again.status).toBe(202);
+  });
+
   it('an idle keep-alive connection is closed after the keep-alive timeout', async () => {
     const { seen } = rawConnection(api.url, { first: 'GET /sales HTTP/1.1\r\nHost: x\r\n\r\n' });
     const { text, closedAfterMs } = await seen;

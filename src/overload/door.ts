@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { refusedConnection } from '../infra/http/door.js';
 import { requestIdOf } from '../infra/http/hardening.js';
 import { SECURITY_HEADERS } from '../infra/http/security-headers.js';
 import { AdaptiveLimiter, type LimiterSettings } from './adaptive-limiter.js';
@@ -97,6 +98,8 @@ export class OverloadDoor {
   /** The request listener: `next` runs only for admitted requests. */
   guard(next: Handler): Handler {
     return (req, res) => {
+      // A request that arrived after the connection was refused (408/400) is not run.
+      if (refusedConnection(req)) return;
       const cls = classify(req.method, req.url);
       if (cls === 'exempt') return next(req, res);
       const counted = !isStream(req.url);

@@ -42,6 +42,15 @@ export function rawAnswer(code: ErrorCode, message: string, extra: Record<string
   return `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n${headers.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`;
 }
 
+const OVER_CAP = Symbol('over the connection cap');
+const REFUSED = Symbol('refused by the door');
+type Marked = Socket & { [OVER_CAP]?: true; [REFUSED]?: true };
+
+/** True when the door already refused the request's connection (408 or 400 written, closing). */
+export function refusedConnection(req: IncomingMessage): boolean {
+  return (req.socket as Marked)[REFUSED] === true;
+}
+
 const REASONS: Partial<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout' };
 
 const TIMEOUT_ANSWER = rawAnswer('REQUEST_TIMEOUT', 'The request did not arrive in time; the connection is closed');
@@ -55,6 +64,9 @@ const MALFORMED_ANSWER = rawAnswer('MALFORMED_REQUEST', 'The request could not b
  */
 function clientError(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // Node still parses what arrives after this (a request racing the headers timeout of an idle
+  // connection): the request listener drops it unanswered, the client has its refusal.
+  (socket as Marked)[REFUSED] = true;
   if (socket.writable) socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMEOUT_ANSWER : MALFORMED_ANSWER);
   // A client that keeps writing is not read any more; the socket goes when the answer is out, or at once.
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
@@ -81,9 +93,6 @@ export function doorOptions(config: DoorConfig): Pick<
     },
   };
 }
-
-const OVER_CAP = Symbol('over the connection cap');
-type Marked = Socket & { [OVER_CAP]?: true };
 
 /**
  * Counts the open connections of the server; one that opens beyond `max` is
