@@ -1,5 +1,5 @@
 /**
- * `npm run bench:overload [-- --quick] [--seconds 60] [--delay-seconds 30] [--purchase-share 0.7]`
+ * `npm run bench:overload [-- --quick] [--seconds 60] [--delay-seconds 30] [--purchase-share 0.7] [--env KEY=VALUE ...]`
  *
  * Overload control (issue 20), limiter off (today's behaviour) and on, in
  * the same run, on one API copy and one worker on this machine, with a Redis
@@ -55,8 +55,13 @@ const { values: flags } = parseArgs({
     'cost-requests': { type: 'string' },
     'max-connections': { type: 'string', default: '2000' },
     users: { type: 'string', default: '3000' },
+    /** Settings of the API under test (e.g. OVERLOAD_TURN_MS=0), on top of the bench's own. */
+    env: { type: 'string', multiple: true },
   },
 });
+const SETTINGS = Object.fromEntries(
+  (flags.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const RAMP_S = Number(flags.seconds ?? (flags.quick ? 20 : 60));
 const DELAY_S = Number(flags['delay-seconds'] ?? (flags.quick ? 15 : 30));
 const COST_N = Number(flags['cost-requests'] ?? (flags.quick ? 6000 : 20000));
@@ -227,7 +232,7 @@ async function main(): Promise<void> {
     const api = await startNode(
       name,
       [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')],
-      { ...baseEnv, PORT: String(port), ...env },
+      { ...baseEnv, ...SETTINGS, PORT: String(port), ...env },
       /API listening/,
     );
     apis.push(api);
@@ -410,6 +415,7 @@ async function main(): Promise<void> {
         'open loop at a fixed rate (rising linearly 1x..5x the ceiling), in the bench process, not pinned; latency from when a request was due',
       rampSeconds: RAMP_S,
       purchaseShare: SHARE,
+      settings: flags.env ?? [],
       ceilingRps: costs.ceilingRps,
       purchaseOnlyRps: costs.purchaseRps,
       shedShareOfPinnedRun: shed.shedShare,
