@@ -254,5 +254,57 @@ describe('hand-off of admitted tickets in batches', () => {
       expect(job).toMatchObject({ name: JobName.PlaceOrders });
       expect((job!.data as { tickets: Ticket[] }).tickets.map((t) => t.orderId).sort()).toEqual([...ids].sort());
     });
+
+    /**
+     * Pushes the sweeper's next run (its scheduler's delayed job) an hour ahead: a job scheduler adds
+     * its next job only when a worker takes this one, so the schedule stays in Redis with no run
+     * coming, as a failover of the orders queue's master left it (the cluster e2e: the job sat
+     * `delayed` on the promoted replica and 100 tickets stayed QUEUED). Returns the parked job's id.
+     */
+    async function parkNextSweep(): Promise<string> {
+      const parked = await waitFor(
+        "the sweeper's next run parked",
+        async () => {
+          const next = (await orders.getJobScheduler('orders-sweeper'))?.next;
+          if (next === undefined) return '';
+          const id = `repeat:orders-sweeper:${next}`;
+          // Only while it is still delayed (XX, CH: 1 when its score changed); else a worker took it: try the next one.
+          const changed = await redis.zadd(orders.keys.delayed!, 'XX', 'CH', (Date.now() + 3_600_000) * 0x1000, id);
+          return changed === 1 ? id : '';
+        },
+        (id) => id !== '',
+        10_000,
+      );
+      expect(await orders.getJobState(parked)).toBe('delayed');
+      return parked;
+    }
+
+    it("the sweeper's next run stuck delayed: a worker runs the sweep itself, reschedules it, and every 202 becomes an order", async () => {
+      const sale = await createActiveSale(api.url, admin, { stock: 50 });
+      const worker = await startWorker(config);
+      try {
+        const parked = await parkNextSweep();
+        const { url, child } = await slowHandoffApi();
+        const ids = await buyMany(url, sale.id, users.slice(120, 140));
+        expect(await child.stop('SIGKILL')).toBeNull();
+        await waitFor(
+          'all 20 AWAITING_PAYMENT',
+          () => statusCounts(db.url, sale.id),
+          (c) => c.AWAITING_PAYMENT === 20,
+        );
+        const rows = await query<{ id: string }>(db.url, 'SELECT id FROM orders WHERE sale_id = $1', [sale.id]);
+        expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+        // The schedule runs again on its own: the parked job was replaced by a new next run.
+        await waitFor(
+          "the sweeper's schedule moving on",
+          async () => (await orders.getJobScheduler('orders-sweeper'))?.next,
+          (next) => next !== undefined && `repeat:orders-sweeper:${next}` !== parked,
+          10_000,
+        );
+        expect(await orders.getJobState(parked)).toBe('unknown');
+      } finally {
+        await worker.close();
+      }
+    });
   });
 });
