@@ -378,12 +378,7 @@ describe('Redis Cluster: two API copies and two workers', () => {
     180_000,
   );
 
-  // Skipped: a known product gap, not yet fixed. In a fresh-clone run beside a CPU hog (2026-12-07 14:37)
-  // 100 tickets stayed QUEUED for 60 s: the two hand-off jobs they waited for were gone after the failover
-  // (written to the old master, not yet replicated) and the sweeper's own next run sat 'delayed' on the new
-  // master instead of re-adding them. It passed in 10 runs before (some beside a hog). Until the sweeper
-  // is sure to run after a failover of its own queue, this case would make CI fail at random.
-  it.skip(
+  it(
     'the master of the orders queue killed mid-spike: its replica takes over, every 202 is an order',
     () => masterKilledMidSpike(() => ordersPrefix()),
     180_000,
