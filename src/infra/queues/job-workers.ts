@@ -188,13 +188,15 @@ export function overdueAfterMs(schedule: Pick<Schedule, 'everyMs'>): number {
  * Redis loses its data, so it is looked for periodically and put back.
  *
  * A scheduler can also stay while its runs stop: its next run is a delayed
- * job, the next one is added only when that job is taken, and a Redis Cluster
- * failover of the queue's master left it `delayed` and never run (the ticket
- * sweeper, in the cluster e2e). So every run, the job's or not, records when
- * it started in a key of its own that expires after OVERDUE_PERIODS periods;
- * a worker process that finds that key gone (SET NX) runs the work itself,
- * at most one process per overdue window, and upserts the scheduler again
- * (which replaces a stuck next job with a fresh one).
+ * job, and the one after is added only when a worker takes it (a command of
+ * its own). A failover of the queue's master can keep the taking and lose the
+ * job added after it, or leave the next job `delayed` and never taken (the
+ * cluster e2e once had 100 tickets QUEUED for a minute, the sweeper's next job
+ * `delayed`). So every run, the job's or not, records when it started in a
+ * key of its own that expires after OVERDUE_PERIODS periods; a worker process
+ * that finds that key gone (SET NX) runs the work itself, at most one process
+ * per overdue window, and upserts the scheduler again (which replaces a stuck
+ * next job, or adds the missing one).
  */
 @Injectable()
 export class ScheduleKeeper implements OnModuleDestroy {
@@ -253,7 +255,7 @@ export class ScheduleKeeper implements OnModuleDestroy {
   private async runIfOverdue(schedule: Schedule): Promise<void> {
     if (!(await this.recordRun(schedule, true))) return;
     this.logger.warn(
-      `schedule ${schedule.id}: no run for ${overdueAfterMs(schedule)} ms (its next job never ran): running it here and rescheduling it`,
+      `schedule ${schedule.id}: no run for ${overdueAfterMs(schedule)} ms (its next job lost or never taken): running it here and rescheduling it`,
     );
     const rescheduled = this.upsert(schedule).catch((err: unknown) =>
       this.logger.warn(`schedule ${schedule.id} not rescheduled: ${String(err)}`),
