@@ -254,5 +254,73 @@ describe('hand-off of admitted tickets in batches', () => {
       expect(job).toMatchObject({ name: JobName.PlaceOrders });
       expect((job!.data as { tickets: Ticket[] }).tickets.map((t) => t.orderId).sort()).toEqual([...ids].sort());
     });
+
+    /**
+     * Stops the sweeper's runs while its job scheduler stays in Redis (so nothing puts it back): its
+     * next run (a delayed job) is `parked` an hour ahead, or `lost` (deleted while the scheduler still
+     * names it). A job scheduler adds its next job only when a worker takes this one, so no run comes
+     * either way. A failover of the orders queue's master can leave it so: it may keep the taking of
+     * a run and lose the next job added just after, or (as the cluster e2e once showed, 100 tickets
+     * QUEUED) leave the next job `delayed` and never run. Returns the stopped job's id.
+     */
+    async function stopNextSweep(how: 'parked' | 'lost'): Promise<string> {
+      const stopped = await waitFor(
+        "the sweeper's next run stopped",
+        async () => {
+          const next = (await orders.getJobScheduler('orders-sweeper'))?.next;
+          if (next === undefined) return '';
+          const id = `repeat:orders-sweeper:${next}`;
+          // Only while it is still delayed (a worker cannot take it from there); else try the next one.
+          if (how === 'parked') {
+            const changed = await redis.zadd(orders.keys.delayed!, 'XX', 'CH', (Date.now() + 3_600_000) * 0x1000, id);
+            return changed === 1 ? id : '';
+          }
+          if ((await redis.zrem(orders.keys.delayed!, id)) === 0) return '';
+          await redis.del(`${config.QUEUE_PREFIX}:${QueueName.Orders}:${id}`);
+          return id;
+        },
+        (id) => id !== '',
+        10_000,
+      );
+      expect(await orders.getJobState(stopped)).toBe(how === 'parked' ? 'delayed' : 'unknown');
+      return stopped;
+    }
+
+    it.each([
+      ['parked', 'an hour ahead: stuck delayed', 120],
+      ['lost', 'deleted, its scheduler still naming it', 140],
+    ] as const)(
+      "the sweeper's next run %s (%s): a worker runs the sweep itself, reschedules it, and every 202 becomes an order",
+      async (how, _, from) => {
+        const sale = await createActiveSale(api.url, admin, { stock: 50 });
+        const worker = await startWorker(config);
+        try {
+          const stopped = await stopNextSweep(how);
+          const { url, child } = await slowHandoffApi();
+          const ids = await buyMany(url, sale.id, users.slice(from, from + 20));
+          expect(await child.stop('SIGKILL')).toBeNull();
+          await waitFor(
+            'all 20 AWAITING_PAYMENT',
+            () => statusCounts(db.url, sale.id),
+            (c) => c.AWAITING_PAYMENT === 20,
+          );
+          const rows = await query<{ id: string }>(db.url, 'SELECT id FROM orders WHERE sale_id = $1', [sale.id]);
+          expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+          // The schedule runs again on its own: the scheduler was upserted (a parked job replaced
+          // under its id, due at once), and its runs go on past the stopped one.
+          await waitFor(
+            "the sweeper's schedule moving on",
+            async () => ({
+              next: `repeat:orders-sweeper:${(await orders.getJobScheduler('orders-sweeper'))?.next}`,
+              stopped: await orders.getJobState(stopped),
+            }),
+            (s) => s.next !== stopped && s.stopped === 'unknown',
+            10_000,
+          );
+        } finally {
+          await worker.close();
+        }
+      },
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { OrdersConfig } from '../infra/config/app-config.js';
-import { ScheduleKeeper } from '../infra/queues/job-workers.js';
+import { ScheduleKeeper, type Schedule } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob, OnJobFailed } from '../infra/queues/on-job.js';
 import { EventName, JobName, QueueName, type JobOf } from '../infra/queues/queues.js';
 import { eventsOf } from '../events/event-batch.js';
@@ -14,22 +14,27 @@ import { TicketSweeperService } from './ticket-sweeper.service.js';
 export class OrdersProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger('Orders');
 
+  /** One sweeper schedule for all workers, put back when Redis lost it, run here when its runs stopped. */
+  private readonly sweeps: Schedule;
+
   constructor(
     @Inject(OrderPipelineService) private readonly pipeline: OrderPipelineService,
-    @Inject(TicketSweeperService) private readonly sweeper: TicketSweeperService,
+    @Inject(TicketSweeperService) sweeper: TicketSweeperService,
     @Inject(ScheduleKeeper) private readonly schedules: ScheduleKeeper,
-    @Inject(OrdersConfig) private readonly config: OrdersConfig,
-  ) {}
-
-  /** One sweeper schedule for all workers, put back when Redis lost it. */
-  onApplicationBootstrap(): Promise<void> {
-    return this.schedules.keep({
+    @Inject(OrdersConfig) config: OrdersConfig,
+  ) {
+    this.sweeps = {
       queue: QueueName.Orders,
       id: 'orders-sweeper',
-      everyMs: this.config.SWEEP_INTERVAL_MS,
+      everyMs: config.SWEEP_INTERVAL_MS,
       job: JobName.SweepTickets,
-      checkEveryMs: Math.max(this.config.SWEEP_INTERVAL_MS, 5000),
-    });
+      checkEveryMs: Math.max(config.SWEEP_INTERVAL_MS, 5000),
+      work: () => sweeper.sweep(),
+    };
+  }
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.schedules.keep(this.sweeps);
   }
 
   @OnJob(JobName.PlaceOrders)
@@ -44,7 +49,7 @@ export class OrdersProcessor implements OnApplicationBootstrap {
 
   @OnJob(JobName.SweepTickets)
   sweep(): Promise<unknown> {
-    return this.sweeper.sweep();
+    return this.schedules.run(this.sweeps);
   }
 
   @OnJob(EventName.InventoryReserved)

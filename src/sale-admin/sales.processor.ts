@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { SalesConfig } from '../infra/config/app-config.js';
-import { ScheduleKeeper } from '../infra/queues/job-workers.js';
+import { ScheduleKeeper, type Schedule } from '../infra/queues/job-workers.js';
 import { JobConsumer, OnJob } from '../infra/queues/on-job.js';
 import { EventName, JobName, QueueName, type JobOf } from '../infra/queues/queues.js';
 import { eventsOf } from '../events/event-batch.js';
@@ -15,6 +15,8 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Promotions');
   private healTimer?: NodeJS.Timeout;
   private stopWatching?: () => void;
+  /** One reconcile schedule for all workers, put back when Redis lost it, run here when its runs stopped. */
+  private readonly reconciles: Schedule;
 
   constructor(
     @Inject(SalesService) private readonly promotions: SalesService,
@@ -23,7 +25,18 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(RedisService) private readonly redis: RedisService,
     @Inject(SalesConfig) private readonly config: SalesConfig,
     @Inject(RoomTurns) private readonly turns: RoomTurns,
-  ) {}
+  ) {
+    this.reconciles = {
+      queue: QueueName.Promotions,
+      id: 'sales-reconcile',
+      everyMs: this.config.RECONCILE_INTERVAL_MS,
+      job: JobName.ReconcileSales,
+      work: async () => {
+        const reports = await this.reconciler.reconcileOpenSales();
+        return { sales: reports.length, drifted: reports.filter((r) => !r.inSync).map((r) => r.saleId) };
+      },
+    };
+  }
 
   /**
    * A Redis Cluster failover loses the writes its master had not passed to
@@ -44,15 +57,9 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     this.healTimer.unref();
   }
 
-  /** One reconcile schedule for all workers, put back when Redis lost it. */
   async onApplicationBootstrap(): Promise<void> {
     this.stopWatching = this.redis.onMastersChanged(() => this.healAfterFailover());
-    await this.schedules.keep({
-      queue: QueueName.Promotions,
-      id: 'sales-reconcile',
-      everyMs: this.config.RECONCILE_INTERVAL_MS,
-      job: JobName.ReconcileSales,
-    });
+    await this.schedules.keep(this.reconciles);
   }
 
   onModuleDestroy(): void {
@@ -66,9 +73,8 @@ export class SalesProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   @OnJob(JobName.ReconcileSales)
-  async reconcile(): Promise<unknown> {
-    const reports = await this.reconciler.reconcileOpenSales();
-    return { sales: reports.length, drifted: reports.filter((r) => !r.inSync).map((r) => r.saleId) };
+  reconcile(): Promise<unknown> {
+    return this.schedules.run(this.reconciles);
   }
 
   /** A paid or cancelled order ends its shopper's turn in the sale's waiting room: the slot goes to the next. */

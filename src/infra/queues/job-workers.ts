@@ -9,7 +9,8 @@ import {
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Worker, type Job, type WorkerOptions } from 'bullmq';
-import { NotifyConfig, QueueConfig } from '../config/app-config.js';
+import { NotifyConfig, QueueConfig, RedisConfig } from '../config/app-config.js';
+import { RedisService } from '../redis/redis.module.js';
 import { repeatedErrors } from '../logging/repeated-errors.js';
 import {
   assertEveryJobHandled,
@@ -161,39 +162,116 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
   }
 }
 
-/** What a repeatable job is: its scheduler id, its queue, its period and the job it adds. */
+/** What a repeatable job is: its scheduler id, its queue, its period, the job it adds and the work that job does. */
 export interface Schedule {
   queue: QueueName;
   id: string;
   everyMs: number;
   job: typeof JobName.SweepTickets | typeof JobName.ReconcileSales;
-  /** How often the schedule is looked for in Redis (and put back when missing); default everyMs. */
+  /** How often the schedule is looked for in Redis (and put back when missing), and its last run checked; default everyMs. */
   checkEveryMs?: number;
+  /** What a run does (idempotent: two runs at once, or one more than planned, do no harm). */
+  work: () => Promise<unknown>;
+}
+
+/** A schedule whose last run started longer ago than this many periods is overdue. */
+export const OVERDUE_PERIODS = 3;
+
+/** How long a schedule may go without a run before a worker process runs it itself. */
+export function overdueAfterMs(schedule: Pick<Schedule, 'everyMs'>): number {
+  return OVERDUE_PERIODS * schedule.everyMs;
 }
 
 /**
  * Keeps repeatable jobs scheduled: one BullMQ job scheduler per schedule for
  * all workers (upserted by id). A scheduler lives in Redis and is gone if
  * Redis loses its data, so it is looked for periodically and put back.
+ *
+ * A scheduler can also stay while its runs stop: its next run is a delayed
+ * job, and the one after is added only when a worker takes it (a command of
+ * its own). A failover of the queue's master can keep the taking and lose the
+ * job added after it, or leave the next job `delayed` and never taken (the
+ * cluster e2e once had 100 tickets QUEUED for a minute, the sweeper's next job
+ * `delayed`). So every run, the job's or not, records when it started in a
+ * key of its own that expires after OVERDUE_PERIODS periods; a worker process
+ * that finds that key gone (SET NX) runs the work itself, at most one process
+ * per overdue window, and upserts the scheduler again (which replaces a stuck
+ * next job, or adds the missing one).
  */
 @Injectable()
 export class ScheduleKeeper implements OnModuleDestroy {
   private readonly logger = new Logger('Schedules');
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Checks and runs in flight here, by schedule id (a slow one is not started twice). */
+  private readonly busy = new Set<string>();
+  private readonly prefix: string;
 
-  constructor(@Inject(QueueService) private readonly queues: QueueService) {}
+  constructor(
+    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(RedisService) private readonly redis: RedisService,
+    @Inject(RedisConfig) config: RedisConfig,
+  ) {
+    this.prefix = `${config.REDIS_KEY_PREFIX}:schedule-ran:`;
+  }
 
   async keep(schedule: Schedule): Promise<void> {
     await this.upsert(schedule);
     const timer = setInterval(() => {
-      this.queues
-        .queue(schedule.queue)
-        .getJobScheduler(schedule.id)
-        .then((found) => (found ? undefined : this.upsert(schedule)))
-        .catch((err: unknown) => this.logger.warn(`schedule ${schedule.id} not checked: ${String(err)}`));
+      this.once(`find ${schedule.id}`, () => this.putBackIfMissing(schedule));
+      this.once(`run ${schedule.id}`, () => this.runIfOverdue(schedule));
     }, schedule.checkEveryMs ?? schedule.everyMs);
     timer.unref();
     this.timers.push(timer);
+  }
+
+  /** A run of the schedule's job (its handler calls this): recorded, then done. */
+  async run(schedule: Schedule): Promise<unknown> {
+    await this.recordRun(schedule, false).catch((err: unknown) =>
+      this.logger.warn(`schedule ${schedule.id}: run not recorded: ${String(err)}`),
+    );
+    return schedule.work();
+  }
+
+  /** Starts `task` unless the one started under this name is still going; failures go to the log. */
+  private once(name: string, task: () => Promise<void>): void {
+    if (this.busy.has(name)) return;
+    this.busy.add(name);
+    task()
+      .catch((err: unknown) => this.logger.warn(`schedule: ${name} failed: ${String(err)}`))
+      .finally(() => this.busy.delete(name));
+  }
+
+  private async putBackIfMissing(schedule: Schedule): Promise<void> {
+    const found = await this.queues.queue(schedule.queue).getJobScheduler(schedule.id);
+    if (!found) await this.upsert(schedule);
+  }
+
+  /**
+   * No run recorded for OVERDUE_PERIODS periods: this process claims the run
+   * (the record, set only if absent), runs the work and reschedules. The
+   * upsert is not awaited first: a queue that does not answer (a failover of
+   * its master) must not hold the run back.
+   */
+  private async runIfOverdue(schedule: Schedule): Promise<void> {
+    if (!(await this.recordRun(schedule, true))) return;
+    this.logger.warn(
+      `schedule ${schedule.id}: no run for ${overdueAfterMs(schedule)} ms (its next job lost or never taken): running it here and rescheduling it`,
+    );
+    const rescheduled = this.upsert(schedule).catch((err: unknown) =>
+      this.logger.warn(`schedule ${schedule.id} not rescheduled: ${String(err)}`),
+    );
+    await schedule.work();
+    await rescheduled;
+  }
+
+  /** Records a run starting now; with `onlyIfOverdue`, only when none is recorded (true when recorded). */
+  private async recordRun(schedule: Schedule, onlyIfOverdue: boolean): Promise<boolean> {
+    const key = this.prefix + schedule.id;
+    const ttl = overdueAfterMs(schedule);
+    const set = onlyIfOverdue
+      ? await this.redis.client.set(key, String(Date.now()), 'PX', ttl, 'NX')
+      : await this.redis.client.set(key, String(Date.now()), 'PX', ttl);
+    return set === 'OK';
   }
 
   private async upsert({ queue, id, everyMs, job }: Schedule): Promise<void> {
