@@ -10,8 +10,8 @@ const SALE = '6a1f0c3e-2b4d-4e8f-9a7b-1c2d3e4f5a6b';
 type Reply = [string, string, string];
 type Take = [number, number, string];
 
-/** Where gateAdmit's arguments sit: 10 keys, then ARGV (see ADMIT_LUA). */
-const ARG = { state: 0, buyers: 1, stats: 4, buckets: 10 + 12, transferId: 10 + 13, units: 10 + 14, epoch: 10 + 15 };
+/** Where gateAdmit's arguments sit: 9 keys, then ARGV (see ADMIT_LUA). */
+const ARG = { state: 0, buyers: 1, stats: 4, buckets: 9 + 12, transferId: 9 + 13, units: 9 + 14, epoch: 9 + 15 };
 
 /**
  * The retry rules of the admission live in TypeScript around the script, so

@@ -161,8 +161,7 @@ export class GateAdmission {
       k.pending,
       k.pendingAt,
       k.stats,
-      k.userRate(ticket.userId, second),
-      k.ipRate(ip, second),
+      k.rate(second),
       k.idempotency(ticket.userId, idempotencyKey ?? '-'),
       k.transfersIn,
       k.admissionsUsed,
@@ -184,6 +183,8 @@ export class GateAdmission {
       transfer?.epoch ?? '',
       admission?.key ?? '',
       admission?.issuedAt ?? 0,
+      ip,
+      second,
     );
     return { code: code as ScriptAnswer['code'], remaining: Number(remaining), orderId: orderId || undefined };
   }

@@ -74,7 +74,7 @@ export class GateLayout {
       client.defineCommand('gateRebuild', { numberOfKeys: 6, lua: REBUILD_LUA });
       client.defineCommand('gateUpdateSettings', { numberOfKeys: 1, lua: UPDATE_SETTINGS_LUA });
       client.defineCommand('gateAdjustStock', { numberOfKeys: 1, lua: ADJUST_STOCK_LUA });
-      client.defineCommand('gateAdmit', { numberOfKeys: 10, lua: ADMIT_LUA });
+      client.defineCommand('gateAdmit', { numberOfKeys: 9, lua: ADMIT_LUA });
       client.defineCommand('gateRelease', { numberOfKeys: 5, lua: RELEASE_LUA });
       client.defineCommand('gateClear', { numberOfKeys: 3, lua: CLEAR_LUA });
       client.defineCommand('gateTake', { numberOfKeys: 2, lua: TAKE_LUA });

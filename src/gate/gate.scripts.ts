@@ -58,13 +58,13 @@ end
 /**
  * Admission: one atomic decision per purchase request, in the shopper's home
  * bucket (the whole gate when the sale has one bucket).
- * KEYS: state, buyers, pending, pendingAt, stats, userRate, ipRate, idempotency, transfersIn,
- *       admissionsUsed.
+ * KEYS: state, buyers, pending, pendingAt, stats, rate (the bucket's rate window
+ *       of this second), idempotency, transfersIn, admissionsUsed.
  * ARGV: userId, quantity, orderId, nowMs, backlogCap, ticket, userRateMax,
  *       ipRateMax (0 = off), useIdempotency (0|1), idempotencyTtlSec, channel, saleId,
  *       buckets (as the caller believes), transferId ('' = none), units, epoch,
  *       admission ('' = none: "<userId>:<issuedMs>", its signature checked by the caller),
- *       admission issued at (ms, Redis time).
+ *       admission issued at (ms, Redis time), ip, second (of nowMs: the one the rate key names).
  * On a sale with a waiting room (state field `room` = 1) a purchase needs an
  * admission: none is ADMISSION_REQUIRED, one issued before this gate was
  * built (a Redis that lost its data forgot which were used) ADMISSION_INVALID,
@@ -83,59 +83,94 @@ end
  * Checks in order: rate limits, the admission, window and pause, the buyer's
  * limit, stock, backlog. Sold out (remaining 0, one bucket) is published so every API copy
  * raises its local flag; publishing here orders it with restock news.
+ *
+ * Few commands per admission (each is work for Redis): the rate limits are
+ * fields (`u:<userId>`, `ip:<ip>`) of one hash per bucket and second, whose
+ * expiry is set when the bucket's newest second (state `rateWindow`) moves on
+ * (and by a caller whose clock is behind it); the buyer's count is added
+ * first and taken back on a refusal; the re-sent call is recognised by HSETNX
+ * of the ticket, and on the way out of every call that admits nothing (a
+ * refusal) by its pending ticket. Whatever this call wrote is taken back, in
+ * the same atomic step, on every answer but OK: a refusal changes the rate
+ * counts and the outcome counters only (as before), a re-sent call nothing.
  */
 export const ADMIT_LUA = `${GIVE_FN}
 local now = tonumber(ARGV[4])
-if ARGV[14] ~= '' then give(KEYS[1], KEYS[9], ARGV[14], tonumber(ARGV[15]), ARGV[16], now) end
-if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then
-  return {'OK', tostring(redis.call('HGET', KEYS[1], 'remaining') or '-1'), ARGV[3]}
-end
+if ARGV[14] ~= '' then give(KEYS[1], KEYS[8], ARGV[14], tonumber(ARGV[15]), ARGV[16], now) end
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets', 'room', 'builtAt',
+  'rateWindow')
+local current = tostring(s[1] or '-1')
 local useIdem = ARGV[9] == '1'
 if useIdem then
-  local prior = redis.call('GET', KEYS[8])
+  local prior = redis.call('GET', KEYS[7])
+  if prior == ARGV[3] then return {'OK', current, ARGV[3]} end
   if prior then return {'REPLAY', '-1', prior} end
 end
-local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets', 'room', 'builtAt')
-local buckets = tonumber(ARGV[13])
-if s[1] and tonumber(s[6] or '1') ~= buckets then return {'LAYOUT', s[6] or '1', ''} end
-local function refuse(code, remaining)
-  redis.call('HINCRBY', KEYS[5], code, 1)
+local qty = tonumber(ARGV[2])
+local rated = {}
+local held = nil
+local function undo(rate)
+  if held then
+    if held <= qty then redis.call('HDEL', KEYS[2], ARGV[1]) else redis.call('HINCRBY', KEYS[2], ARGV[1], -qty) end
+    held = nil
+  end
+  if rate then
+    -- A field back at 0 stays: a hash emptied here would be made again without its expiry.
+    for field in pairs(rated) do redis.call('HINCRBY', KEYS[6], field, -1) end
+  end
+end
+local function decline(code, remaining, counted, soldOut)
+  undo(false)
+  if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then
+    undo(true)
+    return {'OK', current, ARGV[3]}
+  end
+  if soldOut then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
+  if counted then redis.call('HINCRBY', KEYS[5], code, 1) end
   return {code, tostring(remaining), ''}
 end
-local rate = redis.call('INCR', KEYS[6])
-if rate == 1 then redis.call('PEXPIRE', KEYS[6], 2000) end
-if rate > tonumber(ARGV[7]) then return refuse('RATE_LIMITED', -1) end
-if tonumber(ARGV[8]) > 0 then
-  local ipRate = redis.call('INCR', KEYS[7])
-  if ipRate == 1 then redis.call('PEXPIRE', KEYS[7], 2000) end
-  if ipRate > tonumber(ARGV[8]) then return refuse('RATE_LIMITED', -1) end
+local function refuse(code, remaining) return decline(code, remaining, true, false) end
+local buckets = tonumber(ARGV[13])
+if s[1] and tonumber(s[6] or '1') ~= buckets then return decline('LAYOUT', s[6] or '1', false, false) end
+local function over(field, max)
+  local n = redis.call('HINCRBY', KEYS[6], field, 1)
+  rated[field] = true
+  return n > max
 end
-if not s[1] then return {'NOT_READY', '-1', ''} end
+local limited = over('u:' .. ARGV[1], tonumber(ARGV[7]))
+local second = tonumber(ARGV[20])
+local window = tonumber(s[9] or '0')
+if second ~= window or not s[1] then
+  if s[1] and second > window then redis.call('HSET', KEYS[1], 'rateWindow', second) end
+  redis.call('PEXPIRE', KEYS[6], 2000)
+end
+if limited then return refuse('RATE_LIMITED', -1) end
+if tonumber(ARGV[8]) > 0 and over('ip:' .. ARGV[19], tonumber(ARGV[8])) then return refuse('RATE_LIMITED', -1) end
+if not s[1] then return decline('NOT_READY', -1, false, false) end
 local remaining = tonumber(s[1])
 local room = s[7] == '1'
 if room then
   if ARGV[17] == '' then return refuse('ADMISSION_REQUIRED', remaining) end
   if tonumber(ARGV[18]) < tonumber(s[8] or '0') then return refuse('ADMISSION_INVALID', remaining) end
-  if redis.call('SISMEMBER', KEYS[10], ARGV[17]) == 1 then return refuse('ADMISSION_USED', remaining) end
+  if redis.call('SISMEMBER', KEYS[9], ARGV[17]) == 1 then return refuse('ADMISSION_USED', remaining) end
 end
 if s[5] == '1' or now < tonumber(s[2]) or now >= tonumber(s[3]) then return refuse('SALE_NOT_ACTIVE', remaining) end
-local qty = tonumber(ARGV[2])
-local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if held + qty > tonumber(s[4]) then return refuse('LIMIT_EXCEEDED', remaining) end
+held = redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
+if held > tonumber(s[4]) then return refuse('LIMIT_EXCEEDED', remaining) end
 if remaining < qty then
-  if buckets > 1 then return {'DRY', tostring(remaining), ''} end
-  if remaining == 0 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
-  return refuse('SOLD_OUT', remaining)
+  if buckets > 1 then return decline('DRY', remaining, false, false) end
+  return decline('SOLD_OUT', remaining, true, remaining == 0)
 end
 if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[5]) then return refuse('BUSY', remaining) end
+if redis.call('HSETNX', KEYS[3], ARGV[3], ARGV[6]) == 0 then
+  undo(true)
+  return {'OK', current, ARGV[3]}
+end
 remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -qty)
-redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
-redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
 redis.call('ZADD', KEYS[4], now, ARGV[3])
 redis.call('HINCRBY', KEYS[5], 'admitted', 1)
-redis.call('HINCRBY', KEYS[5], 'admittedUnits', qty)
-if useIdem then redis.call('SET', KEYS[8], ARGV[3], 'EX', tonumber(ARGV[10])) end
-if room then redis.call('SADD', KEYS[10], ARGV[17]) end
+if useIdem then redis.call('SET', KEYS[7], ARGV[3], 'EX', tonumber(ARGV[10])) end
+if room then redis.call('SADD', KEYS[9], ARGV[17]) end
 if remaining == 0 and buckets == 1 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
 return {'OK', tostring(remaining), ARGV[3]}
 `;
@@ -176,20 +211,33 @@ return give(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV
 /**
  * Drops the tickets of persisted orders: only those still pending count into
  * `persisted` (a redelivered batch clears nothing twice), then the counter
- * goes up by their units.
+ * goes up by their units. A handful of commands per call, whatever the
+ * number of tickets (HMGET, HDEL and ZREM take them all at once).
  * KEYS: pending, pendingAt, persisted. ARGV: orderId, quantity, orderId, quantity, ...
  * Returns the units cleared now.
  */
 export const CLEAR_LUA = `
-local units = 0
 local ids = {}
+local units = {}
 for i = 1, #ARGV, 2 do
-  if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then units = units + tonumber(ARGV[i + 1]) end
-  ids[#ids + 1] = ARGV[i]
+  if not units[ARGV[i]] then
+    ids[#ids + 1] = ARGV[i]
+    units[ARGV[i]] = tonumber(ARGV[i + 1])
+  end
 end
+local found = redis.call('HMGET', KEYS[1], unpack(ids))
+local cleared = {}
+local total = 0
+for i, id in ipairs(ids) do
+  if found[i] then
+    cleared[#cleared + 1] = id
+    total = total + units[id]
+  end
+end
+if #cleared > 0 then redis.call('HDEL', KEYS[1], unpack(cleared)) end
 redis.call('ZREM', KEYS[2], unpack(ids))
-if units > 0 then redis.call('INCRBY', KEYS[3], units) end
-return units
+if total > 0 then redis.call('INCRBY', KEYS[3], total) end
+return total
 `;
 
 /**
