@@ -158,6 +158,12 @@ describe('gate scripts: admission and clearing', () => {
     const ttl = await probe.pttl(window);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2000);
+    // A window made again after it expired (by a call of its second arriving late) gets its expiry
+    // back when the next second opens.
+    const next = k.rate(Math.floor(clock / 1000) + 1);
+    await probe.persist(next);
+    expect((await gate.admit(request(id, 'eager', { admittedAt: clock + 2000 }))).code).toBe('OK');
+    expect(await probe.pttl(next)).toBeGreaterThan(0);
     // A caller whose clock is behind the bucket's newest second still gets a window that expires.
     expect((await gate.admit(request(id, 'late', { admittedAt: clock - 5000 }))).code).toBe('OK');
     expect(await probe.pttl(k.rate(Math.floor(clock / 1000) - 5))).toBeGreaterThan(0);

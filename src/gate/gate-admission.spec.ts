@@ -10,8 +10,8 @@ const SALE = '6a1f0c3e-2b4d-4e8f-9a7b-1c2d3e4f5a6b';
 type Reply = [string, string, string];
 type Take = [number, number, string];
 
-/** Where gateAdmit's arguments sit: 9 keys, then ARGV (see ADMIT_LUA). */
-const ARG = { state: 0, buyers: 1, stats: 4, buckets: 9 + 12, transferId: 9 + 13, units: 9 + 14, epoch: 9 + 15 };
+/** Where gateAdmit's arguments sit: 10 keys, then ARGV (see ADMIT_LUA). */
+const ARG = { state: 0, buyers: 1, stats: 4, buckets: 10 + 12, transferId: 10 + 13, units: 10 + 14, epoch: 10 + 15 };
 
 /**
  * The retry rules of the admission live in TypeScript around the script, so
@@ -96,6 +96,21 @@ describe('GateAdmission: the retries around the admission script', () => {
       redis.gateAdmit.mockResolvedValue(['NOT_READY', '-1', '']);
       expect((await gate.admit(request)).code).toBe('NOT_READY');
       expect(admitCalls()).toHaveLength(1);
+    });
+  });
+
+  describe('the layout lookup', () => {
+    it('admissions that find it stale at the same moment share one read', async () => {
+      redis.gateAdmit.mockResolvedValue(['OK', '7', request.ticket.orderId]);
+      await Promise.all(Array.from({ length: 50 }, () => gate.admit(request)));
+      expect(redis.hget).toHaveBeenCalledTimes(1);
+      expect(admitCalls()).toHaveLength(50);
+      // A failed read is not kept: the next admission reads again.
+      layout.forget(SALE);
+      redis.hget.mockRejectedValueOnce(new Error('Connection is closed.'));
+      await expect(gate.admit(request)).rejects.toThrow('Connection is closed.');
+      expect((await gate.admit(request)).code).toBe('OK');
+      expect(redis.hget).toHaveBeenCalledTimes(3);
     });
   });
 

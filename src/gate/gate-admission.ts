@@ -162,6 +162,7 @@ export class GateAdmission {
       k.pendingAt,
       k.stats,
       k.rate(second),
+      k.rate(second - 1),
       k.idempotency(ticket.userId, idempotencyKey ?? '-'),
       k.transfersIn,
       k.admissionsUsed,

@@ -27,7 +27,7 @@ export interface GateKeys {
   persisted: string;
   /**
    * hash: the rate-limit counts of one second (`u:<userId>`, `ip:<address>` -> attempts),
-   * kept 2 s (the expiry is set when the bucket's newest second, state `rateWindow`, moves on)
+   * kept 2 s (see ADMIT_LUA: the expiry is set once per second, not per shopper)
    */
   rate(second: number): string;
   /** the first admission answered under a user's Idempotency-Key */

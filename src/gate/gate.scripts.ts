@@ -59,7 +59,7 @@ end
  * Admission: one atomic decision per purchase request, in the shopper's home
  * bucket (the whole gate when the sale has one bucket).
  * KEYS: state, buyers, pending, pendingAt, stats, rate (the bucket's rate window
- *       of this second), idempotency, transfersIn, admissionsUsed.
+ *       of this second), rate of the second before, idempotency, transfersIn, admissionsUsed.
  * ARGV: userId, quantity, orderId, nowMs, backlogCap, ticket, userRateMax,
  *       ipRateMax (0 = off), useIdempotency (0|1), idempotencyTtlSec, channel, saleId,
  *       buckets (as the caller believes), transferId ('' = none), units, epoch,
@@ -84,25 +84,27 @@ end
  * limit, stock, backlog. Sold out (remaining 0, one bucket) is published so every API copy
  * raises its local flag; publishing here orders it with restock news.
  *
- * Few commands per admission (each is work for Redis): the rate limits are
- * fields (`u:<userId>`, `ip:<ip>`) of one hash per bucket and second, whose
- * expiry is set when the bucket's newest second (state `rateWindow`) moves on
- * (and by a caller whose clock is behind it); the buyer's count is added
- * first and taken back on a refusal; the re-sent call is recognised by HSETNX
- * of the ticket, and on the way out of every call that admits nothing (a
- * refusal) by its pending ticket. Whatever this call wrote is taken back, in
- * the same atomic step, on every answer but OK: a refusal changes the rate
- * counts and the outcome counters only (as before), a re-sent call nothing.
+ * Few commands per admission (each is work for Redis; 9 with the EVALSHA):
+ * the rate limits are fields (`u:<userId>`, `ip:<ip>`) of one hash per bucket
+ * and second, kept 2 s: the expiry is set when the bucket's newest second
+ * (state `rateWindow`) moves on, on that second's hash and the one before (a
+ * late call may have made it again after it expired), and by every call of a
+ * second older than the newest. The buyer's count is added first and taken
+ * back on a refusal; the re-sent call is recognised by HSETNX of the ticket,
+ * and on the way out of every call that admits nothing by its pending ticket.
+ * Whatever this call wrote is taken back, in the same atomic step, on every
+ * answer but OK: a refusal changes its rate counts and the outcome counter only
+ * (as before), a re-sent call nothing.
  */
 export const ADMIT_LUA = `${GIVE_FN}
 local now = tonumber(ARGV[4])
-if ARGV[14] ~= '' then give(KEYS[1], KEYS[8], ARGV[14], tonumber(ARGV[15]), ARGV[16], now) end
+if ARGV[14] ~= '' then give(KEYS[1], KEYS[9], ARGV[14], tonumber(ARGV[15]), ARGV[16], now) end
 local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets', 'room', 'builtAt',
   'rateWindow')
 local current = tostring(s[1] or '-1')
 local useIdem = ARGV[9] == '1'
 if useIdem then
-  local prior = redis.call('GET', KEYS[7])
+  local prior = redis.call('GET', KEYS[8])
   if prior == ARGV[3] then return {'OK', current, ARGV[3]} end
   if prior then return {'REPLAY', '-1', prior} end
 end
@@ -141,8 +143,11 @@ local limited = over('u:' .. ARGV[1], tonumber(ARGV[7]))
 local second = tonumber(ARGV[20])
 local window = tonumber(s[9] or '0')
 if second ~= window or not s[1] then
-  if s[1] and second > window then redis.call('HSET', KEYS[1], 'rateWindow', second) end
   redis.call('PEXPIRE', KEYS[6], 2000)
+  if s[1] and second > window then
+    redis.call('HSET', KEYS[1], 'rateWindow', second)
+    redis.call('PEXPIRE', KEYS[7], 2000)
+  end
 end
 if limited then return refuse('RATE_LIMITED', -1) end
 if tonumber(ARGV[8]) > 0 and over('ip:' .. ARGV[19], tonumber(ARGV[8])) then return refuse('RATE_LIMITED', -1) end
@@ -152,7 +157,7 @@ local room = s[7] == '1'
 if room then
   if ARGV[17] == '' then return refuse('ADMISSION_REQUIRED', remaining) end
   if tonumber(ARGV[18]) < tonumber(s[8] or '0') then return refuse('ADMISSION_INVALID', remaining) end
-  if redis.call('SISMEMBER', KEYS[9], ARGV[17]) == 1 then return refuse('ADMISSION_USED', remaining) end
+  if redis.call('SISMEMBER', KEYS[10], ARGV[17]) == 1 then return refuse('ADMISSION_USED', remaining) end
 end
 if s[5] == '1' or now < tonumber(s[2]) or now >= tonumber(s[3]) then return refuse('SALE_NOT_ACTIVE', remaining) end
 held = redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
@@ -169,8 +174,8 @@ end
 remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -qty)
 redis.call('ZADD', KEYS[4], now, ARGV[3])
 redis.call('HINCRBY', KEYS[5], 'admitted', 1)
-if useIdem then redis.call('SET', KEYS[7], ARGV[3], 'EX', tonumber(ARGV[10])) end
-if room then redis.call('SADD', KEYS[9], ARGV[17]) end
+if useIdem then redis.call('SET', KEYS[8], ARGV[3], 'EX', tonumber(ARGV[10])) end
+if room then redis.call('SADD', KEYS[10], ARGV[17]) end
 if remaining == 0 and buckets == 1 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
 return {'OK', tostring(remaining), ARGV[3]}
 `;
