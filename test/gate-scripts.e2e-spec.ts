@@ -5,6 +5,7 @@ import type { AppConfig } from '../src/infra/config/app-config.js';
 import { RedisService } from '../src/infra/redis/redis.module.js';
 import { GateAdmission, type AdmitRequest } from '../src/gate/gate-admission.js';
 import { GateLayout } from '../src/gate/gate-layout.js';
+import { GateReadModel } from '../src/gate/gate-read-model.js';
 import { GateTickets } from '../src/gate/gate-tickets.js';
 import { allGateKeys, type GateKeys } from '../src/gate/gate.keys.js';
 import type { Ticket } from '../src/gate/tickets.js';
@@ -96,7 +97,7 @@ describe('gate scripts: admission and clearing', () => {
     for (const key of [...allGateKeys(k), k.rate(Math.floor(clock / 1000))]) {
       const type = await probe.type(key);
       if (type === 'hash') out[key] = await probe.hgetall(key);
-      else if (type === 'zset') out[key] = await probe.zrange(key, 0, -1, 'WITHSCORES');
+      else if (type === 'zset') out[key] = await probe.zrange(key, '0', '-1', 'WITHSCORES');
       else if (type === 'set') out[key] = (await probe.smembers(key)).sort();
       else if (type === 'string') out[key] = await probe.get(key);
     }
@@ -116,7 +117,7 @@ describe('gate scripts: admission and clearing', () => {
   }
   const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
 
-  it('an admission runs 9 commands (EVALSHA and 8 inside); clearing a batch 5, however many tickets', async () => {
+  it('an admission runs 8 commands (EVALSHA and 7 inside); clearing a batch 6, however many tickets', async () => {
     clock = Date.now();
     const { id } = await sale(100, 10);
     await gate.admit(request(id, 'warm-up')); // loads the script, opens the second's rate window
@@ -125,7 +126,7 @@ describe('gate scripts: admission and clearing', () => {
     expect(admit).toEqual({
       evalsha: 1,
       hmget: 1, // the gate's state
-      hincrby: 4, // rate count, buyer's count, remaining, outcome counter
+      hincrby: 3, // rate count, buyer's count, remaining (admitted is counted from the tickets)
       zcard: 1, // the backlog
       hsetnx: 1, // the ticket (a re-sent call finds it there)
       zadd: 1, // the ticket's admission time
@@ -140,8 +141,8 @@ describe('gate scripts: admission and clearing', () => {
     await tickets.clearTickets(batch.slice(0, 1)); // loads the script
     layout.learnt(id, 1);
     const clear = await commandsOf(() => tickets.clearTickets(batch.slice(1)));
-    expect(clear).toEqual({ evalsha: 1, hmget: 1, hdel: 1, zrem: 1, incrby: 1 });
-    expect(total(clear)).toBe(5);
+    expect(clear).toEqual({ evalsha: 1, hmget: 1, hdel: 1, zrem: 1, incrby: 1, hincrby: 1 });
+    expect(total(clear)).toBe(6);
   });
 
   it('rate limit: per user and second, the attempt beyond the limit is refused; the window expires', async () => {
@@ -210,7 +211,7 @@ describe('gate scripts: admission and clearing', () => {
         Number((before[window] as Record<string, string> | undefined)?.[rateField] ?? 0) + 1,
       );
       expect(Number((after[k.stats] as Record<string, string>)[expected])).toBe(
-        Number((before[k.stats] as Record<string, string>)[expected] ?? 0) + 1,
+        Number((before[k.stats] as Record<string, string> | undefined)?.[expected] ?? 0) + 1,
       );
       for (const key of Object.keys({ ...before, ...after }).filter((key) => key !== window && key !== k.stats)) {
         expect([what, key, after[key]]).toEqual([what, key, before[key]]);
@@ -281,5 +282,37 @@ describe('gate scripts: admission and clearing', () => {
     expect(await probe.get(k.persisted)).toBe('6');
     expect(await probe.hlen(k.pending)).toBe(0);
     expect(await probe.zcard(k.pendingAt)).toBe(0);
+  });
+  it('admitted = tickets settled + pending, through clearing and giving back; an older gate counts each admission', async () => {
+    clock = Date.now();
+    const reads = new GateReadModel(layout);
+    const { id } = await sale(100, 10);
+    const batch: Ticket[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = request(id, `t${i}`, { quantity: 2 });
+      expect((await gate.admit(r)).code).toBe('OK');
+      batch.push(r.ticket);
+    }
+    expect(await reads.stats(id)).toMatchObject({ counters: { admitted: 5 }, pending: 5, remaining: 90 });
+    await tickets.clearTickets(batch.slice(0, 3));
+    await tickets.clearTickets(batch.slice(0, 3)); // redelivered: settles nothing twice
+    expect(await reads.stats(id)).toMatchObject({ counters: { admitted: 5 }, pending: 2 });
+    // A pending ticket given back (its order failed) and a persisted one (cancelled): still admitted once each.
+    const [failed, cancelled] = [batch[3]!, batch[0]!];
+    expect(await tickets.release(id, failed.orderId, failed.userId, 2)).toBe(true);
+    expect(await tickets.release(id, cancelled.orderId, cancelled.userId, 2)).toBe(true);
+    const after = await reads.stats(id);
+    expect(after).toMatchObject({ counters: { admitted: 5 }, pending: 1, remaining: 94 });
+    expect(after.counters).not.toHaveProperty('settled');
+    // Refusals are counted as before.
+    expect((await gate.admit(request(id, 't4', { quantity: 9 }))).code).toBe('LIMIT_EXCEEDED');
+    expect((await reads.stats(id)).counters).toMatchObject({ admitted: 5, LIMIT_EXCEEDED: 1 });
+
+    // A gate built by an older version (no tally): each admission raises `admitted`, as it did.
+    const old = await sale(100, 10);
+    await probe.hdel(old.k.state, 'tally');
+    for (let i = 0; i < 3; i++) expect((await gate.admit(request(old.id, `o${i}`))).code).toBe('OK');
+    expect(await probe.hget(old.k.stats, 'admitted')).toBe('3');
+    expect(await reads.stats(old.id)).toMatchObject({ counters: { admitted: 3 }, pending: 3 });
   });
 });

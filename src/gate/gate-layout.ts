@@ -77,8 +77,8 @@ export class GateLayout {
       client.defineCommand('gateUpdateSettings', { numberOfKeys: 1, lua: UPDATE_SETTINGS_LUA });
       client.defineCommand('gateAdjustStock', { numberOfKeys: 1, lua: ADJUST_STOCK_LUA });
       client.defineCommand('gateAdmit', { numberOfKeys: 10, lua: ADMIT_LUA });
-      client.defineCommand('gateRelease', { numberOfKeys: 5, lua: RELEASE_LUA });
-      client.defineCommand('gateClear', { numberOfKeys: 3, lua: CLEAR_LUA });
+      client.defineCommand('gateRelease', { numberOfKeys: 6, lua: RELEASE_LUA });
+      client.defineCommand('gateClear', { numberOfKeys: 4, lua: CLEAR_LUA });
       client.defineCommand('gateTake', { numberOfKeys: 2, lua: TAKE_LUA });
       client.defineCommand('gateGive', { numberOfKeys: 2, lua: GIVE_LUA });
     }

@@ -4,6 +4,16 @@
  */
 
 /**
+ * How a gate counts its admissions (state field `tally`). `tickets` (every
+ * gate built since): admitted = tickets settled (stats `settled`: cleared
+ * because their orders were persisted, or given back while pending) + tickets
+ * pending, both moved in the same atomic step, so an admission costs no
+ * counter of its own. Absent (a gate built by an older version): the stats'
+ * `admitted`, raised by each admission.
+ */
+export const GATE_TALLY = 'tickets';
+
+/**
  * Settings only (window, limit, pause, price) of a gate that exists; no-op otherwise.
  * KEYS: state. ARGV: field, value, field, value, ...
  * Returns 1 when written, 0 when the gate is not preheated.
@@ -84,7 +94,7 @@ end
  * limit, stock, backlog. Sold out (remaining 0, one bucket) is published so every API copy
  * raises its local flag; publishing here orders it with restock news.
  *
- * Few commands per admission (each is work for Redis; 9 with the EVALSHA):
+ * Few commands per admission (each is work for Redis; 8 with the EVALSHA):
  * the rate limits are fields (`u:<userId>`, `ip:<ip>`) of one hash per bucket
  * and second, kept 2 s: the expiry is set when the bucket's newest second
  * (state `rateWindow`) moves on, on that second's hash and the one before (a
@@ -100,7 +110,7 @@ export const ADMIT_LUA = `${GIVE_FN}
 local now = tonumber(ARGV[4])
 if ARGV[14] ~= '' then give(KEYS[1], KEYS[9], ARGV[14], tonumber(ARGV[15]), ARGV[16], now) end
 local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets', 'room', 'builtAt',
-  'rateWindow')
+  'rateWindow', 'tally')
 local current = tostring(s[1] or '-1')
 local useIdem = ARGV[9] == '1'
 if useIdem then
@@ -173,7 +183,7 @@ if redis.call('HSETNX', KEYS[3], ARGV[3], ARGV[6]) == 0 then
 end
 remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -qty)
 redis.call('ZADD', KEYS[4], now, ARGV[3])
-redis.call('HINCRBY', KEYS[5], 'admitted', 1)
+if s[10] ~= '${GATE_TALLY}' then redis.call('HINCRBY', KEYS[5], 'admitted', 1) end
 if useIdem then redis.call('SET', KEYS[8], ARGV[3], 'EX', tonumber(ARGV[10])) end
 if room then redis.call('SADD', KEYS[10], ARGV[17]) end
 if remaining == 0 and buckets == 1 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
@@ -216,9 +226,10 @@ return give(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV
 /**
  * Drops the tickets of persisted orders: only those still pending count into
  * `persisted` (a redelivered batch clears nothing twice), then the counter
- * goes up by their units. A handful of commands per call, whatever the
- * number of tickets (HMGET, HDEL and ZREM take them all at once).
- * KEYS: pending, pendingAt, persisted. ARGV: orderId, quantity, orderId, quantity, ...
+ * goes up by their units, and the stats' `settled` by their number (see
+ * GATE_TALLY). A handful of commands per call, whatever the number of tickets
+ * (HMGET, HDEL and ZREM take them all at once).
+ * KEYS: pending, pendingAt, persisted, stats. ARGV: orderId, quantity, orderId, quantity, ...
  * Returns the units cleared now.
  */
 export const CLEAR_LUA = `
@@ -239,7 +250,10 @@ for i, id in ipairs(ids) do
     total = total + units[id]
   end
 end
-if #cleared > 0 then redis.call('HDEL', KEYS[1], unpack(cleared)) end
+if #cleared > 0 then
+  redis.call('HDEL', KEYS[1], unpack(cleared))
+  redis.call('HINCRBY', KEYS[4], 'settled', #cleared)
+end
 redis.call('ZREM', KEYS[2], unpack(ids))
 if total > 0 then redis.call('INCRBY', KEYS[3], total) end
 return total
@@ -248,8 +262,9 @@ return total
 /**
  * Gives an order's units back to the gate (inventory refused it, or it was
  * cancelled): remaining and the buyer's count, once per order whatever the
- * retries (the released set), and announces the restock.
- * KEYS: state, buyers, released, pending, pendingAt.
+ * retries (the released set), and announces the restock. A ticket still
+ * pending goes with them (counted `settled`, see GATE_TALLY).
+ * KEYS: state, buyers, released, pending, pendingAt, stats.
  * ARGV: orderId, userId, quantity, channel, saleId.
  * Returns 1 when given back now, 0 when already given back or no gate.
  */
@@ -259,7 +274,7 @@ if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
 local qty = tonumber(ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'remaining', qty)
 if redis.call('HINCRBY', KEYS[2], ARGV[2], -qty) <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
-redis.call('HDEL', KEYS[4], ARGV[1])
+if redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[6], 'settled', 1) end
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('PUBLISH', ARGV[4], 'restock:' .. ARGV[5])
 return 1
@@ -292,7 +307,8 @@ return 1
  *       safe (0|1), channel, saleId, buckets, bucket, epoch, room (0|1: the sale
  *       has a waiting room, see ADMIT_LUA).
  * A gate written where none existed notes when (`builtAt`, Redis time, ms):
- * admissions of the waiting room issued before it are void.
+ * admissions of the waiting room issued before it are void; and it counts
+ * its admissions from its tickets (`tally`, see GATE_TALLY).
  * Returns {status, current remaining (-1: no gate), expected remaining,
  * moved units, buyer drift "userId:gate:expected,...", held units}; status EXISTS, MOVED or DONE.
  */
@@ -302,7 +318,8 @@ local exists = redis.call('EXISTS', KEYS[1]) == 1
 local function settings()
   if not exists then
     local t = redis.call('TIME')
-    redis.call('HSET', KEYS[1], 'builtAt', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+    redis.call('HSET', KEYS[1], 'builtAt', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), 'tally',
+      '${GATE_TALLY}')
   end
   redis.call('HSET', KEYS[1], 'stock', ARGV[3], 'startsAt', ARGV[4], 'endsAt', ARGV[5],
     'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8], 'buckets', ARGV[14], 'bucket', ARGV[15], 'epoch', ARGV[16],
