@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
 import { GateLayout } from './gate-layout.js';
 import type { GateKeys } from './gate.keys.js';
 import { GATE_TALLY } from './gate.scripts.js';
@@ -57,7 +58,9 @@ export class GateReadModel {
    * never counts a batch being cleared twice or not at all.
    */
   async stats(saleId: string): Promise<GateStats> {
-    const parts = await Promise.all((await this.layout.everyBucket(saleId)).map((k) => this.bucketStats(k)));
+    const parts = await Promise.all(
+      (await this.layout.everyBucket(saleId)).map((k) => bucketStats(this.layout.redis, k)),
+    );
     const counters: Record<string, number> = {};
     for (const { counters: c } of parts)
       for (const [key, v] of Object.entries(c)) counters[key] = (counters[key] ?? 0) + v;
@@ -69,30 +72,35 @@ export class GateReadModel {
       pending: parts.reduce((n, p) => n + p.pending, 0),
     };
   }
+}
 
-  private async bucketStats(k: GateKeys): Promise<GateStats> {
-    const replies = await this.layout.redis
-      .multi()
-      .hmget(k.state, 'remaining', 'stock', 'tally')
-      .hgetall(k.stats)
-      .zcard(k.pendingAt)
-      .exec();
-    if (!replies) throw new Error('gate stats: transaction aborted');
-    for (const [err] of replies) if (err) throw err;
-    const [state, raw, pending] = replies.map(([, value]) => value) as [
-      (string | null)[],
-      Record<string, string>,
-      number,
-    ];
-    const counters: Record<string, number> = {};
-    for (const [key, v] of Object.entries(raw)) counters[key] = Number(v);
-    if (state[2] === GATE_TALLY) counters.admitted = (counters.settled ?? 0) + pending;
-    delete counters.settled;
-    return {
-      remaining: state[0] === null ? null : Number(state[0]),
-      stock: state[1] === null ? null : Number(state[1]),
-      counters,
-      pending,
-    };
-  }
+/**
+ * One bucket's remaining, stock, outcome counters and pending tickets, read
+ * in one transaction; `admitted` as the gate counts it (see GATE_TALLY). Also
+ * for the benches, which read a sale's gate with a client of their own.
+ */
+export async function bucketStats(redis: Redis | Cluster, k: GateKeys): Promise<GateStats> {
+  const replies = await redis
+    .multi()
+    .hmget(k.state, 'remaining', 'stock', 'tally')
+    .hgetall(k.stats)
+    .zcard(k.pendingAt)
+    .exec();
+  if (!replies) throw new Error('gate stats: transaction aborted');
+  for (const [err] of replies) if (err) throw err;
+  const [state, raw, pending] = replies.map(([, value]) => value) as [
+    (string | null)[],
+    Record<string, string>,
+    number,
+  ];
+  const counters: Record<string, number> = {};
+  for (const [key, v] of Object.entries(raw)) counters[key] = Number(v);
+  if (state[2] === GATE_TALLY) counters.admitted = (counters.settled ?? 0) + pending;
+  delete counters.settled;
+  return {
+    remaining: state[0] === null ? null : Number(state[0]),
+    stock: state[1] === null ? null : Number(state[1]),
+    counters,
+    pending,
+  };
 }
