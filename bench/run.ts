@@ -24,6 +24,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { bucketStats } from '../src/gate/gate-read-model.js';
+import { gateKeys } from '../src/gate/gate.keys.js';
 import { OwnRedis } from '../test/support/redis-server.js';
 import { createUsersSignedWith } from '../test/support/users.js';
 import { chartSvg } from './chart.js';
@@ -477,7 +479,7 @@ async function main(): Promise<void> {
 
     log('waiting for every admitted order to reach AWAITING_PAYMENT');
     // What the gate admitted (a 202 may still be on its way, or lost to a client timeout).
-    const admitted = Number((await stats.hget(`${PREFIX}:{${sale.id}}:stats`, 'admitted')) ?? 0);
+    const admitted = (await bucketStats(stats, gateKeys(PREFIX, sale.id))).counters.admitted ?? 0;
     const accepted = Math.max(admitted, acceptedIds.length);
     const drainDeadline = Date.now() + 300_000;
     let awaiting = 0;

@@ -252,6 +252,16 @@ describe('Redis Cluster: two API copies and two workers', () => {
     expect(new Set(replays.map((a) => a.orderId)).size).toBe(1);
     await settled(sale.id);
     await checkInvariants(sale.id, 500, 2, [...answers, replays[0]!]);
+    // The gate's counters, each bucket's read in one transaction on its own master: every
+    // admission counted once (admitted = tickets settled + pending), every refusal once.
+    const stats = await request<{ admitted: number; refusals: Record<string, number> }>(
+      apis[0]!.url,
+      'GET',
+      `/admin/sales/${sale.id}/stats`,
+      { token: admin.token },
+    );
+    expect(stats.body.admitted).toBe(crowd.length * 2 + 1);
+    expect(stats.body.refusals.LIMIT_EXCEEDED).toBe(crowd.length * 4);
   }, 60_000);
 
   it.each([1, 3])(

@@ -99,6 +99,21 @@ describe('GateAdmission: the retries around the admission script', () => {
     });
   });
 
+  describe('the layout lookup', () => {
+    it('admissions that find it stale at the same moment share one read', async () => {
+      redis.gateAdmit.mockResolvedValue(['OK', '7', request.ticket.orderId]);
+      await Promise.all(Array.from({ length: 50 }, () => gate.admit(request)));
+      expect(redis.hget).toHaveBeenCalledTimes(1);
+      expect(admitCalls()).toHaveLength(50);
+      // A failed read is not kept: the next admission reads again.
+      layout.forget(SALE);
+      redis.hget.mockRejectedValueOnce(new Error('Connection is closed.'));
+      await expect(gate.admit(request)).rejects.toThrow('Connection is closed.');
+      expect((await gate.admit(request)).code).toBe('OK');
+      expect(redis.hget).toHaveBeenCalledTimes(3);
+    });
+  });
+
   describe('a dry bucket draws on the others', () => {
     const home = () => homeBucket(request.ticket.userId, 3);
     /** The state key of each donor asked, in order. */

@@ -161,8 +161,8 @@ export class GateAdmission {
       k.pending,
       k.pendingAt,
       k.stats,
-      k.userRate(ticket.userId, second),
-      k.ipRate(ip, second),
+      k.rate(second),
+      k.rate(second - 1),
       k.idempotency(ticket.userId, idempotencyKey ?? '-'),
       k.transfersIn,
       k.admissionsUsed,
@@ -184,6 +184,8 @@ export class GateAdmission {
       transfer?.epoch ?? '',
       admission?.key ?? '',
       admission?.issuedAt ?? 0,
+      ip,
+      second,
     );
     return { code: code as ScriptAnswer['code'], remaining: Number(remaining), orderId: orderId || undefined };
   }

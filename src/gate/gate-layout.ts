@@ -63,6 +63,8 @@ export class GateLayout {
   readonly bucketsKey: string;
   private readonly prefix: string;
   private readonly layouts = new Map<string, { buckets: number; at: number }>();
+  /** Reads of a sale's bucket count under way (one at a time per sale). */
+  private readonly reading = new Map<string, Promise<number>>();
 
   constructor(@Inject(RedisService) redis: RedisService, @Inject(RedisConfig) config: RedisConfig) {
     this.prefix = config.REDIS_KEY_PREFIX;
@@ -75,8 +77,8 @@ export class GateLayout {
       client.defineCommand('gateUpdateSettings', { numberOfKeys: 1, lua: UPDATE_SETTINGS_LUA });
       client.defineCommand('gateAdjustStock', { numberOfKeys: 1, lua: ADJUST_STOCK_LUA });
       client.defineCommand('gateAdmit', { numberOfKeys: 10, lua: ADMIT_LUA });
-      client.defineCommand('gateRelease', { numberOfKeys: 5, lua: RELEASE_LUA });
-      client.defineCommand('gateClear', { numberOfKeys: 3, lua: CLEAR_LUA });
+      client.defineCommand('gateRelease', { numberOfKeys: 6, lua: RELEASE_LUA });
+      client.defineCommand('gateClear', { numberOfKeys: 4, lua: CLEAR_LUA });
       client.defineCommand('gateTake', { numberOfKeys: 2, lua: TAKE_LUA });
       client.defineCommand('gateGive', { numberOfKeys: 2, lua: GIVE_LUA });
     }
@@ -110,8 +112,19 @@ export class GateLayout {
    * answered LAYOUT by the script and sent again, so a stale value never admits wrongly.
    */
   async bucketsOf(saleId: string, { fresh = false }: { fresh?: boolean } = {}): Promise<number> {
-    const known = fresh ? undefined : this.knownBuckets(saleId);
+    if (fresh) return this.readBuckets(saleId);
+    const known = this.knownBuckets(saleId);
     if (known !== undefined) return known;
+    // The admissions that find the knowledge stale at the same moment share one read.
+    let reading = this.reading.get(saleId);
+    if (!reading) {
+      reading = this.readBuckets(saleId).finally(() => this.reading.delete(saleId));
+      this.reading.set(saleId, reading);
+    }
+    return reading;
+  }
+
+  private async readBuckets(saleId: string): Promise<number> {
     const value = await this.redis.hget(this.bucketsKey, saleId);
     const buckets = value === null ? 1 : Number(value);
     this.learnt(saleId, buckets);

@@ -21,6 +21,7 @@ export class GateTickets {
       k.released,
       k.pending,
       k.pendingAt,
+      k.stats,
       orderId,
       userId,
       quantity,
@@ -48,7 +49,7 @@ export class GateTickets {
     }
     await Promise.all(
       [...byBucket.values()].map(({ keys: k, args }) =>
-        this.layout.redis.gateClear(k.pending, k.pendingAt, k.persisted, ...args),
+        this.layout.redis.gateClear(k.pending, k.pendingAt, k.persisted, k.stats, ...args),
       ),
     );
   }

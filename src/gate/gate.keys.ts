@@ -6,7 +6,7 @@ import { partOf, slotOf, tagInPart } from '../infra/redis/slots.js';
  * that one Lua script can touch them all, unchanged, on Redis Cluster.
  */
 export interface GateKeys {
-  /** hash: stock, remaining, startsAt, endsAt (ms), limit, paused (0|1), price */
+  /** hash: stock, remaining, startsAt, endsAt (ms), limit, paused (0|1), price, rateWindow (s), ... */
   state: string;
   /** hash: userId -> units held by live admissions */
   buyers: string;
@@ -25,10 +25,11 @@ export interface GateKeys {
    * cleared before the call, so the rebuild retries (or counts those units as held).
    */
   persisted: string;
-  /** rate-limit counter of a user in the current second */
-  userRate(userId: string, second: number): string;
-  /** rate-limit counter of an IP address in the current second */
-  ipRate(ip: string, second: number): string;
+  /**
+   * hash: the rate-limit counts of one second (`u:<userId>`, `ip:<address>` -> attempts),
+   * kept 2 s (see ADMIT_LUA: the expiry is set once per second, not per shopper)
+   */
+  rate(second: number): string;
   /** the first admission answered under a user's Idempotency-Key */
   idempotency(userId: string, key: string): string;
   /** hash: transfers of units out of this bucket, transferId -> "toBucket units epoch ms" */
@@ -50,8 +51,7 @@ export function gateKeys(prefix: string, tag: string): GateKeys {
     stats: `${base}:stats`,
     released: `${base}:released`,
     persisted: `${base}:persisted`,
-    userRate: (userId, second) => `${base}:rl:u:${userId}:${second}`,
-    ipRate: (ip, second) => `${base}:rl:ip:${ip}:${second}`,
+    rate: (second) => `${base}:rl:${second}`,
     idempotency: (userId, key) => `${base}:idem:${userId}:${key}`,
     transfersOut: `${base}:xfer-out`,
     transfersIn: `${base}:xfer-in`,

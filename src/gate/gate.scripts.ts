@@ -4,6 +4,16 @@
  */
 
 /**
+ * How a gate counts its admissions (state field `tally`). `tickets` (every
+ * gate built since): admitted = tickets settled (stats `settled`: cleared
+ * because their orders were persisted, or given back while pending) + tickets
+ * pending, both moved in the same atomic step, so an admission costs no
+ * counter of its own. Absent (a gate built by an older version): the stats'
+ * `admitted`, raised by each admission.
+ */
+export const GATE_TALLY = 'tickets';
+
+/**
  * Settings only (window, limit, pause, price) of a gate that exists; no-op otherwise.
  * KEYS: state. ARGV: field, value, field, value, ...
  * Returns 1 when written, 0 when the gate is not preheated.
@@ -58,13 +68,13 @@ end
 /**
  * Admission: one atomic decision per purchase request, in the shopper's home
  * bucket (the whole gate when the sale has one bucket).
- * KEYS: state, buyers, pending, pendingAt, stats, userRate, ipRate, idempotency, transfersIn,
- *       admissionsUsed.
+ * KEYS: state, buyers, pending, pendingAt, stats, rate (the bucket's rate window
+ *       of this second), rate of the second before, idempotency, transfersIn, admissionsUsed.
  * ARGV: userId, quantity, orderId, nowMs, backlogCap, ticket, userRateMax,
  *       ipRateMax (0 = off), useIdempotency (0|1), idempotencyTtlSec, channel, saleId,
  *       buckets (as the caller believes), transferId ('' = none), units, epoch,
  *       admission ('' = none: "<userId>:<issuedMs>", its signature checked by the caller),
- *       admission issued at (ms, Redis time).
+ *       admission issued at (ms, Redis time), ip, second (of nowMs: the one the rate key names).
  * On a sale with a waiting room (state field `room` = 1) a purchase needs an
  * admission: none is ADMISSION_REQUIRED, one issued before this gate was
  * built (a Redis that lost its data forgot which were used) ADMISSION_INVALID,
@@ -83,34 +93,75 @@ end
  * Checks in order: rate limits, the admission, window and pause, the buyer's
  * limit, stock, backlog. Sold out (remaining 0, one bucket) is published so every API copy
  * raises its local flag; publishing here orders it with restock news.
+ *
+ * Few commands per admission (each is work for Redis; 8 with the EVALSHA):
+ * the rate limits are fields (`u:<userId>`, `ip:<ip>`) of one hash per bucket
+ * and second, kept 2 s: the expiry is set when the bucket's newest second
+ * (state `rateWindow`) moves on, on that second's hash and the one before (a
+ * late call may have made it again after it expired), and by every call of a
+ * second older than the newest. The buyer's count is added first and taken
+ * back on a refusal; the re-sent call is recognised by HSETNX of the ticket,
+ * and on the way out of every call that admits nothing by its pending ticket.
+ * Whatever this call wrote is taken back, in the same atomic step, on every
+ * answer but OK: a refusal changes its rate counts and the outcome counter only
+ * (as before), a re-sent call nothing.
  */
 export const ADMIT_LUA = `${GIVE_FN}
 local now = tonumber(ARGV[4])
 if ARGV[14] ~= '' then give(KEYS[1], KEYS[9], ARGV[14], tonumber(ARGV[15]), ARGV[16], now) end
-if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then
-  return {'OK', tostring(redis.call('HGET', KEYS[1], 'remaining') or '-1'), ARGV[3]}
-end
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets', 'room', 'builtAt',
+  'rateWindow', 'tally')
+local current = tostring(s[1] or '-1')
 local useIdem = ARGV[9] == '1'
 if useIdem then
   local prior = redis.call('GET', KEYS[8])
+  if prior == ARGV[3] then return {'OK', current, ARGV[3]} end
   if prior then return {'REPLAY', '-1', prior} end
 end
-local s = redis.call('HMGET', KEYS[1], 'remaining', 'startsAt', 'endsAt', 'limit', 'paused', 'buckets', 'room', 'builtAt')
-local buckets = tonumber(ARGV[13])
-if s[1] and tonumber(s[6] or '1') ~= buckets then return {'LAYOUT', s[6] or '1', ''} end
-local function refuse(code, remaining)
-  redis.call('HINCRBY', KEYS[5], code, 1)
+local qty = tonumber(ARGV[2])
+local rated = {}
+local held = nil
+local function undo(rate)
+  if held then
+    if held <= qty then redis.call('HDEL', KEYS[2], ARGV[1]) else redis.call('HINCRBY', KEYS[2], ARGV[1], -qty) end
+    held = nil
+  end
+  if rate then
+    -- A field back at 0 stays: a hash emptied here would be made again without its expiry.
+    for field in pairs(rated) do redis.call('HINCRBY', KEYS[6], field, -1) end
+  end
+end
+local function decline(code, remaining, counted, soldOut)
+  undo(false)
+  if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then
+    undo(true)
+    return {'OK', current, ARGV[3]}
+  end
+  if soldOut then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
+  if counted then redis.call('HINCRBY', KEYS[5], code, 1) end
   return {code, tostring(remaining), ''}
 end
-local rate = redis.call('INCR', KEYS[6])
-if rate == 1 then redis.call('PEXPIRE', KEYS[6], 2000) end
-if rate > tonumber(ARGV[7]) then return refuse('RATE_LIMITED', -1) end
-if tonumber(ARGV[8]) > 0 then
-  local ipRate = redis.call('INCR', KEYS[7])
-  if ipRate == 1 then redis.call('PEXPIRE', KEYS[7], 2000) end
-  if ipRate > tonumber(ARGV[8]) then return refuse('RATE_LIMITED', -1) end
+local function refuse(code, remaining) return decline(code, remaining, true, false) end
+local buckets = tonumber(ARGV[13])
+if s[1] and tonumber(s[6] or '1') ~= buckets then return decline('LAYOUT', s[6] or '1', false, false) end
+local function over(field, max)
+  local n = redis.call('HINCRBY', KEYS[6], field, 1)
+  rated[field] = true
+  return n > max
 end
-if not s[1] then return {'NOT_READY', '-1', ''} end
+local limited = over('u:' .. ARGV[1], tonumber(ARGV[7]))
+local second = tonumber(ARGV[20])
+local window = tonumber(s[9] or '0')
+if second ~= window or not s[1] then
+  redis.call('PEXPIRE', KEYS[6], 2000)
+  if s[1] and second > window then
+    redis.call('HSET', KEYS[1], 'rateWindow', second)
+    redis.call('PEXPIRE', KEYS[7], 2000)
+  end
+end
+if limited then return refuse('RATE_LIMITED', -1) end
+if tonumber(ARGV[8]) > 0 and over('ip:' .. ARGV[19], tonumber(ARGV[8])) then return refuse('RATE_LIMITED', -1) end
+if not s[1] then return decline('NOT_READY', -1, false, false) end
 local remaining = tonumber(s[1])
 local room = s[7] == '1'
 if room then
@@ -119,21 +170,20 @@ if room then
   if redis.call('SISMEMBER', KEYS[10], ARGV[17]) == 1 then return refuse('ADMISSION_USED', remaining) end
 end
 if s[5] == '1' or now < tonumber(s[2]) or now >= tonumber(s[3]) then return refuse('SALE_NOT_ACTIVE', remaining) end
-local qty = tonumber(ARGV[2])
-local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if held + qty > tonumber(s[4]) then return refuse('LIMIT_EXCEEDED', remaining) end
+held = redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
+if held > tonumber(s[4]) then return refuse('LIMIT_EXCEEDED', remaining) end
 if remaining < qty then
-  if buckets > 1 then return {'DRY', tostring(remaining), ''} end
-  if remaining == 0 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
-  return refuse('SOLD_OUT', remaining)
+  if buckets > 1 then return decline('DRY', remaining, false, false) end
+  return decline('SOLD_OUT', remaining, true, remaining == 0)
 end
 if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[5]) then return refuse('BUSY', remaining) end
+if redis.call('HSETNX', KEYS[3], ARGV[3], ARGV[6]) == 0 then
+  undo(true)
+  return {'OK', current, ARGV[3]}
+end
 remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -qty)
-redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
-redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
 redis.call('ZADD', KEYS[4], now, ARGV[3])
-redis.call('HINCRBY', KEYS[5], 'admitted', 1)
-redis.call('HINCRBY', KEYS[5], 'admittedUnits', qty)
+if s[10] ~= '${GATE_TALLY}' then redis.call('HINCRBY', KEYS[5], 'admitted', 1) end
 if useIdem then redis.call('SET', KEYS[8], ARGV[3], 'EX', tonumber(ARGV[10])) end
 if room then redis.call('SADD', KEYS[10], ARGV[17]) end
 if remaining == 0 and buckets == 1 then redis.call('PUBLISH', ARGV[11], 'soldout:' .. ARGV[12]) end
@@ -176,27 +226,45 @@ return give(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV
 /**
  * Drops the tickets of persisted orders: only those still pending count into
  * `persisted` (a redelivered batch clears nothing twice), then the counter
- * goes up by their units.
- * KEYS: pending, pendingAt, persisted. ARGV: orderId, quantity, orderId, quantity, ...
+ * goes up by their units, and the stats' `settled` by their number (see
+ * GATE_TALLY). A handful of commands per call, whatever the number of tickets
+ * (HMGET, HDEL and ZREM take them all at once).
+ * KEYS: pending, pendingAt, persisted, stats. ARGV: orderId, quantity, orderId, quantity, ...
  * Returns the units cleared now.
  */
 export const CLEAR_LUA = `
-local units = 0
 local ids = {}
+local units = {}
 for i = 1, #ARGV, 2 do
-  if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then units = units + tonumber(ARGV[i + 1]) end
-  ids[#ids + 1] = ARGV[i]
+  if not units[ARGV[i]] then
+    ids[#ids + 1] = ARGV[i]
+    units[ARGV[i]] = tonumber(ARGV[i + 1])
+  end
+end
+local found = redis.call('HMGET', KEYS[1], unpack(ids))
+local cleared = {}
+local total = 0
+for i, id in ipairs(ids) do
+  if found[i] then
+    cleared[#cleared + 1] = id
+    total = total + units[id]
+  end
+end
+if #cleared > 0 then
+  redis.call('HDEL', KEYS[1], unpack(cleared))
+  redis.call('HINCRBY', KEYS[4], 'settled', #cleared)
 end
 redis.call('ZREM', KEYS[2], unpack(ids))
-if units > 0 then redis.call('INCRBY', KEYS[3], units) end
-return units
+if total > 0 then redis.call('INCRBY', KEYS[3], total) end
+return total
 `;
 
 /**
  * Gives an order's units back to the gate (inventory refused it, or it was
  * cancelled): remaining and the buyer's count, once per order whatever the
- * retries (the released set), and announces the restock.
- * KEYS: state, buyers, released, pending, pendingAt.
+ * retries (the released set), and announces the restock. A ticket still
+ * pending goes with them (counted `settled`, see GATE_TALLY).
+ * KEYS: state, buyers, released, pending, pendingAt, stats.
  * ARGV: orderId, userId, quantity, channel, saleId.
  * Returns 1 when given back now, 0 when already given back or no gate.
  */
@@ -206,7 +274,7 @@ if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
 local qty = tonumber(ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'remaining', qty)
 if redis.call('HINCRBY', KEYS[2], ARGV[2], -qty) <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
-redis.call('HDEL', KEYS[4], ARGV[1])
+if redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[6], 'settled', 1) end
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('PUBLISH', ARGV[4], 'restock:' .. ARGV[5])
 return 1
@@ -239,7 +307,8 @@ return 1
  *       safe (0|1), channel, saleId, buckets, bucket, epoch, room (0|1: the sale
  *       has a waiting room, see ADMIT_LUA).
  * A gate written where none existed notes when (`builtAt`, Redis time, ms):
- * admissions of the waiting room issued before it are void.
+ * admissions of the waiting room issued before it are void; and it counts
+ * its admissions from its tickets (`tally`, see GATE_TALLY).
  * Returns {status, current remaining (-1: no gate), expected remaining,
  * moved units, buyer drift "userId:gate:expected,...", held units}; status EXISTS, MOVED or DONE.
  */
@@ -249,7 +318,8 @@ local exists = redis.call('EXISTS', KEYS[1]) == 1
 local function settings()
   if not exists then
     local t = redis.call('TIME')
-    redis.call('HSET', KEYS[1], 'builtAt', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+    redis.call('HSET', KEYS[1], 'builtAt', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), 'tally',
+      '${GATE_TALLY}')
   end
   redis.call('HSET', KEYS[1], 'stock', ARGV[3], 'startsAt', ARGV[4], 'endsAt', ARGV[5],
     'limit', ARGV[6], 'paused', ARGV[7], 'price', ARGV[8], 'buckets', ARGV[14], 'bucket', ARGV[15], 'epoch', ARGV[16],
