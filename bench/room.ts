@@ -61,6 +61,8 @@ import {
   query,
   writeResult,
 } from './support.js';
+import { bucketStats } from '../src/gate/gate-read-model.js';
+import { gateKeys } from '../src/gate/gate.keys.js';
 import { roomKeys } from '../src/room/room.keys.js';
 import { millionWaiters } from './room-memory.js';
 
@@ -739,7 +741,7 @@ async function main(): Promise<void> {
       [sale.id, admittedIds],
     );
     const stats = new Redis(ownRedis.url);
-    const gateAdmitted = Number((await stats.hget(`${PREFIX}:{${sale.id}}:stats`, 'admitted')) ?? 0);
+    const gateAdmitted = (await bucketStats(stats, gateKeys(PREFIX, sale.id))).counters.admitted ?? 0;
     stats.disconnect();
     const roomStats = (await (await fetch(`${url}/admin/sales/${sale.id}/room`, { headers: admin })).json()) as Record<
       string,
