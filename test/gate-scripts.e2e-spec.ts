@@ -5,6 +5,7 @@ import type { AppConfig } from '../src/infra/config/app-config.js';
 import { RedisService } from '../src/infra/redis/redis.module.js';
 import { GateAdmission, type AdmitRequest } from '../src/gate/gate-admission.js';
 import { GateLayout } from '../src/gate/gate-layout.js';
+import { rebuildKeys } from '../src/gate/gate-rebuild.js';
 import { GateReadModel } from '../src/gate/gate-read-model.js';
 import { GateTickets } from '../src/gate/gate-tickets.js';
 import { allGateKeys, type GateKeys } from '../src/gate/gate.keys.js';
@@ -54,12 +55,7 @@ describe('gate scripts: admission and clearing', () => {
     const k = layout.keys(id);
     const now = Date.now();
     await layout.redis.gateRebuild(
-      k.state,
-      k.buyers,
-      k.pending,
-      k.released,
-      k.persisted,
-      k.transfersOut,
+      ...rebuildKeys(k),
       'create',
       0,
       stock,

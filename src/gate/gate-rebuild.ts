@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GateLayout, type RebuildReply } from './gate-layout.js';
-import { allGateKeys, homeBucket } from './gate.keys.js';
+import { allGateKeys, homeBucket, type GateKeys } from './gate.keys.js';
 
 /** What the gate needs to know of a sale. Times in ms since the epoch. */
 export interface GateSettings {
@@ -84,6 +84,11 @@ interface BucketRebuild {
 
 type Held = RebuildAnswer & { held: number };
 
+/** The keys of GATE_REBUILD_LUA (its KEYS, in order) for a bucket's keys. */
+export function rebuildKeys(k: GateKeys): [string, string, string, string, string, string] {
+  return [k.state, k.buyers, k.pending, k.released, k.persisted, k.transfersOut];
+}
+
 /**
  * Building and repairing a sale's gate from the orders of record (the
  * preheat, the reconcile pass, a stock change of a sale split into buckets),
@@ -139,12 +144,7 @@ export class GateRebuild {
   private rebuildBucket(saleId: string, b: BucketRebuild): Promise<RebuildReply> {
     const k = this.layout.bucketKeys(saleId, b.bucket, b.buckets);
     return this.layout.redis.gateRebuild(
-      k.state,
-      k.buyers,
-      k.pending,
-      k.released,
-      k.persisted,
-      k.transfersOut,
+      ...rebuildKeys(k),
       b.mode,
       b.mark,
       b.stock,
