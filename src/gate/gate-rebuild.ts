@@ -84,7 +84,7 @@ interface BucketRebuild {
 
 type Held = RebuildAnswer & { held: number };
 
-/** The keys of GATE_REBUILD_LUA (its KEYS, in order) for a bucket's keys. */
+/** The keys of REBUILD_LUA (its KEYS, in order) for a bucket's keys. */
 export function rebuildKeys(k: GateKeys): [string, string, string, string, string, string] {
   return [k.state, k.buyers, k.pending, k.released, k.persisted, k.transfersOut];
 }
