@@ -30,6 +30,11 @@ export class OverloadMetrics {
       'Shedding pressure 0..2: browse shed by min(p, 1), track by min(max(p - 1, 0), 1), each only while a class above it has demand',
       () => limiter.pressure,
     );
+    gauge(
+      'flash_overload_waiting_turn',
+      'Requests below the buy class waiting for their turn at the door (purchases first, OVERLOAD_TURN_MS)',
+      () => door.turns?.waiting ?? 0,
+    );
     gauge('flash_overload_overloaded', '1 when the last control interval found a standing queue', () =>
       limiter.overloaded ? 1 : 0,
     );
