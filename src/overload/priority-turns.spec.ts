@@ -21,7 +21,7 @@ describe('PriorityTurns', () => {
     await new Promise((done) => setImmediate(done));
     expect(ran).toEqual(['purchase', 'poll 1', 'join 1', 'poll 2']);
     expect(turns.waiting).toBe(0);
-    // Emptied and used again (the line's indexes start over).
+    // Emptied and used again.
     turns.defer(() => ran.push('poll 3'));
     expect(turns.waiting).toBe(1);
     await new Promise((done) => setImmediate(done));

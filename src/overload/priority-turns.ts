@@ -3,33 +3,6 @@ import { performance } from 'node:perf_hooks';
 /** A request's work, run when its turn comes. */
 export type Deferred = () => void;
 
-/** A first-in first-out line without the O(n) of Array.shift. */
-class Line {
-  private items: (Deferred | undefined)[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(work: Deferred): void {
-    this.items.push(work);
-  }
-
-  shift(): Deferred {
-    const work = this.items[this.head]!;
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return work;
-  }
-}
-
 /**
  * Purchases first, inside one API copy. Node reads every ready socket in one
  * pass of its event loop and runs each request's handler at once, so when
@@ -45,7 +18,7 @@ class Line {
  * request waits for the end of the pass, a few microseconds.
  */
 export class PriorityTurns {
-  private readonly line = new Line();
+  private readonly line: Deferred[] = [];
   private scheduled = false;
 
   constructor(private readonly turnMs: number) {}
@@ -69,7 +42,7 @@ export class PriorityTurns {
     const until = performance.now() + this.turnMs;
     try {
       while (this.line.length > 0) {
-        this.line.shift()();
+        this.line.shift()!();
         if (performance.now() >= until) return;
       }
     } finally {
