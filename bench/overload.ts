@@ -9,7 +9,8 @@
  *    (`--purchase-share` purchases, the rest sale pages) a closed loop gets;
  *    CPU per shed request (an API with shedding on whose limit is pinned at
  *    1, its one place held by a purchase whose body never comes: every other
- *    one is shed);
+ *    one is shed; answered without the shed hold, so this is the refusal's
+ *    own CPU);
  * 2. per mode, a ramp: an open-loop generator at a fixed, rising rate, from
  *    1× to 5× the ceiling over `--seconds`, then a Redis-delay phase at 1.5×
  *    the ceiling: a third normal, a third with Redis 20 ms slower, a third
@@ -290,7 +291,14 @@ async function main(): Promise<void> {
     const shed = await withApi(
       'overload-shed',
       // Shedding on for this phase (it is off by default: the door would measure and let everything through).
-      { OVERLOAD_CONTROL: 'true', OVERLOAD_MIN_LIMIT: '1', OVERLOAD_INITIAL_LIMIT: '1', OVERLOAD_MAX_LIMIT: '1' },
+      // No hold: the refusal's own CPU (a held one adds a timer; with a hold the closed loop would idle).
+      {
+        OVERLOAD_CONTROL: 'true',
+        OVERLOAD_MIN_LIMIT: '1',
+        OVERLOAD_INITIAL_LIMIT: '1',
+        OVERLOAD_MAX_LIMIT: '1',
+        OVERLOAD_SHED_HOLD_MS: '0',
+      },
       async (port, api) => {
         const sale = await newSale(port);
         const hold = connect(port, '127.0.0.1');

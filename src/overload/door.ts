@@ -12,6 +12,8 @@ export interface DoorSettings extends LimiterSettings {
   retryAfterSeconds: number;
   /** Purchases first: the longest turn of the lower classes' lines (ms); 0 = every request at once. */
   turnMs: number;
+  /** A shed answer is sent after a random half to all of this many ms (0: at once). */
+  shedHoldMs: number;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -135,7 +137,24 @@ export class OverloadDoor {
     if (lagMs < this.minLag) this.minLag = lagMs;
   }
 
+  /**
+   * Answers a shed request, after the hold: the client's connection is busy
+   * meanwhile, so a client that ignores Retry-After sends its next request on
+   * it no sooner (and one that opens new connections meets the connection
+   * cap). A refusal costs a timer, not a tight loop of parse-and-refuse.
+   */
   private refuse(req: IncomingMessage, res: ServerResponse): void {
+    const hold = this.settings.shedHoldMs;
+    if (hold <= 0) return this.answerShed(req, res);
+    setTimeout(
+      () => {
+        if (!req.socket.destroyed) this.answerShed(req, res);
+      },
+      hold / 2 + Math.random() * (hold / 2),
+    );
+  }
+
+  private answerShed(req: IncomingMessage, res: ServerResponse): void {
     const base = this.settings.retryAfterSeconds;
     const retryAfter = base + Math.floor(Math.random() * (base + 1));
     res.writeHead(503, [...FIXED_HEADERS, 'retry-after', String(retryAfter), 'x-request-id', requestIdOf(req)]);

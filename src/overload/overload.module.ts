@@ -16,6 +16,7 @@ export function doorSettings(config: OverloadConfig): DoorSettings {
     maxLimit: config.OVERLOAD_MAX_LIMIT,
     retryAfterSeconds: config.OVERLOAD_RETRY_AFTER_SECONDS,
     turnMs: config.OVERLOAD_TURN_MS,
+    shedHoldMs: config.OVERLOAD_SHED_HOLD_MS,
   };
 }
 

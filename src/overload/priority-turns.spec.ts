@@ -73,6 +73,7 @@ describe('the door with purchases first', () => {
       maxLimit: 1000,
       retryAfterSeconds: 1,
       turnMs,
+      shedHoldMs: 0,
     });
     const started: string[] = [];
     const server = door.createServer(

@@ -204,6 +204,13 @@ export class OverloadConfig {
    * event loop's I/O and start in turns of at most this many ms (docs/overload.md); 0 = each at once.
    */
   @Int({ min: 0, max: 1000 }) OVERLOAD_TURN_MS = 2;
+  /**
+   * A shed request's answer is held this long (ms; each a random half to all of it) before it is sent:
+   * the connection carries nothing else meanwhile, so a crowd that ignores Retry-After cannot turn
+   * refusals into a flood the process spends itself answering (docs/overload.md); 0 = answer at once.
+   * Below a second, so that a connection's first answer is never that late.
+   */
+  @Int({ min: 0, max: 900 }) OVERLOAD_SHED_HOLD_MS = 500;
 }
 
 /** Waiting rooms: the admitter, admissions, defaults of a sale's room (src/room). */
