@@ -1,5 +1,5 @@
 /**
- * `npm run bench:overload [-- --quick] [--seconds 60] [--delay-seconds 30] [--purchase-share 0.7] [--env KEY=VALUE ...]`
+ * `npm run bench:overload [-- --quick] [--seconds 60] [--delay-seconds 30] [--purchase-share 0.7] [--warm-connections 256] [--env KEY=VALUE ...]`
  *
  * Overload control (issue 20), limiter off (today's behaviour) and on, in
  * the same run, on one API copy and one worker on this machine, with a Redis
@@ -56,6 +56,8 @@ const { values: flags } = parseArgs({
     'cost-requests': { type: 'string' },
     'max-connections': { type: 'string', default: '2000' },
     users: { type: 'string', default: '3000' },
+    /** Keep-alive connections opened (and used once) before each phase. */
+    'warm-connections': { type: 'string', default: '256' },
     /** Settings of the API under test (e.g. OVERLOAD_TURN_MS=0), on top of the bench's own. */
     env: { type: 'string', multiple: true },
   },
@@ -72,8 +74,7 @@ const DB_NAME = 'flash_sale_overload';
 const DB = databaseUrl(DB_NAME);
 const SECRET = randomBytes(32).toString('hex');
 const STOCK = 10_000_000;
-/** Keep-alive connections opened (and used once) before each phase. */
-const WARM_CONNECTIONS = 256;
+const WARM_CONNECTIONS = Number(flags['warm-connections']);
 
 interface Second {
   offered: number;
@@ -422,6 +423,7 @@ async function main(): Promise<void> {
       generator:
         'open loop at a fixed rate (rising linearly 1x..5x the ceiling), in the bench process, not pinned; latency from when a request was due',
       rampSeconds: RAMP_S,
+      warmConnections: WARM_CONNECTIONS,
       purchaseShare: SHARE,
       settings: flags.env ?? [],
       ceilingRps: costs.ceilingRps,

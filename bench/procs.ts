@@ -52,10 +52,13 @@ export async function startCeilingServer(port: number): Promise<ChildProcess> {
 }
 
 export async function stopProc(proc: Proc | undefined): Promise<void> {
-  if (!proc || proc.child.exitCode !== null) return;
+  // Gone already: exited, or killed by a signal (an abort on a full heap leaves exitCode null).
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
   const exited = new Promise((r) => proc.child.once('exit', r));
   proc.child.kill('SIGTERM');
+  const stuck = setTimeout(() => proc.child.kill('SIGKILL'), 30_000);
   await exited;
+  clearTimeout(stuck);
 }
 
 function rssOf(pid: number | undefined): number {
