@@ -5,7 +5,11 @@ import { loadDotEnv } from './infra/config/dotenv.js';
 import { logBootFailure, logProcessFaults, rootLogger } from './infra/logging/logging.js';
 import { applyPriority, exitOnSignals } from './infra/lifecycle.js';
 import { createHttpApp } from './http-app.js';
+import { acceptMore } from './infra/http/accept-more.js';
 import { Readiness } from './ops/readiness.js';
+
+/** A deep accept backlog: a crowd opens thousands of connections at once. */
+const BACKLOG = 4096;
 
 async function bootstrap(): Promise<void> {
   loadDotEnv();
@@ -18,8 +22,11 @@ async function bootstrap(): Promise<void> {
     app.get(Readiness).drain(signal === 'SIGTERM' ? config.SHUTDOWN_DRAIN_MS : 0),
   );
   applyPriority(config.PROCESS_PRIORITY, logger);
-  // A deep accept backlog: a crowd opens thousands of connections at once.
-  await app.listen({ port: config.PORT, host: config.HOST, backlog: 4096 });
+  await app.listen({ port: config.PORT, host: config.HOST, backlog: BACKLOG });
+  // More than one new connection per turn of the event loop (a busy API would accept a few dozen a second).
+  await acceptMore(app.getHttpServer(), config.ACCEPT_PER_TURN, BACKLOG).catch((err: unknown) =>
+    logger.warn(`accepting one connection per turn: ${String(err)}`),
+  );
   logger.log(`API listening on ${await app.getUrl()}`);
 }
 

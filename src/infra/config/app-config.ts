@@ -57,6 +57,11 @@ export class HttpConfig {
   @Int({ min: 1, max: 600 }) KEEP_ALIVE_TIMEOUT_SECONDS = 72;
   /** Open connections one API copy serves; a request on a connection beyond it gets 503 TOO_MANY_CONNECTIONS and a close. */
   @Int({ min: 1 }) MAX_CONNECTIONS = 10_000;
+  /**
+   * New connections the API may accept per turn of its event loop (Node accepts one per listening
+   * descriptor and turn; the socket gets this many descriptors: src/infra/http/accept-more.ts). 1 = Node's own.
+   */
+  @Int({ min: 1, max: 256 }) ACCEPT_PER_TURN = 16;
   /** After an early answer (413), the rest of the body is read and dropped up to this many bytes, so the client can read the answer. */
   @Int({ min: 0 }) LINGER_BYTES = 1_048_576;
 }
