@@ -1,5 +1,5 @@
 /**
- * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N] [--db NAME] [--prefix P] [--root DIR] [--profile]`
+ * `npm run bench:soak [-- --minutes 10] [--rate N] [--users 2000] [--calibrate-seconds 15] [--faults] [--malloc-arena-max N] [--db NAME] [--prefix P] [--root DIR] [--profile] [--env NAME=value]…`
  *
  * Soak: the built API and one worker (every queue) as separate processes with
  * production settings, then mixed traffic for N minutes — browse the sales,
@@ -78,6 +78,8 @@ const { values: flags } = parseArgs({
     root: { type: 'string' },
     /** CPU profiles of the API and the worker (bench/results/profiles/soak-*.cpuprofile). */
     profile: { type: 'boolean', default: false },
+    /** Any setting for the API and the worker, `NAME=value` (repeatable), as `npm run bench -- --env`. */
+    env: { type: 'string', multiple: true },
   },
 });
 const FAULTS = flags.faults;
@@ -475,6 +477,9 @@ async function main(): Promise<void> {
         WORKER_OPS_PORT: String(workerOpsPort),
         // glibc's cap on malloc arenas (default 8 per core): what the processes' native memory keeps.
         ...(flags['malloc-arena-max'] ? { MALLOC_ARENA_MAX: flags['malloc-arena-max'] } : {}),
+        ...Object.fromEntries(
+          (flags.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        ),
       },
     );
     const api = await startNode(

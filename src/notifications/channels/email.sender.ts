@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import nodemailer, { type NodemailerError, type Transporter } from 'nodemailer';
+import nodemailer, { type NodemailerError, type SMTPPoolOptions, type Transporter } from 'nodemailer';
 import { NotifyConfig } from '../../infra/config/app-config.js';
 import type { ClaimedNotification, EmailContent } from '../notification.types.js';
+import { openCoalescedSocket, type SocketCallback } from './coalesced-socket.js';
 import { describeError, SendFailure } from './send-failure.js';
 
 /** A plain address check: one @, no spaces or brackets, a dot in the domain. */
@@ -51,6 +52,11 @@ export class EmailSender implements OnApplicationShutdown {
         connectionTimeout: timeout,
         greetingTimeout: timeout,
         socketTimeout: timeout,
+        // Our own TCP connections, whose writes within one turn of the event loop leave together: a mail
+        // is ≈ 4.5 system calls instead of ≈ 12 (see coalesced-socket.ts; the TLS of smtps:// and
+        // STARTTLS still done by nodemailer over it).
+        getSocket: (options: SMTPPoolOptions, callback: SocketCallback) =>
+          openCoalescedSocket(options, timeout, callback),
       },
       { from: config.MAIL_FROM },
     );

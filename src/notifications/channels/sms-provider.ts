@@ -16,6 +16,8 @@ export interface SmsMessage {
 export interface SmsProvider {
   readonly name: string;
   send(message: SmsMessage): Promise<void>;
+  /** Lets go of what it holds (pooled connections) when the worker stops. */
+  close?(): void;
 }
 
 /** Nest injection token of the configured SmsProvider. */
