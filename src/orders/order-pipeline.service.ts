@@ -163,6 +163,12 @@ export class OrderPipelineService {
   }
 
   private async applyBatch(events: InventoryAnswer[]): Promise<void> {
+    // Before the transaction, as the prices of placeBatch: on a cache miss the lookup needs a
+    // connection of the same pool, and transactions holding every connection while each waits
+    // for one more never end (a worker behind a backlog once sat 200 s so).
+    const paymentWindows = await this.paymentWindows(
+      events.filter((e) => e.type === EventName.InventoryReserved).map((e) => e.payload.saleId),
+    );
     const { confirmed, failed } = await this.orders.hotTransaction(async (tx) => {
       const fresh = await this.processed.claim(
         tx,
@@ -174,11 +180,7 @@ export class OrderPipelineService {
       const rejected = todo.filter(
         (e): e is EventJob<typeof EventName.InventoryRejected> => e.type === EventName.InventoryRejected,
       );
-      const confirmedRows = await this.orders.transition(tx, reserved, 'AWAITING_PAYMENT', {
-        paymentWindows: await this.paymentWindows(
-          todo.filter((e) => e.type === EventName.InventoryReserved).map((e) => e.payload.saleId),
-        ),
-      });
+      const confirmedRows = await this.orders.transition(tx, reserved, 'AWAITING_PAYMENT', { paymentWindows });
       await this.outbox.write(
         tx,
         confirmedRows.map((o): NewEvent => ({
