@@ -22,6 +22,7 @@ import {
 } from './on-job.js';
 import { cappedBackoff, JobName, parseWorkerQueues, QueueName, type PayloadGuards } from './queues.js';
 import { QueueService } from './queues.module.js';
+import { InFlightBudget, itemsOf } from './in-flight-budget.js';
 
 /** What the workers' options are made of. */
 type WorkerSettings = QueueConfig & Pick<NotifyConfig, 'NOTIFY_CONCURRENCY'>;
@@ -111,22 +112,31 @@ export class JobWorkers implements OnModuleInit, BeforeApplicationShutdown {
     const { connection, prefix } = this.queues.queue(queue).opts;
     const active = new Map<string, string>();
     this.active.set(queue, active);
-    const worker = new Worker(
+    const options = workerOptions(queue, {
+      ...this.queueConfig,
+      NOTIFY_CONCURRENCY: this.notifyConfig.NOTIFY_CONCURRENCY,
+    });
+    // The items (tickets, events) of the running jobs are bounded too: a backlog stays in Redis.
+    const budget = new InFlightBudget(
+      this.queueConfig.WORKER_MAX_ITEMS,
+      options.concurrency!,
+      (jobs) => (worker.concurrency = jobs),
+    );
+    const worker: Worker = new Worker(
       queue,
       async (job: Job) => {
         const id = job.id ?? '';
+        const items = itemsOf(job.data);
         active.set(id, job.name);
+        budget.take(items);
         try {
           return await run(job);
         } finally {
+          budget.give(items);
           active.delete(id);
         }
       },
-      {
-        connection,
-        prefix,
-        ...workerOptions(queue, { ...this.queueConfig, NOTIFY_CONCURRENCY: this.notifyConfig.NOTIFY_CONCURRENCY }),
-      },
+      { connection, prefix, ...options, concurrency: budget.concurrency },
     );
     // Without a listener BullMQ prints each error (a lost connection, a lock it could not renew)
     // to stderr as a raw stack trace: through the logger instead, repeated ones collapsed.
