@@ -61,7 +61,7 @@ export class HttpConfig {
    * New connections the API may accept per turn of its event loop (Node accepts one per listening
    * descriptor and turn; the socket gets this many descriptors: src/infra/http/accept-more.ts). 1 = Node's own.
    */
-  @Int({ min: 1, max: 256 }) ACCEPT_PER_TURN = 16;
+  @Int({ min: 1, max: 256 }) ACCEPT_PER_TURN = 128;
   /** After an early answer (413), the rest of the body is read and dropped up to this many bytes, so the client can read the answer. */
   @Int({ min: 0 }) LINGER_BYTES = 1_048_576;
 }
