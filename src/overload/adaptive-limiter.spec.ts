@@ -275,4 +275,25 @@ describe('AdaptiveLimiter', () => {
     limiter.tick(CALM);
     expect(limiter.latency).toEqual({ count: 0, minMs: 0, meanMs: 0, buyP99Ms: 0 });
   });
+
+  it('gives the purchases’ p99 since it was last asked, across intervals', () => {
+    const limiter = new AdaptiveLimiter(SETTINGS);
+    // Ten intervals of 100 purchases, one slow purchase in the first: the p99 of the 1,000, not the last interval's.
+    for (let t = 0; t < 10; t++) {
+      for (let i = 0; i < 100; i++) {
+        limiter.admit('buy', true);
+        limiter.done('buy', t === 0 && i === 0 ? 900 : 10 + (i % 10));
+      }
+      limiter.tick(CALM);
+    }
+    expect(limiter.latency.buyP99Ms).toBe(19);
+    expect(limiter.takeBuyP99()).toBe(19);
+    expect(limiter.takeBuyP99()).toBe(0);
+    for (let i = 0; i < 50; i++) {
+      limiter.admit('buy', true);
+      limiter.done('buy', i === 0 ? 900 : 10);
+    }
+    // Fifty purchases, one slow: it is their p99.
+    expect(limiter.takeBuyP99()).toBe(900);
+  });
 });

@@ -127,6 +127,9 @@ export class AdaptiveLimiter {
   private min = Infinity;
   private readonly buySamples = new Float64Array(BUY_SAMPLES);
   private buyCount = 0;
+  /** Purchase latencies since takeBuyP99() was last called (a ring: the latest ones). */
+  private readonly takenSamples = new Float64Array(BUY_SAMPLES);
+  private takenCount = 0;
 
   constructor(private readonly settings: LimiterSettings) {
     this.limit = settings.initialLimit;
@@ -181,7 +184,22 @@ export class AdaptiveLimiter {
     this.count++;
     this.sum += latencyMs;
     if (latencyMs < this.min) this.min = latencyMs;
-    if (cls === 'buy') this.buySamples[this.buyCount++ % BUY_SAMPLES] = latencyMs;
+    if (cls === 'buy') {
+      this.buySamples[this.buyCount++ % BUY_SAMPLES] = latencyMs;
+      this.takenSamples[this.takenCount++ % BUY_SAMPLES] = latencyMs;
+    }
+  }
+
+  /**
+   * p99 of the purchases that finished since the last call (0: none): the
+   * door's published figure, once a second — over a second's purchases,
+   * not the last interval's few (a tenth of them: one slow purchase among
+   * 50 was the p99).
+   */
+  takeBuyP99(): number {
+    const p99 = p99Of(this.takenSamples, Math.min(this.takenCount, BUY_SAMPLES));
+    this.takenCount = 0;
+    return p99;
   }
 
   /** End of an interval: the control step. */
@@ -258,12 +276,7 @@ export class AdaptiveLimiter {
   }
 
   private closeWindow(): WindowLatency {
-    const n = Math.min(this.buyCount, BUY_SAMPLES);
-    let buyP99Ms = 0;
-    if (n > 0) {
-      const sorted = this.buySamples.slice(0, n).sort();
-      buyP99Ms = sorted[Math.min(n - 1, Math.floor(n * 0.99))]!;
-    }
+    const buyP99Ms = p99Of(this.buySamples, Math.min(this.buyCount, BUY_SAMPLES));
     const window: WindowLatency = {
       count: this.count,
       minMs: this.count ? this.min : 0,
@@ -276,4 +289,11 @@ export class AdaptiveLimiter {
     this.buyCount = 0;
     return window;
   }
+}
+
+/** p99 of the first `n` samples (0 when none). */
+function p99Of(samples: Float64Array, n: number): number {
+  if (n === 0) return 0;
+  const sorted = samples.slice(0, n).sort();
+  return sorted[Math.min(n - 1, Math.floor(n * 0.99))]!;
 }

@@ -52,7 +52,10 @@ describe('nextRate', () => {
   it('each rule in its order', () => {
     expect(nextRate(1000, { ...CALM, copies: 0 }, SETTINGS)).toEqual({ rate: 1000, reason: 'no-data' });
     expect(nextRate(1000, { ...CALM, purchasesShedPerSecond: 3 }, SETTINGS)).toEqual({ rate: 700, reason: 'shed' });
-    expect(nextRate(1000, { ...CALM, overloadedCopies: 1 }, SETTINGS)).toEqual({ rate: 700, reason: 'shed' });
+    // An overloaded copy holds the rate; only the purchases' own signals lower it.
+    expect(nextRate(1000, { ...CALM, overloadedCopies: 1 }, SETTINGS)).toEqual({ rate: 1000, reason: 'overloaded' });
+    expect(nextRate(1000, { ...CALM, overloadedCopies: 1, purchasesShedPerSecond: 3 }, SETTINGS).reason).toBe('shed');
+    expect(nextRate(1000, { ...CALM, overloadedCopies: 2, purchaseP99Ms: 25 }, SETTINGS).reason).toBe('latency');
     expect(nextRate(1000, { ...CALM, purchaseP99Ms: 25 }, SETTINGS)).toEqual({ rate: 800, reason: 'latency' });
     expect(nextRate(1000, { ...CALM, purchaseP99Ms: 400 }, SETTINGS)).toEqual({ rate: 500, reason: 'latency' });
     expect(nextRate(1000, { ...CALM, backlog: 3000, drainPerSecond: 600 }, SETTINGS)).toEqual({
@@ -81,6 +84,15 @@ describe('nextRate', () => {
     expect(mean).toBeGreaterThan(600);
     expect(mean).toBeLessThan(1000);
     expect(Math.max(...settled.map((s) => s.backlog))).toBeLessThan(SETTINGS.backlogBound * 2);
+  });
+
+  it('holds, and does not sink, while the copies are overloaded by what admitting fewer would not relieve', () => {
+    // Copies busy with the room's polls; purchases fast, none shed: the rate neither falls nor grows.
+    let rate = 500;
+    for (let t = 0; t < 60; t++) {
+      rate = nextRate(rate, { ...CALM, overloadedCopies: 2, purchaseP99Ms: 10 }, SETTINGS).rate;
+    }
+    expect(rate).toBe(500);
   });
 
   it('backs off quickly from a crowd let in too fast', () => {

@@ -32,7 +32,7 @@ export interface AdmissionRateSettings {
   backlogBound: number;
 }
 
-export type RateReason = 'no-data' | 'shed' | 'latency' | 'backlog' | 'near-limit' | 'headroom';
+export type RateReason = 'no-data' | 'shed' | 'latency' | 'backlog' | 'overloaded' | 'near-limit' | 'headroom';
 
 export interface RateStep {
   rate: number;
@@ -40,34 +40,41 @@ export interface RateStep {
   reason: RateReason;
 }
 
-/** Multiplicative decrease when purchases are shed or most copies are overloaded. */
+/** Multiplicative decrease when purchases are shed. */
 const SHED_DECREASE = 0.7;
 /** Additive-ish increase per step: this share of the rate, scaled by the latency headroom. */
 const INCREASE = 0.1;
 
 /**
  * The control law of the waiting room's `auto` rate, one step (pure):
- * 1. purchases shed at a door, or half the copies overloaded: rate × 0.7;
+ * 1. purchases shed at a door: rate × 0.7;
  * 2. purchase p99 over its target: rate × max(0.5, target / p99);
  * 3. backlog over its bound: no faster than the drain (and × 0.9);
- * 4. in flight at ≥ 80 % of the limits: hold;
+ * 4. half the copies overloaded, or in flight at ≥ 80 % of the limits: hold;
  * 5. otherwise grow by up to 10 % (+1 at least), less as p99 nears its target.
  * Clamped to [minRate, maxRate]; no fresh door state: hold.
  * The room so holds the crowd, and the purchase path stays just below the
  * point where the doors start to shed or the backlog outgrows the drain.
+ *
+ * Only what the purchases themselves measure lowers the rate. A copy can be
+ * overloaded by the room's own crowd (every waiter polls, however few are
+ * let in) or by another process on its machine: admitting fewer would not
+ * relieve it, so an overloaded copy only stops the rate from growing. (The
+ * first law cut the rate by 0.7 for it: in bench:room, polls kept the copy
+ * overloaded, the rate fell to its minimum of 20 a second while purchases
+ * took 84 ms at p99, and 7,273 of 10,000 units sold in 300 s.)
  */
 export function nextRate(current: number, s: AdmissionSignals, settings: AdmissionRateSettings): RateStep {
   const clamp = (rate: number): number => Math.min(settings.maxRate, Math.max(settings.minRate, rate));
   if (s.copies === 0) return { rate: clamp(current), reason: 'no-data' };
-  if (s.purchasesShedPerSecond > 0 || s.overloadedCopies * 2 >= s.copies) {
-    return { rate: clamp(current * SHED_DECREASE), reason: 'shed' };
-  }
+  if (s.purchasesShedPerSecond > 0) return { rate: clamp(current * SHED_DECREASE), reason: 'shed' };
   if (s.purchaseP99Ms > settings.targetP99Ms) {
     return { rate: clamp(current * Math.max(0.5, settings.targetP99Ms / s.purchaseP99Ms)), reason: 'latency' };
   }
   if (s.backlog > settings.backlogBound) {
     return { rate: clamp(Math.min(current * 0.9, s.drainPerSecond)), reason: 'backlog' };
   }
+  if (s.overloadedCopies * 2 >= s.copies) return { rate: clamp(current), reason: 'overloaded' };
   if (s.limit > 0 && s.inFlight >= 0.8 * s.limit) return { rate: clamp(current), reason: 'near-limit' };
   const headroom = 1 - s.purchaseP99Ms / settings.targetP99Ms;
   return { rate: clamp(current + Math.max(1, current * INCREASE * headroom)), reason: 'headroom' };

@@ -16,7 +16,7 @@ export interface DoorState {
   overloaded: boolean;
   loopDelayMs: number;
   elu: number;
-  /** p99 time in the API of the purchases of the last interval (ms). */
+  /** p99 time in the API of the purchases finished since the previous state (ms; 0: none). */
   purchaseP99Ms: number;
   /** Requests shed per second since the previous state (all classes). */
   shedPerSecond: number;
@@ -81,7 +81,7 @@ export class DoorsPublisher implements OnModuleInit, OnApplicationShutdown {
       overloaded: limiter.overloaded,
       loopDelayMs: this.door.loopDelayMs,
       elu: this.door.elu,
-      purchaseP99Ms: limiter.latency.buyP99Ms,
+      purchaseP99Ms: limiter.takeBuyP99(),
       shedPerSecond: (shed - this.last.shed) / seconds,
       purchasesShedPerSecond: (purchasesShed - this.last.purchasesShed) / seconds,
       purchasesPerSecond: (purchases - this.last.purchases) / seconds,
