@@ -69,6 +69,11 @@ export class HttpConfig {
 /** PostgreSQL, the store of record (a secret: the URL carries the password). */
 export class DatabaseConfig {
   @Format(/^postgres(ql)?:\/\/\S+$/, 'must be a postgresql:// URL') DATABASE_URL = '';
+  /**
+   * A query waiting longer than this for a connection of the pool (all busy, or the server slow to
+   * accept one) fails instead of waiting on: a pool exhausted by a bug shows as errors, not a hang.
+   */
+  @Int({ min: 100, max: 600_000 }) DATABASE_CONNECTION_TIMEOUT_MS = 10_000;
 }
 
 /** Redis: the connection (a single node or a cluster) and the app's own keys. */

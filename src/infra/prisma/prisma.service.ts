@@ -15,7 +15,12 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
   readonly pool: pg.Pool;
 
   constructor(@Inject(DatabaseConfig) config: DatabaseConfig) {
-    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 20 });
+    const pool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: 20,
+      // A query that finds every connection taken waits at most this long, then fails (a hang otherwise).
+      connectionTimeoutMillis: config.DATABASE_CONNECTION_TIMEOUT_MS,
+    });
     super({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
     this.pool = pool;
   }
