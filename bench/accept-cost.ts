@@ -41,7 +41,9 @@ function serve(perTurn: number): void {
 async function measure(perTurn: number, connections: number): Promise<number> {
   const child = fork(import.meta.filename, ['--serve', String(perTurn)]);
   try {
-    const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
+    const port = await new Promise<number>((resolve) =>
+      child.once('message', (m: { port: number }) => resolve(m.port)),
+    );
     const cpu = (): Promise<number> =>
       new Promise((resolve) => {
         child.once('message', (m: { cpu: number }) => resolve(m.cpu));
