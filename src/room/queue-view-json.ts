@@ -26,7 +26,18 @@ function num(n: number | null): string {
   return n !== null && Number.isFinite(n) ? String(n) : 'null';
 }
 
-/** As JSON writes a Date (its toJSON): an invalid one as null. */
+let lastTime = Number.NaN;
+let lastDate = 'null';
+
+/**
+ * As JSON writes a Date (its toJSON): an invalid one as null. The last one
+ * written is kept: a room's answers all carry its sale's start.
+ */
 function date(d: Date): string {
-  return Number.isNaN(d.getTime()) ? 'null' : `"${d.toISOString()}"`;
+  const time = d.getTime();
+  if (time !== lastTime) {
+    lastDate = Number.isNaN(time) ? 'null' : `"${d.toISOString()}"`;
+    lastTime = time;
+  }
+  return lastDate;
 }
