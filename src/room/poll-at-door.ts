@@ -8,6 +8,7 @@ import { overCap } from '../infra/http/door.js';
 import { requestIdOf } from '../infra/http/hardening.js';
 import { SECURITY_HEADERS } from '../infra/http/security-headers.js';
 import { MetricsRegistry } from '../infra/metrics/metrics.registry.js';
+import { queueViewJson } from './queue-view-json.js';
 import { RoomService, type QueueView } from './room.service.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -38,7 +39,8 @@ const ROUTE = '/sales/:id/queue';
 @Injectable()
 export class PollAtDoor {
   private readonly logger = new Logger('Room');
-  private readonly fixedHeaders: string[];
+  /** The answer's headers: the fixed ones, then content-length and x-request-id (values set per answer). */
+  private readonly headers: string[];
   private histogram?: Histogram;
   private answered = { GET: 0, POST: 0 };
   private timer?: NodeJS.Timeout;
@@ -51,12 +53,16 @@ export class PollAtDoor {
     @Inject(HttpConfig) http: HttpConfig,
     @Inject(OpsConfig) private readonly ops: OpsConfig,
   ) {
-    this.fixedHeaders = [
+    this.headers = [
       'content-type',
       'application/json; charset=utf-8',
       ...SECURITY_HEADERS.flat(),
       // As the full route: with CORS configured, every answer varies by Origin.
       ...(http.CORS_ORIGINS.trim() ? ['vary', 'Origin'] : []),
+      'content-length',
+      '',
+      'x-request-id',
+      '',
     ];
   }
 
@@ -110,14 +116,12 @@ export class PollAtDoor {
   }
 
   private send(req: IncomingMessage, res: ServerResponse, view: QueueView, started: number): void {
-    const body = JSON.stringify(view);
-    res.writeHead(200, [
-      ...this.fixedHeaders,
-      'content-length',
-      String(Buffer.byteLength(body)),
-      'x-request-id',
-      requestIdOf(req),
-    ]);
+    const body = queueViewJson(view);
+    // One array for every answer (writeHead reads it at once): the last two values are this answer's.
+    const headers = this.headers;
+    headers[headers.length - 3] = String(Buffer.byteLength(body));
+    headers[headers.length - 1] = requestIdOf(req);
+    res.writeHead(200, headers);
     res.end(body);
     this.histogram ??= this.metrics.registry.getSingleMetric('flash_http_request_duration_seconds') as
       Histogram | undefined;

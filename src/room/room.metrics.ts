@@ -20,6 +20,12 @@ export class RoomMetrics {
   private readonly active: Gauge<'sale'>;
   private readonly rate: Gauge<'sale' | 'kind'>;
   private readonly wait: Gauge<'sale'>;
+  /**
+   * Joins and polls since the last scrape, per sale: added to the counters
+   * when they are read (collect), not on each request (a labelled inc hashes
+   * its labels: about a microsecond on a path taken thousands of times a second).
+   */
+  private pending = new Map<string, { joins: number; token: number; redis: number }>();
 
   constructor(@Inject(MetricsRegistry) metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -28,12 +34,14 @@ export class RoomMetrics {
       help: 'Joins of a waiting room answered by this API process',
       labelNames: ['sale'],
       registers,
+      collect: () => this.flush(),
     });
     this.polls = new Counter({
       name: 'flash_room_polls_total',
       help: 'Polls of a waiting room by source: token (answered without Redis) or redis',
       labelNames: ['sale', 'source'],
       registers,
+      collect: () => this.flush(),
     });
     this.admitted = new Counter({
       name: 'flash_room_admitted_total',
@@ -80,11 +88,29 @@ export class RoomMetrics {
   }
 
   joined(saleId: string): void {
-    this.joins.inc({ sale: saleId });
+    this.countOf(saleId).joins++;
   }
 
   polled(saleId: string, source: 'token' | 'redis'): void {
-    this.polls.inc({ sale: saleId, source });
+    this.countOf(saleId)[source]++;
+  }
+
+  private countOf(saleId: string): { joins: number; token: number; redis: number } {
+    let n = this.pending.get(saleId);
+    if (!n) this.pending.set(saleId, (n = { joins: 0, token: 0, redis: 0 }));
+    return n;
+  }
+
+  /** The joins and polls counted since the last read, into the counters. */
+  private flush(): void {
+    const pending = this.pending;
+    if (pending.size === 0) return;
+    this.pending = new Map();
+    for (const [sale, n] of pending) {
+      if (n.joins) this.joins.inc({ sale }, n.joins);
+      if (n.token) this.polls.inc({ sale, source: 'token' }, n.token);
+      if (n.redis) this.polls.inc({ sale, source: 'redis' }, n.redis);
+    }
   }
 
   turn(saleId: string, target: number, t: TickResult): void {

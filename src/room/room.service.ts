@@ -3,7 +3,7 @@ import { BotsService, joinRefused } from '../bots/bots.service.js';
 import { HttpConfig, PaymentConfig, RoomConfig } from '../infra/config/app-config.js';
 import { DomainError } from '../infra/errors/domain-error.js';
 import { antiBotOf } from '../sales/anti-bot-settings.js';
-import { SaleLookup } from '../sales/sale-lookup.js';
+import { SaleLookup, type SaleWithStock } from '../sales/sale-lookup.js';
 import { RoomMetrics } from './room.metrics.js';
 import { roomSale, type RoomSale } from './room-sale.js';
 import { GONE_AFTER_MS, queueTerms, type QueueTerms } from './room-terms.js';
@@ -34,6 +34,9 @@ export interface JoinContext {
  */
 @Injectable()
 export class RoomService {
+  /** The room of each sale object the lookup's cache holds: built once per object, not per request. */
+  private readonly rooms = new WeakMap<SaleWithStock, RoomSale | null>();
+
   constructor(
     @Inject(RoomStore) private readonly store: RoomStore,
     @Inject(RoomTokens) private readonly tokens: RoomTokens,
@@ -130,7 +133,7 @@ export class RoomService {
   async roomOf(saleId: string): Promise<RoomSale> {
     const sale = await this.sales.find(saleId);
     if (!sale) throw new DomainError('SALE_NOT_FOUND', 'No such sale');
-    const room = roomSale(sale, this.payment.PAYMENT_WINDOW_SECONDS);
+    const room = this.roomSaleOf(sale);
     if (!room) throw new DomainError('NO_WAITING_ROOM', 'This sale has no waiting room: buy directly');
     return room;
   }
@@ -143,7 +146,17 @@ export class RoomService {
   /** The sale's room when this process has the sale cached (no wait, no error), else null. */
   cachedRoom(saleId: string): RoomSale | null {
     const sale = this.sales.cached(saleId);
-    return sale ? roomSale(sale, this.payment.PAYMENT_WINDOW_SECONDS) : null;
+    return sale ? this.roomSaleOf(sale) : null;
+  }
+
+  /** roomSale of a sale, kept per sale object (the lookup's cache hands out the same object until it refreshes). */
+  private roomSaleOf(sale: SaleWithStock): RoomSale | null {
+    let room = this.rooms.get(sale);
+    if (room === undefined) {
+      room = roomSale(sale, this.payment.PAYMENT_WINDOW_SECONDS);
+      this.rooms.set(sale, room);
+    }
+    return room;
   }
 
   private view(sale: RoomSale, userId: string, place: Place, memo?: QueueMemo | null): QueueView {
@@ -182,7 +195,18 @@ export class RoomService {
             at: now,
           })
         : null;
-    return { ...terms, startsAt: new Date(sale.startsAt), admission, queueToken };
+    // In the DTO's order, as the answer from the queue token (queueViewJson writes it in this order).
+    return {
+      state: terms.state,
+      position: terms.position,
+      estimatedWaitSeconds: terms.estimatedWaitSeconds,
+      refreshAfterSeconds: terms.refreshAfterSeconds,
+      queueLength: terms.queueLength,
+      admitPerSecond: terms.admitPerSecond,
+      startsAt: new Date(sale.startsAt),
+      admission,
+      queueToken,
+    };
   }
 
   private closed(sale: RoomSale): QueueView {

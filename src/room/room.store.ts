@@ -103,6 +103,8 @@ export function roomFigures(s: RoomStats): RoomFigures {
 export class RoomStore {
   readonly redis: RoomRedis;
   private readonly prefix: string;
+  /** The keys and settings (ARGV 1-9) of each sale object the room is called with, built once per object. */
+  private readonly heads = new WeakMap<RoomSettings, Args>();
 
   constructor(
     @Inject(RedisService) redis: RedisService,
@@ -133,20 +135,11 @@ export class RoomStore {
   }
 
   async join(sale: RoomSale, userId: string, seenMs: number, shadow = false): Promise<Place> {
-    return toPlace(
-      await this.redis.roomJoin(
-        ...this.keys(sale.id),
-        ...this.settings(sale),
-        userId,
-        uniformDraw(),
-        seenMs,
-        shadow ? 1 : 0,
-      ),
-    );
+    return toPlace(await this.redis.roomJoin(...this.head(sale), userId, uniformDraw(), seenMs, shadow ? 1 : 0));
   }
 
   async poll(sale: RoomSale, userId: string, seenMs: number): Promise<Place> {
-    return toPlace(await this.redis.roomPoll(...this.keys(sale.id), ...this.settings(sale), userId, seenMs));
+    return toPlace(await this.redis.roomPoll(...this.head(sale), userId, seenMs));
   }
 
   /**
@@ -224,6 +217,16 @@ export class RoomStore {
   /** Deletes a room (its sale ended a while ago). */
   async remove(saleId: string): Promise<void> {
     await this.redis.del(...this.keys(saleId));
+  }
+
+  /** The room's keys, then ARGV 1-9 (settings), for a sale (kept per sale object: polls and joins send the same). */
+  private head(sale: RoomSettings): Args {
+    let head = this.heads.get(sale);
+    if (!head) {
+      head = [...this.keys(sale.id), ...this.settings(sale)];
+      this.heads.set(sale, head);
+    }
+    return head;
   }
 
   /** ARGV 1-9 of the scripts that keep the room's settings in step with the sale (see SETTINGS in room.scripts.ts). */
