@@ -1,21 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { queueViewJson } from './queue-view-json.js';
+import { QUEUE_VIEW_EXAMPLE } from './queue-view.dto.js';
 import type { QueueView } from './room.service.js';
 
-/** A view in the DTO's order, as RoomService builds them. */
+/** The documented example as a view, in the DTO's order, as RoomService builds them. */
 function view(over: Partial<QueueView>): QueueView {
-  return {
-    state: 'waiting',
-    position: 1840,
-    estimatedWaitSeconds: { low: 7, high: 11 },
-    refreshAfterSeconds: 2,
-    queueLength: 52311,
-    admitPerSecond: 201.4,
-    startsAt: new Date(1_800_000_000_123),
-    admission: null,
-    queueToken: 'eyJzdGF0ZSI6IndhaXRpbmciLCJwb3NpdGlvbiI6MTg0MH0.Xq3u9bQ0mLw2c1Zr7TtYhA',
-    ...over,
-  };
+  return { ...QUEUE_VIEW_EXAMPLE, startsAt: new Date(1_800_000_000_123), ...over } as QueueView;
 }
 
 describe('queueViewJson', () => {
