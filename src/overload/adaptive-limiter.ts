@@ -125,11 +125,9 @@ export class AdaptiveLimiter {
   private count = 0;
   private sum = 0;
   private min = Infinity;
-  private readonly buySamples = new Float64Array(BUY_SAMPLES);
-  private buyCount = 0;
-  /** Purchase latencies since takeBuyP99() was last called (a ring: the latest ones). */
-  private readonly takenSamples = new Float64Array(BUY_SAMPLES);
-  private takenCount = 0;
+  /** Purchase latencies of the interval, and since takeBuyP99() was last called. */
+  private readonly intervalBuys = new LatencyRing();
+  private readonly publishedBuys = new LatencyRing();
 
   constructor(private readonly settings: LimiterSettings) {
     this.limit = settings.initialLimit;
@@ -185,8 +183,8 @@ export class AdaptiveLimiter {
     this.sum += latencyMs;
     if (latencyMs < this.min) this.min = latencyMs;
     if (cls === 'buy') {
-      this.buySamples[this.buyCount++ % BUY_SAMPLES] = latencyMs;
-      this.takenSamples[this.takenCount++ % BUY_SAMPLES] = latencyMs;
+      this.intervalBuys.push(latencyMs);
+      this.publishedBuys.push(latencyMs);
     }
   }
 
@@ -197,9 +195,7 @@ export class AdaptiveLimiter {
    * 50 was the p99).
    */
   takeBuyP99(): number {
-    const p99 = p99Of(this.takenSamples, Math.min(this.takenCount, BUY_SAMPLES));
-    this.takenCount = 0;
-    return p99;
+    return this.publishedBuys.takeP99();
   }
 
   /** End of an interval: the control step. */
@@ -276,7 +272,7 @@ export class AdaptiveLimiter {
   }
 
   private closeWindow(): WindowLatency {
-    const buyP99Ms = p99Of(this.buySamples, Math.min(this.buyCount, BUY_SAMPLES));
+    const buyP99Ms = this.intervalBuys.takeP99();
     const window: WindowLatency = {
       count: this.count,
       minMs: this.count ? this.min : 0,
@@ -286,14 +282,25 @@ export class AdaptiveLimiter {
     this.count = 0;
     this.sum = 0;
     this.min = Infinity;
-    this.buyCount = 0;
     return window;
   }
 }
 
-/** p99 of the first `n` samples (0 when none). */
-function p99Of(samples: Float64Array, n: number): number {
-  if (n === 0) return 0;
-  const sorted = samples.slice(0, n).sort();
-  return sorted[Math.min(n - 1, Math.floor(n * 0.99))]!;
+/** The latest BUY_SAMPLES latencies pushed since the last takeP99(). */
+class LatencyRing {
+  private readonly samples = new Float64Array(BUY_SAMPLES);
+  private count = 0;
+
+  push(ms: number): void {
+    this.samples[this.count++ % BUY_SAMPLES] = ms;
+  }
+
+  /** Their p99 (0 when none), and the ring emptied. */
+  takeP99(): number {
+    const n = Math.min(this.count, BUY_SAMPLES);
+    this.count = 0;
+    if (n === 0) return 0;
+    const sorted = this.samples.slice(0, n).sort();
+    return sorted[Math.min(n - 1, Math.floor(n * 0.99))]!;
+  }
 }
