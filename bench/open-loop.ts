@@ -13,19 +13,31 @@ import { performance } from 'node:perf_hooks';
 export interface Answer {
   kind: string;
   status: number;
-  /** The body's `code` of a 503 (OVERLOADED, BUSY, …), else ''. */
+  /** The body's `code` of a 4xx or 5xx (OVERLOADED, BUSY, ADMISSION_USED, …), else ''. */
   code: string;
   /** From when the request was due to its whole answer (ms). */
   ms: number;
   /** When the answer arrived (ms, performance.now()). */
   at: number;
+  /** The request's tag (e.g. which shopper sent it), if it had one. */
+  tag?: number;
+  /** The answer's body, for requests sent with `withBody`. */
+  body?: string;
+}
+
+/** A request to send: its kind (for the tally), its bytes, and optionally a tag and whether its body is wanted. */
+export interface Outgoing {
+  kind: string;
+  bytes: Buffer;
+  tag?: number;
+  withBody?: boolean;
 }
 
 interface Conn {
   socket: Socket;
   openedAt: number;
   answered: boolean;
-  pending?: { kind: string; due: number };
+  pending?: { kind: string; due: number; tag?: number; withBody?: boolean };
   buffer: Buffer;
 }
 
@@ -52,7 +64,7 @@ export class OpenLoop {
    * Sends `next()` requests at `rate(t)` per second (t: seconds since start)
    * for `seconds`, then resolves (answers still on the way keep arriving).
    */
-  run(seconds: number, rate: (t: number) => number, next: () => { kind: string; bytes: Buffer }): Promise<void> {
+  run(seconds: number, rate: (t: number) => number, next: () => Outgoing): Promise<void> {
     const start = performance.now();
     let due = 0; // requests due so far (fractional)
     let sent = 0;
@@ -71,8 +83,7 @@ export class OpenLoop {
         // Each request of this tick is charged from when it was due (spread over the tick).
         const n = Math.floor(due) - sent;
         for (let i = 0; i < n; i++) {
-          const { kind, bytes } = next();
-          this.send(kind, bytes, now - ((n - 1 - i) / Math.max(1, n)) * 1);
+          this.send(next(), now - ((n - 1 - i) / Math.max(1, n)) * 1);
         }
         sent += n;
       }, 1);
@@ -86,7 +97,7 @@ export class OpenLoop {
    */
   async warm(n: number, bytes: Buffer, timeoutMs = 15_000): Promise<void> {
     this.warming = true;
-    for (let i = 0; i < n; i++) this.send('warm', bytes, performance.now());
+    for (let i = 0; i < n; i++) this.send({ kind: 'warm', bytes }, performance.now());
     const deadline = Date.now() + timeoutMs;
     while (this.outstanding > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.warming = false;
@@ -105,7 +116,14 @@ export class OpenLoop {
     const now = performance.now();
     for (const c of this.all) {
       if (c.pending && !this.warming) {
-        this.onAnswer({ kind: c.pending.kind, status: 0, code: 'UNANSWERED', ms: now - c.pending.due, at: now });
+        this.onAnswer({
+          kind: c.pending.kind,
+          status: 0,
+          code: 'UNANSWERED',
+          ms: now - c.pending.due,
+          at: now,
+          tag: c.pending.tag,
+        });
       }
       c.pending = undefined;
       c.socket.destroy();
@@ -114,7 +132,12 @@ export class OpenLoop {
     this.idle.length = 0;
   }
 
-  private send(kind: string, bytes: Buffer, due: number): void {
+  /** Sends one request now, outside the schedule (e.g. a purchase its answer called for). */
+  sendNow(request: Outgoing): void {
+    this.send(request, performance.now());
+  }
+
+  private send({ kind, bytes, tag, withBody }: Outgoing, due: number): void {
     let conn = this.idle.pop();
     if (!conn) {
       if (this.all.size >= this.maxConnections) {
@@ -123,7 +146,7 @@ export class OpenLoop {
       }
       conn = this.open();
     }
-    conn.pending = { kind, due };
+    conn.pending = { kind, due, tag, withBody };
     conn.socket.write(bytes);
   }
 
@@ -141,7 +164,14 @@ export class OpenLoop {
       if (conn.pending) {
         this.errors++;
         const now = performance.now();
-        this.onAnswer({ kind: conn.pending.kind, status: 0, code: 'ERROR', ms: now - conn.pending.due, at: now });
+        this.onAnswer({
+          kind: conn.pending.kind,
+          status: 0,
+          code: 'ERROR',
+          ms: now - conn.pending.due,
+          at: now,
+          tag: conn.pending.tag,
+        });
       }
     };
     socket.on('error', gone);
@@ -158,17 +188,20 @@ export class OpenLoop {
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
       if (conn.buffer.length < end + 4 + length) return;
       const status = Number(head.slice(9, 12));
-      const code =
-        status === 503 ? (CODE.exec(conn.buffer.subarray(end + 4, end + 4 + length).toString())?.[1] ?? '') : '';
+      const pending = conn.pending;
+      const body = pending?.withBody || status >= 400 ? conn.buffer.subarray(end + 4, end + 4 + length).toString() : '';
+      const code = status >= 400 ? (CODE.exec(body)?.[1] ?? '') : '';
       conn.buffer = conn.buffer.subarray(end + 4 + length);
       const now = performance.now();
       if (!conn.answered) {
         conn.answered = true;
         if (now - conn.openedAt > 1000 && !this.warming) this.lateConnections++;
       }
-      const pending = conn.pending;
       conn.pending = undefined;
-      if (pending && !this.warming) this.onAnswer({ kind: pending.kind, status, code, ms: now - pending.due, at: now });
+      if (pending && !this.warming) {
+        const { kind, tag, withBody } = pending;
+        this.onAnswer({ kind, status, code, ms: now - pending.due, at: now, tag, body: withBody ? body : undefined });
+      }
       this.idle.push(conn);
     }
   }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench:overload [-- --quick] [--seconds 60] [--delay-seconds 30] [--purchase-share 0.7] [--warm-connections 256] [--env KEY=VALUE ...]`
+ * `npm run bench:overload [-- --quick] [--seconds 60] [--delay-seconds 30] [--purchase-share 0.7] [--warm-connections 256]
+ *   [--no-room] [--room-shoppers 40000] [--room-rate auto] [--env KEY=VALUE ...]`
  *
  * Overload control (issue 20), limiter off (today's behaviour) and on, in
  * the same run, on one API copy and one worker on this machine, with a Redis
@@ -15,7 +16,13 @@
  *    1× to 5× the ceiling over `--seconds`, then a Redis-delay phase at 1.5×
  *    the ceiling: a third normal, a third with Redis 20 ms slower, a third
  *    normal again;
- * 3. invariants: every 202 became an order (and no order without a 202 or
+ * 3. the same ramp on a sale with a waiting room (`--no-room`: skipped),
+ *    limiter off and on: the offered requests are the crowd's joins and
+ *    polls (`--room-shoppers`, each with the Queue-Token of its last answer),
+ *    and a shopper told `admitted` buys at once (bench/room-ramp.ts); the
+ *    room admits at `--room-rate` (default `auto`). Goodput, p99 and late
+ *    connections as above, and the places lost and requests shed by kind;
+ * 4. invariants: every 202 became an order (and no order without a 202 or
  *    an OUTCOME_UNKNOWN), none beyond the stock.
  * The generator runs in this process (not pinned): its CPU is reported.
  * Writes bench/results/overload-<stamp>.json. `--quick`: 20 s ramp, 15 s delay phase.
@@ -30,8 +37,9 @@ import { statusCounts } from '../test/support/buy.js';
 import { OwnRedis } from '../test/support/redis-server.js';
 import { blast, postRequest } from './blast.js';
 import { DelayProxy } from './delay-proxy.js';
-import { getRequest, OpenLoop, type Answer } from './open-loop.js';
+import { getRequest, OpenLoop, type Answer, type Outgoing } from './open-loop.js';
 import { cpuBetween, cpuSnapshot, startNode, stopProc, type Proc } from './procs.js';
+import { RoomCrowd } from './room-ramp.js';
 import {
   API_NODE_FLAGS,
   databaseUrl,
@@ -60,6 +68,14 @@ const { values: flags } = parseArgs({
     'warm-connections': { type: 'string', default: '256' },
     /** Settings of the API under test (e.g. OVERLOAD_TURN_MS=0), on top of the bench's own. */
     env: { type: 'string', multiple: true },
+    /** Skip the ramp on a sale with a waiting room. */
+    'no-room': { type: 'boolean', default: false },
+    /** Only the ramp on a sale with a waiting room (after the ceiling): no result file. */
+    'room-only': { type: 'boolean', default: false },
+    /** Shoppers in the room's crowd (each joins, polls, buys once when admitted). */
+    'room-shoppers': { type: 'string' },
+    /** The room's admitPerSecond (`auto`: overload control's rate). */
+    'room-rate': { type: 'string', default: 'auto' },
   },
 });
 const SETTINGS = Object.fromEntries(
@@ -75,6 +91,8 @@ const DB = databaseUrl(DB_NAME);
 const SECRET = randomBytes(32).toString('hex');
 const STOCK = 10_000_000;
 const WARM_CONNECTIONS = Number(flags['warm-connections']);
+const ROOM_SHOPPERS = Number(flags['room-shoppers'] ?? (flags.quick ? 15_000 : 40_000));
+const ROOM_RATE = flags['room-rate'] === 'auto' ? 'auto' : Number(flags['room-rate']);
 
 interface Second {
   offered: number;
@@ -129,6 +147,7 @@ async function phase(
   rate: (t: number) => number,
   tally: Tally,
   during: (t: number) => void = () => undefined,
+  crowd?: RoomCrowd,
 ): Promise<{ perSecond: Second[]; loop: OpenLoop; generatorCpuSeconds: number }> {
   const perSecond = Array.from({ length: seconds + 10 }, newSecond);
   let t0 = performance.now();
@@ -137,6 +156,7 @@ async function phase(
     port,
     (a: Answer) => {
       const arrived = at(a.at - t0);
+      crowd?.onAnswer(a);
       if (a.kind === 'buy') {
         tally.byCode[a.code || String(a.status)] = (tally.byCode[a.code || String(a.status)] ?? 0) + 1;
         if (a.status === 202) {
@@ -148,11 +168,12 @@ async function phase(
       }
       if (a.code === 'OVERLOADED') arrived.shed++;
       else if (a.code === 'BUSY') arrived.busy++;
-      else if (a.status !== 202 && a.status !== 200) arrived.other++;
+      else if (a.status < 200 || a.status >= 300) arrived.other++;
     },
     MAX_CONNECTIONS,
   );
-  const next = mix(saleId, users);
+  crowd?.attach(loop);
+  const next: () => Outgoing = crowd ? crowd.next : mix(saleId, users);
   await loop.warm(WARM_CONNECTIONS, getRequest(`/sales/${saleId}`, users[0]!.token));
   for (let s = 0; s < seconds; s++) perSecond[s]!.offered = Math.round(rate(s + 0.5));
   t0 = performance.now();
@@ -329,10 +350,12 @@ async function main(): Promise<void> {
 
     // 2. The ramp and the Redis delay, limiter off then on.
     const modes: Record<string, unknown> = {};
-    for (const [mode, on] of [
-      ['limiterOff', false],
-      ['limiterOn', true],
-    ] as const) {
+    for (const [mode, on] of flags['room-only']
+      ? []
+      : ([
+          ['limiterOff', false],
+          ['limiterOn', true],
+        ] as const)) {
       modes[mode] = await withApi(`overload-${mode}`, { OVERLOAD_CONTROL: String(on) }, async (port, api) => {
         const sale = await newSale(port);
         const cpu0 = cpuSnapshot(cpuOf(api));
@@ -392,7 +415,59 @@ async function main(): Promise<void> {
       });
     }
 
-    // 3. Invariants: every 202 persisted; no other order but of an OUTCOME_UNKNOWN or of a purchase
+    // 3. The same ramp on a sale with a waiting room, limiter off then on: the crowd joins and polls at
+    // the ramp's rate, the room admits at ROOM_RATE, an admitted shopper buys at once.
+    const withRoom: Record<string, unknown> = {};
+    if (!flags['no-room']) {
+      const shoppers = await usersWithTokens(DB, ROOM_SHOPPERS, SECRET);
+      for (const [mode, on] of [
+        ['limiterOff', false],
+        ['limiterOn', true],
+      ] as const) {
+        withRoom[mode] = await withApi(`overload-room-${mode}`, { OVERLOAD_CONTROL: String(on) }, async (port, api) => {
+          const saleId = await openSale(`http://127.0.0.1:${port}`, admin!, {
+            stock: STOCK,
+            perUserLimit: 1000,
+            waitingRoom: {
+              admitPerSecond: ROOM_RATE,
+              maxActive: 5000,
+              claimSeconds: 30,
+              maxQueue: ROOM_SHOPPERS * 2,
+            },
+          });
+          const sale = { saleId, tally: { accepted: 0, outcomeUnknown: 0, unanswered: 0, byCode: {} } };
+          sales.push(sale);
+          const crowd = new RoomCrowd(saleId, shoppers);
+          const cpu0 = cpuSnapshot(cpuOf(api));
+          const ramp = await phase(
+            port,
+            saleId,
+            users,
+            RAMP_S,
+            (t) => costs.ceilingRps * (1 + (4 * t) / RAMP_S),
+            sale.tally,
+            () => undefined,
+            crowd,
+          );
+          const figures = rampFigures(ramp.perSecond, RAMP_S);
+          console.log(`room ${mode}: ${JSON.stringify(figures)} ${JSON.stringify(crowd.counts.shed)}`);
+          return {
+            ...figures,
+            lateConnections: ramp.loop.lateConnections,
+            apiCoresDuringRamp: round(cpuBetween(cpu0, cpuSnapshot(cpuOf(api))).api! / RAMP_S, 2),
+            generatorCoresDuringRamp: round(ramp.generatorCpuSeconds / RAMP_S, 2),
+            connectionsOpened: ramp.loop.opened,
+            notSent: ramp.loop.notSent,
+            shoppers: ROOM_SHOPPERS,
+            shoppersLeftToBuy: crowd.remaining,
+            ...crowd.counts,
+            perSecond: ramp.perSecond.slice(0, RAMP_S).map(({ buyMs, ...s }) => ({ ...s, p99Ms: p99(buyMs) })),
+          };
+        });
+      }
+    }
+
+    // 4. Invariants: every 202 persisted; no other order but of an OUTCOME_UNKNOWN or of a purchase
     // whose answer never came (so none of a shed one); no oversell.
     const checks: { saleId: string; accepted: number; outcomeUnknown: number; persisted: number; held: boolean }[] = [];
     for (const sale of sales) {
@@ -413,6 +488,10 @@ async function main(): Promise<void> {
       checks.push({ saleId: sale.saleId, ...sale.tally, persisted, held });
     }
     const invariantsHeld = checks.every((c) => c.held);
+    if (flags['room-only']) {
+      console.log(JSON.stringify({ invariantsHeld, checks, withRoom }, null, 1));
+      return;
+    }
 
     const file = writeResult('overload', 'bench:overload', {
       machine: {
@@ -432,6 +511,9 @@ async function main(): Promise<void> {
       invariantsHeld,
       invariants: checks,
       ...modes,
+      ...(flags['no-room']
+        ? {}
+        : { withRoom: { shoppers: ROOM_SHOPPERS, admitPerSecond: ROOM_RATE, maxActive: 5000, ...withRoom } }),
     });
     console.log(`invariants held: ${invariantsHeld}; written ${file}`);
   } finally {
