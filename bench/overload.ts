@@ -221,6 +221,20 @@ function secondsToReach(perSecond: Second[], from: number, to: number, reference
   return null;
 }
 
+/** The mean of the seconds' scraped limits (null: none scraped). */
+function meanLimit(seconds: Second[]): number | null {
+  const limits = seconds.map((s) => s.limit).filter((l): l is number => l !== undefined && Number.isFinite(l));
+  return limits.length ? round(limits.reduce((a, b) => a + b, 0) / limits.length) : null;
+}
+
+/** Seconds after `from` until the scraped limit first differs from its value at `from` (null: it never moved). */
+function firstChange(perSecond: Second[], from: number, to: number): number | null {
+  const start = perSecond[from]?.limit;
+  for (let s = from + 1; s < to; s++)
+    if (perSecond[s]!.limit !== undefined && perSecond[s]!.limit !== start) return s - from;
+  return null;
+}
+
 async function main(): Promise<void> {
   const loadAtStart = loadavg().map((l) => round(l, 2));
   await freshDatabase(DB_NAME);
@@ -407,6 +421,11 @@ async function main(): Promise<void> {
                 Math.max(1, DELAY_S - 2 * third - 1),
             ),
             adaptSeconds: secondsToReach(delay.perSecond, third, 2 * third, reference),
+            // The limit itself: its mean before, during and after the delay, and when it first moved in it.
+            limitBefore: meanLimit(delay.perSecond.slice(1, third)),
+            limitDuring: meanLimit(delay.perSecond.slice(third, 2 * third)),
+            limitAfter: meanLimit(delay.perSecond.slice(2 * third + 1, DELAY_S)),
+            limitChangeSeconds: firstChange(delay.perSecond, third, 2 * third),
             recoverSeconds: secondsToReach(delay.perSecond, 2 * third, DELAY_S, reference),
             perSecond: delay.perSecond.slice(0, DELAY_S).map(({ buyMs, ...s }) => ({ ...s, p99Ms: p99(buyMs) })),
           },
