@@ -1,6 +1,6 @@
 /**
  * `npm run bench:overload [-- --quick] [--seconds 60] [--delay-seconds 30] [--purchase-share 0.7] [--warm-connections 256]
- *   [--no-room] [--room-shoppers 40000] [--room-rate auto] [--env KEY=VALUE ...]`
+ *   [--no-room] [--room-only] [--room-shoppers 40000] [--room-rate auto] [--root DIR] [--db NAME] [--env KEY=VALUE ...]`
  *
  * Overload control (issue 20), limiter off (today's behaviour) and on, in
  * the same run, on one API copy and one worker on this machine, with a Redis
@@ -68,6 +68,10 @@ const { values: flags } = parseArgs({
     'warm-connections': { type: 'string', default: '256' },
     /** Settings of the API under test (e.g. OVERLOAD_TURN_MS=0), on top of the bench's own. */
     env: { type: 'string', multiple: true },
+    /** The build under test (another checkout's root, built): its dist/ and migrations. */
+    root: { type: 'string' },
+    /** The database's name (two sessions' runs must not share one). */
+    db: { type: 'string', default: 'flash_sale_overload' },
     /** Skip the ramp on a sale with a waiting room. */
     'no-room': { type: 'boolean', default: false },
     /** Only the ramp on a sale with a waiting room (after the ceiling): no result file. */
@@ -78,6 +82,7 @@ const { values: flags } = parseArgs({
     'room-rate': { type: 'string', default: 'auto' },
   },
 });
+const BUILD = path.resolve(flags.root ?? ROOT);
 const SETTINGS = Object.fromEntries(
   (flags.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
@@ -86,7 +91,7 @@ const DELAY_S = Number(flags['delay-seconds'] ?? (flags.quick ? 15 : 30));
 const COST_N = Number(flags['cost-requests'] ?? (flags.quick ? 6000 : 20000));
 const SHARE = Number(flags['purchase-share']);
 const MAX_CONNECTIONS = Number(flags['max-connections']);
-const DB_NAME = 'flash_sale_overload';
+const DB_NAME = flags.db;
 const DB = databaseUrl(DB_NAME);
 const SECRET = randomBytes(32).toString('hex');
 const STOCK = 10_000_000;
@@ -237,7 +242,7 @@ function firstChange(perSecond: Second[], from: number, to: number): number | nu
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg().map((l) => round(l, 2));
-  await freshDatabase(DB_NAME);
+  await freshDatabase(DB_NAME, { root: BUILD });
   const redis = new OwnRedis();
   await redis.start();
   const proxy = new DelayProxy();
@@ -259,7 +264,7 @@ async function main(): Promise<void> {
   };
   const worker = await startNode(
     'overload-worker',
-    [...WORKER_NODE_FLAGS, path.join(ROOT, 'dist/worker.js')],
+    [...WORKER_NODE_FLAGS, path.join(BUILD, 'dist/worker.js')],
     { ...baseEnv, WORKER_QUEUES: 'ops,promotions,orders,inventory,timeouts', PROCESS_PRIORITY: '10' },
     /worker ready/,
   );
@@ -268,7 +273,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const api = await startNode(
       name,
-      [...API_NODE_FLAGS, path.join(ROOT, 'dist/main.js')],
+      [...API_NODE_FLAGS, path.join(BUILD, 'dist/main.js')],
       { ...baseEnv, ...SETTINGS, PORT: String(port), ...env },
       /API listening/,
     );
@@ -449,7 +454,8 @@ async function main(): Promise<void> {
             perUserLimit: 1000,
             waitingRoom: {
               admitPerSecond: ROOM_RATE,
-              maxActive: 5000,
+              // No cap on active shoppers (they never pay here, so a cap would fill): the rate is what admits.
+              maxActive: ROOM_SHOPPERS,
               claimSeconds: 30,
               maxQueue: ROOM_SHOPPERS * 2,
             },
@@ -532,7 +538,7 @@ async function main(): Promise<void> {
       ...modes,
       ...(flags['no-room']
         ? {}
-        : { withRoom: { shoppers: ROOM_SHOPPERS, admitPerSecond: ROOM_RATE, maxActive: 5000, ...withRoom } }),
+        : { withRoom: { shoppers: ROOM_SHOPPERS, admitPerSecond: ROOM_RATE, maxActive: ROOM_SHOPPERS, ...withRoom } }),
     });
     console.log(`invariants held: ${invariantsHeld}; written ${file}`);
   } finally {
