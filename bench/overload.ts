@@ -463,6 +463,7 @@ async function main(): Promise<void> {
           const sale = { saleId, tally: { accepted: 0, outcomeUnknown: 0, unanswered: 0, byCode: {} } };
           sales.push(sale);
           const crowd = new RoomCrowd(saleId, shoppers);
+          await crowd.joinAll(port);
           const cpu0 = cpuSnapshot(cpuOf(api));
           const ramp = await phase(
             port,

@@ -1,9 +1,9 @@
 /**
- * The crowd of `bench:overload`'s ramp on a sale with a waiting room. Each
- * request of the open loop is, in this order of preference: the poll of a
- * shopper whose refresh time has come (as a browser polls), the join of a
- * shopper not in the room yet (all arrive at the start, in turn), or an
- * impatient early poll of a random waiting shopper. Every poll carries the
+ * The crowd of `bench:overload`'s ramp on a sale with a waiting room. The
+ * shoppers join before the ramp (`joinAll`); then each request of the open
+ * loop is, in this order of preference: the poll of a shopper whose refresh
+ * time has come (as a browser polls), the join of a shopper who lost their
+ * place, or an impatient early poll of a random waiting shopper. Every poll carries the
  * Queue-Token of that shopper's last answer, so an early one is answered
  * from it. A shopper whose answer says `admitted` buys at once with the
  * admission. A shopper whose place is lost (`left`: silent too long, or an
@@ -11,7 +11,7 @@
  * poll is tried again 1.5 s later (the `Retry-After` of `OVERLOADED`).
  */
 import { performance } from 'node:perf_hooks';
-import { request } from './http-pool.js';
+import { HttpPool, request } from './http-pool.js';
 import type { Answer, OpenLoop, Outgoing } from './open-loop.js';
 import type { BenchUser } from './support.js';
 
@@ -84,6 +84,25 @@ export class RoomCrowd {
   /** The loop that sends the purchases admissions call for. */
   attach(loop: OpenLoop): void {
     this.loop = loop;
+  }
+
+  /**
+   * Every shopper joins before the ramp (a closed loop of `connections`, not
+   * measured: the crowd is in the room when the load starts), so the ramp's
+   * requests are polls and purchases from its first second.
+   */
+  async joinAll(port: number, connections = 64): Promise<void> {
+    const pool = new HttpPool(port, connections);
+    try {
+      const joins = this.toJoin.map((u) => request('POST', this.queuePath, { token: this.users[u]!.token }));
+      this.counts.joins += joins.length;
+      this.joinAt = this.toJoin.length;
+      await pool.sendAll(joins, (i, a) =>
+        this.onAnswer({ kind: 'join', status: a.status, code: '', ms: 0, at: a.answeredAt, tag: i, body: a.body }),
+      );
+    } finally {
+      pool.close();
+    }
   }
 
   /** Shoppers who have not bought yet. */
