@@ -43,6 +43,16 @@ describe('DeliveryService: at most one message per notification', () => {
     expect(repository.markSent).toHaveBeenCalledWith('n1');
   });
 
+  it('claimAndSend leaves the SENT record to its caller (recordSent), after the send', async () => {
+    repository.claim.mockResolvedValue({ claimed: true, notification: email });
+    emails.send.mockResolvedValue(undefined);
+    await expect(delivery.claimAndSend('n1', 'EMAIL', { number: 1, max: 3 })).resolves.toBe('sent');
+    expect(emails.send).toHaveBeenCalledTimes(1);
+    expect(repository.markSent).not.toHaveBeenCalled();
+    await delivery.recordSent('n1');
+    expect(repository.markSent).toHaveBeenCalledWith('n1');
+  });
+
   it('leaves a record already SENT or FAILED alone (a duplicate or late job)', async () => {
     repository.claim.mockResolvedValueOnce({ claimed: false, status: 'SENT' });
     await expect(delivery.deliver('n1', 'EMAIL', { number: 1, max: 3 })).resolves.toBe('already-sent');

@@ -44,8 +44,20 @@ export class DeliveryService {
     @Inject(SmsSender) private readonly sms: SmsSender,
   ) {}
 
-  /** Throws a SendFailure when the job should fail (permanent: no retry). */
+  /** Claims, sends and records one message. Throws a SendFailure when the job should fail (permanent: no retry). */
   async deliver(id: string, channel: NotificationChannel, attempt: Attempt): Promise<DeliveryOutcome> {
+    const outcome = await this.claimAndSend(id, channel, attempt);
+    if (outcome === 'sent') await this.recordSent(id);
+    return outcome;
+  }
+
+  /**
+   * Steps 1 and 2 of deliver, and step 3 on a failure: 'sent' means the
+   * transport took the message and the record is still SENDING, for the
+   * caller to record with recordSent (SendProcessor does it after it has
+   * let the message's lane go). Throws as deliver does.
+   */
+  async claimAndSend(id: string, channel: NotificationChannel, attempt: Attempt): Promise<DeliveryOutcome> {
     const claim = await this.repository.claim(id);
     if (!claim.claimed) {
       switch (claim.status) {
@@ -77,7 +89,6 @@ export class DeliveryService {
       if (final) this.logger.warn(`${notification.channel} ${id} FAILED: ${reason}`);
       throw failure;
     }
-    await this.recordSent(id);
     return 'sent';
   }
 
@@ -90,7 +101,7 @@ export class DeliveryService {
    * record lost here leaves SENDING, which a later run turns into FAILED
    * INTERRUPTED, never into a second message).
    */
-  private async recordSent(id: string): Promise<void> {
+  async recordSent(id: string): Promise<void> {
     for (let tries = 1; ; tries++) {
       try {
         await this.repository.markSent(id);

@@ -54,6 +54,15 @@ const toView = (n: Notification): NotificationView => ({
   updatedAt: n.updatedAt,
 });
 
+const CLAIM_SQL = `
+  UPDATE notifications SET status = 'SENDING', attempts = attempts + 1, updated_at = now()
+  WHERE id = ANY($1::bpchar[]) AND status = 'QUEUED'
+  RETURNING id, order_id, kind, channel, recipient, content, attempts`;
+const STATUS_SQL = `SELECT id, status FROM notifications WHERE id = ANY($1::bpchar[])`;
+const SENT_SQL = `
+  UPDATE notifications SET status = 'SENT', sent_at = now(), last_error = NULL, updated_at = now()
+  WHERE id = ANY($1::bpchar[]) AND status <> 'SENT'`;
+
 /** Longest error text kept on a record. */
 const MAX_ERROR = 1000;
 
@@ -112,17 +121,21 @@ export class NotificationsRepository {
    */
   private readonly claims = new DataLoader<string, Claim>((ids) => this.claimMany(ids), batching);
   private readonly sent = new DataLoader<string, true>(async (ids) => {
-    await this.prisma.$executeRaw`
-      UPDATE notifications SET status = 'SENT', sent_at = now(), last_error = NULL, updated_at = now()
-      WHERE id = ANY(${[...ids]}::bpchar[]) AND status <> 'SENT'`;
+    await this.statement('notify_sent', SENT_SQL, [[...ids]]);
     return ids.map(() => true as const);
   }, batching);
 
+  /**
+   * The claim and SENT statements run on the pool under Prisma's adapter as
+   * named prepared statements, each its own transaction (autocommit), without
+   * Prisma's runtime: they run once or twice per message.
+   */
+  private async statement<R extends object>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    return (await this.prisma.pool.query<R>({ name: `fs_${name}`, text, values })).rows;
+  }
+
   private async claimMany(ids: readonly string[]): Promise<Claim[]> {
-    const rows = await this.prisma.$queryRaw<RawClaimed[]>`
-      UPDATE notifications SET status = 'SENDING', attempts = attempts + 1, updated_at = now()
-      WHERE id = ANY(${[...new Set(ids)]}::bpchar[]) AND status = 'QUEUED'
-      RETURNING id, order_id, kind, channel, recipient, content, attempts`;
+    const rows = await this.statement<RawClaimed>('notify_claim', CLAIM_SQL, [[...new Set(ids)]]);
     const claimed = new Map(rows.map((row) => [row.id, row]));
     const others = ids.filter((id) => !claimed.has(id));
     const current =
@@ -130,10 +143,9 @@ export class NotificationsRepository {
         ? new Map<string, NotificationStatus>()
         : new Map(
             (
-              await this.prisma.notification.findMany({
-                where: { id: { in: [...new Set(others)] } },
-                select: { id: true, status: true },
-              })
+              await this.statement<{ id: string; status: NotificationStatus }>('notify_status', STATUS_SQL, [
+                [...new Set(others)],
+              ])
             ).map((n) => [n.id, n.status]),
           );
     const handedOut = new Set<string>();

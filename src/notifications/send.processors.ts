@@ -55,6 +55,12 @@ export class SendProcessor {
   private readonly logger = new Logger('Send');
   /** NOTIFY_CONCURRENCY messages in flight per channel across every send job of this worker; the rest wait in arrival order. */
   private readonly lanes: { readonly [C in NotificationChannel]: Semaphore };
+  /**
+   * Sent messages whose SENT record is being written, at most NOTIFY_CONCURRENCY per channel: a message
+   * lets its lane go once the transport has taken it (the next claim need not wait for this record), but
+   * only when one of these is free, so a crash leaves at most 2 × NOTIFY_CONCURRENCY per channel SENDING.
+   */
+  private readonly recording: { readonly [C in NotificationChannel]: Semaphore };
 
   constructor(
     @Inject(DeliveryService) private readonly delivery: DeliveryService,
@@ -64,6 +70,35 @@ export class SendProcessor {
   ) {
     const lane = () => new Semaphore(config.NOTIFY_CONCURRENCY, Number.POSITIVE_INFINITY);
     this.lanes = { EMAIL: lane(), SMS: lane() };
+    this.recording = { EMAIL: lane(), SMS: lane() };
+  }
+
+  /**
+   * One message through a lane: the claim and the send in the lane, the SENT record after it (see
+   * `recording`). `start` is asked once the lane is taken; false leaves the message untouched.
+   */
+  private async send(
+    channel: NotificationChannel,
+    id: string,
+    attempt: Attempt,
+    start: () => boolean = () => true,
+  ): Promise<DeliveryOutcome | 'handed-back'> {
+    let recorded: (() => void) | undefined;
+    const outcome = await this.lanes[channel].run(async () => {
+      if (!start()) return 'handed-back' as const;
+      const sent = await this.delivery.claimAndSend(id, channel, attempt);
+      // Keeps the lane until a recording slot is free: the messages sent but not yet recorded stay bounded.
+      if (sent === 'sent') recorded = await slotOf(this.recording[channel]);
+      return sent;
+    });
+    if (recorded) {
+      try {
+        await this.delivery.recordSent(id);
+      } finally {
+        recorded();
+      }
+    }
+    return outcome;
   }
 
   @OnJob(JobName.SendEmail)
@@ -94,7 +129,7 @@ export class SendProcessor {
     const before = job.data.attemptsBefore ?? 0;
     const attempt: Attempt = { number: before + job.attemptsMade + 1, max: before + (job.opts.attempts ?? 1) };
     try {
-      return await this.lanes[channel].run(() => this.delivery.deliver(job.data.notificationId, channel, attempt));
+      return (await this.send(channel, job.data.notificationId, attempt)) as DeliveryOutcome;
     } catch (err) {
       if (err instanceof SendFailure && err.permanent) throw new UnrecoverableError(err.message);
       throw err;
@@ -114,16 +149,15 @@ export class SendProcessor {
     };
     const alone: JobItem[] = [];
     const handBack: string[] = [];
-    const lanes = this.lanes[channel];
     const queue = sendQueue(channel);
     await Promise.all(
       [...new Set(ids)].map(async (id) => {
         try {
-          const result = await lanes.run(() => {
+          const result = await this.send(channel, id, attempt, () => {
             // From the signal on (or from the worker's close, when the app is closed without one).
-            if (!shuttingDown() && !this.workers.isClosing(queue)) return this.delivery.deliver(id, channel, attempt);
+            if (!shuttingDown() && !this.workers.isClosing(queue)) return true;
             handBack.push(id);
-            return Promise.resolve('handed-back' as const);
+            return false;
           });
           if (result === 'handed-back') outcome.handedBack++;
           else if (result === 'sent') outcome.sent++;
@@ -147,4 +181,11 @@ export class SendProcessor {
     if (alone.length) await this.queues.enqueueBulk(alone);
     return outcome;
   }
+}
+
+/** Takes a slot of `semaphore` (waiting in line if need be); the function returned gives it back. */
+function slotOf(semaphore: Semaphore): Promise<() => void> {
+  return new Promise((taken) => {
+    void semaphore.run(() => new Promise<void>((done) => taken(() => done())));
+  });
 }

@@ -1,8 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { type NodemailerError, type SMTPPoolOptions, type Transporter } from 'nodemailer';
+import MimeNode from 'nodemailer/lib/mime-node';
 import { NotifyConfig } from '../../infra/config/app-config.js';
 import type { ClaimedNotification, EmailContent } from '../notification.types.js';
 import { openCoalescedSocket, type SocketCallback } from './coalesced-socket.js';
+import { composeMime, isAsciiAddress } from './mime-message.js';
 import { describeError, SendFailure } from './send-failure.js';
 
 /** A plain address check: one @, no spaces or brackets, a dot in the domain. */
@@ -37,6 +39,10 @@ function isEmailContent(content: unknown): content is EmailContent {
 export class EmailSender implements OnApplicationShutdown {
   private readonly transport: Transporter;
   private readonly messageIdDomain: string;
+  /** MAIL_FROM as nodemailer writes it (encoded, folded) and its address for MAIL FROM, worked out once. */
+  private readonly fromHeader: string;
+  private readonly fromAddress: string;
+  private readonly mailFrom: string;
 
   constructor(@Inject(NotifyConfig) config: NotifyConfig) {
     const timeout = config.NOTIFY_TIMEOUT_MS;
@@ -58,23 +64,54 @@ export class EmailSender implements OnApplicationShutdown {
         getSocket: (options: SMTPPoolOptions, callback: SocketCallback) =>
           openCoalescedSocket(options, timeout, callback),
       },
-      { from: config.MAIL_FROM },
+      // No defaults (MAIL_FROM would be parsed again for every mail): each sendMail below says what it needs.
     );
+    this.mailFrom = config.MAIL_FROM;
     this.messageIdDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'flash-sale.local';
+    const from = new MimeNode('text/plain').setHeader('From', config.MAIL_FROM);
+    this.fromHeader = from
+      .buildHeaders()
+      .split(/\r\n(?![ \t])/)
+      .find((line) => /^From:/i.test(line))!;
+    this.fromAddress = from.getEnvelope().from || '';
   }
 
   async send(notification: ClaimedNotification): Promise<void> {
     const { id, recipient, content } = notification;
     if (!EMAIL.test(recipient)) throw new SendFailure(`invalid email address ${JSON.stringify(recipient)}`, true);
     if (!isEmailContent(content)) throw new SendFailure('the record holds no email (subject, text, html)', true);
+    const messageId = `<${id}@${this.messageIdDomain}>`;
     try {
+      if (isAsciiAddress(recipient) && this.fromAddress) {
+        // The common case: the message composed here as one string (mime-message.ts) and sent by the pool as
+        // it is, without nodemailer's MIME tree and encoder streams: 893-977 against 1,501-1,625 µs of client
+        // CPU per mail (3,000 mails into the bench's SMTP sink, 10 at a time, 3 interleaved pairs, loaded machine).
+        await this.transport.sendMail({
+          envelope: { from: this.fromAddress, to: [recipient] },
+          // Also in the raw text; given here so nodemailer does not generate one (five randomBytes) for its info.
+          messageId,
+          raw: composeMime({
+            fromHeader: this.fromHeader,
+            to: recipient,
+            subject: content.subject,
+            text: content.text,
+            html: content.html,
+            messageId,
+            notificationId: id,
+            date: new Date(),
+          }),
+        });
+        return;
+      }
+      // An address beyond ASCII (SMTPUTF8, an IDN domain): nodemailer's composer and envelope handle it.
       await this.transport.sendMail({
+        from: this.mailFrom,
         to: recipient,
         subject: content.subject,
         text: content.text,
         html: content.html,
         // The same id on every attempt: a receiving system can tell a copy.
-        messageId: `<${id}@${this.messageIdDomain}>`,
+        messageId,
         headers: { 'X-Notification-Id': id },
       });
     } catch (err) {
