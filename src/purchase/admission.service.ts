@@ -61,8 +61,9 @@ export class AdmissionService {
 
   async purchase(req: PurchaseRequest): Promise<Admitted> {
     const saleId = req.saleId.toLowerCase();
-    // A replay must find its first answer, so only key-less requests take the shortcut.
-    if (!req.idempotencyKey && this.flags.isSoldOut(saleId)) {
+    // A replay must find its first answer, and a purchase with an admission must end the shopper's turn in the
+    // room (the gate's SOLD_OUT below does, and frees the slot): only the others take the shortcut.
+    if (!req.idempotencyKey && !req.admissionToken && this.flags.isSoldOut(saleId)) {
       this.flags.count(saleId, 'SOLD_OUT');
       this.gateMetrics.gateDecision(saleId, 'SOLD_OUT');
       throw soldOut();

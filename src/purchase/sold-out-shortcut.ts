@@ -14,7 +14,9 @@ const SOLD_OUT_BODY = JSON.stringify({ statusCode: 409, code: 'SOLD_OUT', messag
  * Fastify hook, before Nest's routing, guards and pipes, and without Redis.
  * (Its body is not validated: whatever it asks for, the answer is sold out.)
  * Requests with an Idempotency-Key still go the full way, so a replay finds
- * its first answer; requests without a valid token too, so they get 401.
+ * its first answer; so do purchases with a waiting room's Admission-Token
+ * (at most the room's active shoppers: the gate's refusal ends their turn
+ * and frees the slot); requests without a valid token too, so they get 401.
  */
 @Injectable()
 export class SoldOutShortcut implements OnModuleInit {
@@ -30,7 +32,10 @@ export class SoldOutShortcut implements OnModuleInit {
     fastify.addHook('onRequest', async (request, reply) => {
       if (request.method !== 'POST' || !this.flags.anySoldOut()) return;
       const saleId = BUY.exec(request.url)?.[1]?.toLowerCase();
-      if (!saleId || !this.flags.isSoldOut(saleId) || request.headers['idempotency-key'] !== undefined) return;
+      if (!saleId || !this.flags.isSoldOut(saleId)) return;
+      // A replay must find its first answer; a purchase with a waiting room's admission must end the shopper's
+      // turn (the gate's refusal frees the slot, and a unit back since is theirs): both go the full way.
+      if (request.headers['idempotency-key'] !== undefined || request.headers['admission-token'] !== undefined) return;
       // No valid token (or odd claims): the guard answers 401.
       if (!this.tokens.userOf(request.headers.authorization)) return;
       this.flags.count(saleId, 'SOLD_OUT');
