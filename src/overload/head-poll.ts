@@ -11,12 +11,14 @@ export const NEAR_HEAD_MS = 2000;
 
 /**
  * Whether the queue token (`<base64url memo>.<mac>`: room/room-tokens.ts;
- * room/head-poll.spec.ts reads tokens the room made)
- * says its shopper was waiting (after the start) and the earliest estimate
- * it was told is due within NEAR_HEAD_MS of `now`: the shopper is at the head
- * or already admitted. A token that aged while its polls were shed comes
- * near the head this way too. False for anything else (no token, prequeue,
- * malformed).
+ * room/head-poll.spec.ts reads tokens the room made) says its shopper may be
+ * at the head or already admitted: waiting, with the earliest estimate told
+ * due within NEAR_HEAD_MS of `now` (a token that aged while its polls were
+ * shed comes near the head this way too); or in the pre-queue of a sale that
+ * has started since (the draw is done, the place unknown until this poll: a
+ * pre-queued shopper's first poll after the start, spread over 1–5 s, is how
+ * the head of the draw learns its admission). False for anything else (no
+ * token, before the start, malformed).
  */
 export function nearHead(token: string | string[] | undefined, now: number): boolean {
   if (typeof token !== 'string' || token.length > 512) return false;
@@ -28,12 +30,11 @@ export function nearHead(token: string | string[] | undefined, now: number): boo
       low?: unknown;
       at?: unknown;
     };
-    return (
-      memo.state === 'waiting' &&
-      typeof memo.low === 'number' &&
-      typeof memo.at === 'number' &&
-      memo.at + memo.low * 1000 - now <= NEAR_HEAD_MS
-    );
+    if (typeof memo.low !== 'number' || typeof memo.at !== 'number') return false;
+    const due = memo.at + memo.low * 1000 - now;
+    // Waiting: the earliest estimate told is near or past. In the pre-queue `low` is the time to the start:
+    // once the sale has started the place is drawn, and the first places are admitted in its first seconds.
+    return memo.state === 'waiting' ? due <= NEAR_HEAD_MS : memo.state === 'prequeue' && due <= 0;
   } catch {
     return false;
   }

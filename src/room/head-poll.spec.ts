@@ -33,10 +33,16 @@ describe('nearHead (the door reads a poll’s Queue-Token)', () => {
     expect(nearHead(token({ low: 30 }), NOW + 90_000)).toBe(true);
   });
 
+  it('is true for a pre-queue token once the sale has started (the draw is done)', () => {
+    expect(nearHead(token({ state: 'prequeue', position: null, low: 30 }), NOW + 30_000)).toBe(true);
+    expect(nearHead(token({ state: 'prequeue', position: null, low: 30 }), NOW + 29_000)).toBe(false);
+  });
+
   it('is false far from the head, before the start, and for no or a malformed token', () => {
     expect(nearHead(token({ low: 30 }), NOW)).toBe(false);
     expect(nearHead(token({ low: 30 }), NOW + 30_000 - NEAR_HEAD_MS - 1000)).toBe(false);
-    expect(nearHead(token({ state: 'prequeue', position: null, low: 0 }), NOW)).toBe(false);
+    // Before the start (a pre-queue token's `low` is the time to the start).
+    expect(nearHead(token({ state: 'prequeue', position: null, low: 1 }), NOW)).toBe(false);
     expect(nearHead(undefined, NOW)).toBe(false);
     expect(nearHead(['a', 'b'], NOW)).toBe(false);
     expect(nearHead('nodot', NOW)).toBe(false);
