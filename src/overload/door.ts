@@ -131,14 +131,11 @@ export class OverloadDoor {
         if (room === 'poll') this.shedPolls++;
         return this.refuse(req, res);
       }
-      // A poll taken as a purchase still waits in the line (purchases first) and is timed as a poll: the
-      // purchases' p99 (the room's auto rate reads it) and best throughput stay the purchases' own.
-      const served = room === 'poll' ? route : cls;
       if (counted) {
         const started = performance.now();
-        res.once('close', () => this.limiter.done(served, performance.now() - started));
+        res.once('close', () => this.limiter.done(cls, performance.now() - started));
       }
-      if (served === 'buy') return next(req, res);
+      if (cls === 'buy') return next(req, res);
       this.later(req, res, next);
     };
   }
