@@ -49,7 +49,7 @@ describe('waiting room scripts', () => {
   }
   const turn = (
     s: RoomSale,
-    over: Partial<{ owner: string; remaining: number | null; rate: number; maxPerTurn: number }> = {},
+    over: Partial<{ owner: string; remaining: number | null; rate: number; maxPerTurn: number; graceMs: number }> = {},
   ) =>
     store.tick(s, {
       owner: 'a',
@@ -144,6 +144,18 @@ describe('waiting room scripts', () => {
     expect(gone.waiting).toBe(1);
     expect((await store.poll(s, 'quiet', 300)).state).toBe('none');
     expect((await store.poll(s, 'polling', 300)).state).toBe('waiting');
+  });
+
+  it('gone, with a grace for shed polls: a waiter silent past the horizon stays while the grace covers it', async () => {
+    const s = sale({ paused: true });
+    await store.join(s, 'shed', 200);
+    // Past its seen-by time (200 ms), but within the grace (the seconds in which the doors shed its polls).
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await turn(s, { graceMs: 60_000 })).toMatchObject({ gone: 0, waiting: 1 });
+    expect((await store.poll(s, 'shed', 200)).state).toBe('waiting');
+    await new Promise((r) => setTimeout(r, 400));
+    // No grace: the same silence is gone.
+    expect(await turn(s)).toMatchObject({ gone: 1, waiting: 0 });
   });
 
   it('use, end and leave move a shopper out of the active slots; joins beyond maxQueue are refused', async () => {

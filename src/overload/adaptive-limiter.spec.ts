@@ -37,6 +37,18 @@ function serve(limiter: AdaptiveLimiter, cls: 'buy' | 'track' | 'browse', n: num
 }
 
 describe('AdaptiveLimiter', () => {
+  it('a request passed (a waiting room join) is demand of its class, never held in flight', () => {
+    const limiter = new AdaptiveLimiter(SETTINGS);
+    offer(limiter, 'buy', 1);
+    for (let i = 0; i < 1000; i++) limiter.pass('track');
+    expect(limiter.inFlight).toBe(0);
+    expect(limiter.admitted.track).toBe(1000);
+    // Demand of track: browse is shed by the pressure for it (and for the purchases).
+    limiter.tick(OVERLOADED);
+    limiter.tick(OVERLOADED);
+    expect(offer(limiter, 'browse', 10).pressure).toBe(10);
+  });
+
   it('sheds nothing while calm', () => {
     const limiter = new AdaptiveLimiter(SETTINGS);
     for (let i = 0; i < 20; i++) limiter.tick(CALM);

@@ -175,6 +175,25 @@ export class AdaptiveLimiter {
     return undefined;
   }
 
+  /**
+   * A request that is never shed (a waiting room's join: it takes a place,
+   * and the room's own cap bounds it): it counts as demand of its class and
+   * as admitted, but neither holds a place in flight nor meets the limit, so
+   * a burst of joins cannot shed purchases by the limit.
+   */
+  pass(cls: SheddableClass): void {
+    this.seen[cls] = this.intervals;
+    this.admitted[cls]++;
+  }
+
+  /**
+   * Takes back a shed count: the door takes the request as a higher class
+   * instead (a waiting room's poll from the head of the queue, as a purchase).
+   */
+  retract(cls: SheddableClass, reason: ShedReason): void {
+    this.shed[cls][reason]--;
+  }
+
   /** A counted request finished (answered or its connection closed) after `latencyMs`. */
   done(cls: SheddableClass, latencyMs: number): void {
     this.inFlight--;

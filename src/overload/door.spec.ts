@@ -103,3 +103,98 @@ describe('the door sheds with a hold', () => {
     await new Promise((done) => setTimeout(done, 250));
   });
 });
+
+describe('the door in front of a waiting room', () => {
+  const sockets: Socket[] = [];
+  const doors: { door: OverloadDoor; server: Server }[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    for (const { door, server } of doors.splice(0)) {
+      door.stop();
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+    }
+  });
+
+  /** A door with its limit pinned at `limit` (no hold): POSTs to /orders hold their place, everything else is answered. */
+  async function door(limit: number): Promise<{ door: OverloadDoor; port: number }> {
+    const d = new OverloadDoor({
+      enabled: true,
+      targetMs: 1000,
+      intervalMs: 100,
+      maxElu: 1,
+      initialLimit: limit,
+      minLimit: limit,
+      maxLimit: limit,
+      retryAfterSeconds: 1,
+      turnMs: 2,
+      shedHoldMs: 0,
+    });
+    const server = d.createServer(
+      (req, res) => {
+        if (!req.url?.endsWith('/orders')) res.end('served');
+      },
+      { keepAliveTimeout: 5000, requestTimeout: 0, connectionTimeout: 0, maxRequestsPerSocket: 0 },
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    doors.push({ door: d, server });
+    return { door: d, port: (server.address() as AddressInfo).port };
+  }
+
+  async function send(port: number, head: string): Promise<string> {
+    const s = connect(port, '127.0.0.1');
+    sockets.push(s);
+    await once(s, 'connect');
+    const answer = once(s, 'data');
+    s.write(`${head}\r\nhost: x\r\n\r\n`);
+    const [chunk] = (await answer) as [Buffer];
+    return chunk.toString('latin1');
+  }
+
+  async function buying(d: OverloadDoor, port: number): Promise<void> {
+    const s = connect(port, '127.0.0.1');
+    sockets.push(s);
+    await once(s, 'connect');
+    s.write('POST /sales/s/orders HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n');
+    while (d.limiter.inFlight < 1) await new Promise((done) => setImmediate(done));
+  }
+
+  /** A queue token whose memo says: waiting, earliest estimate `low` s from now (the door does not check its MAC). */
+  const queueToken = (low: number): string =>
+    `${Buffer.from(JSON.stringify({ state: 'waiting', position: 3, low, high: low + 2, at: Date.now() })).toString('base64url')}.mac`;
+
+  it('never sheds a join by the limit: it takes a place (a shed post-start join loses its order)', async () => {
+    const { door: d, port } = await door(1);
+    await buying(d, port);
+    // The one place is held: a poll and a sale page are shed, the join is served.
+    expect(await send(port, 'GET /sales/s/queue HTTP/1.1')).toMatch(/^HTTP\/1\.1 503/);
+    expect(await send(port, 'GET /sales/s HTTP/1.1')).toMatch(/^HTTP\/1\.1 503/);
+    expect(await send(port, 'POST /sales/s/queue HTTP/1.1\r\ncontent-length: 0')).toMatch(/^HTTP\/1\.1 200/);
+    expect(d.limiter.shed.track).toEqual({ pressure: 0, limit: 0 });
+    // Counted for the room's admitter (room/shed-grace.ts): the shed poll, not the sale page.
+    expect(d.shedPolls).toBe(1);
+  });
+
+  it('never sheds a join by the pressure either, and does not hold a place in flight', async () => {
+    const { door: d, port } = await door(100);
+    await buying(d, port);
+    d.limiter.pressure = 2;
+    expect(await send(port, 'GET /me/orders HTTP/1.1')).toMatch(/^HTTP\/1\.1 503/);
+    expect(await send(port, 'POST /sales/s/queue HTTP/1.1\r\ncontent-length: 0')).toMatch(/^HTTP\/1\.1 200/);
+    expect(d.limiter.inFlight).toBe(1);
+  });
+
+  it('classes a poll from the head (its Queue-Token) with purchases: not shed while polls are', async () => {
+    const { door: d, port } = await door(100);
+    await buying(d, port);
+    d.limiter.pressure = 1;
+    expect(await send(port, 'GET /sales/s/queue HTTP/1.1')).toMatch(/^HTTP\/1\.1 503/);
+    expect(await send(port, `GET /sales/s/queue HTTP/1.1\r\nqueue-token: ${queueToken(40)}`)).toMatch(
+      /^HTTP\/1\.1 503/,
+    );
+    expect(await send(port, `GET /sales/s/queue HTTP/1.1\r\nqueue-token: ${queueToken(1)}`)).toMatch(/^HTTP\/1\.1 200/);
+    expect(d.headPolls).toBe(1);
+    expect(d.shedPolls).toBe(2);
+  });
+});

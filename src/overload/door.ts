@@ -5,7 +5,8 @@ import { requestIdOf } from '../infra/http/hardening.js';
 import { SECURITY_HEADERS } from '../infra/http/security-headers.js';
 import { AdaptiveLimiter, type LimiterSettings } from './adaptive-limiter.js';
 import { PriorityTurns } from './priority-turns.js';
-import { classify, isStream } from './route-class.js';
+import { nearHead } from './head-poll.js';
+import { classify, isStream, roomRequest } from './route-class.js';
 
 export interface DoorSettings extends LimiterSettings {
   /** Retry-After of a shed request: this many seconds plus a random 0..this many (jitter). */
@@ -57,6 +58,10 @@ export class OverloadDoor {
   private lastTick = 0;
   private minLag = Infinity;
   private eluMark?: EventLoopUtilization;
+  /** Waiting-room polls shed since start (the doors' state tells the room's admitter: room/shed-grace.ts). */
+  shedPolls = 0;
+  /** Waiting-room polls taken as purchases since start (shed otherwise; their Queue-Token says near the head). */
+  headPolls = 0;
   /** The line of the classes below buy; undefined: every request at once. */
   readonly turns?: PriorityTurns;
 
@@ -102,21 +107,45 @@ export class OverloadDoor {
     return (req, res) => {
       // A request that arrived after the connection was refused (408/400) is not run.
       if (refusedConnection(req)) return;
-      const cls = classify(req.method, req.url);
-      if (cls === 'exempt') return next(req, res);
+      const route = classify(req.method, req.url);
+      if (route === 'exempt') return next(req, res);
+      const room = roomRequest(req.method, req.url);
+      if (room === 'join') {
+        // Never shed: a join takes a place (a shed post-start join would lose its order). In the line, in arrival order.
+        this.limiter.pass(route);
+        return this.later(req, res, next);
+      }
       const counted = !isStream(req.url);
-      const reason = this.limiter.admit(cls, counted);
-      if (reason !== undefined) return this.refuse(req, res);
+      let cls = route;
+      let reason = this.limiter.admit(cls, counted);
+      // A poll from the head (or past it: admitted) is shed no sooner than purchases, so its shopper learns
+      // the admission. Its token is read only when it would be shed (2–3 µs: a served poll pays nothing).
+      if (reason !== undefined && room === 'poll' && nearHead(req.headers['queue-token'], Date.now())) {
+        this.limiter.retract(cls, reason);
+        this.headPolls++;
+        cls = 'buy';
+        reason = this.limiter.admit(cls, counted);
+      }
+      if (reason !== undefined) {
+        // Counted for the waiting room's admitter: a shed poll is not the waiter's silence (room/shed-grace.ts).
+        if (room === 'poll') this.shedPolls++;
+        return this.refuse(req, res);
+      }
       if (counted) {
         const started = performance.now();
         res.once('close', () => this.limiter.done(cls, performance.now() - started));
       }
-      if (cls === 'buy' || !this.turns) return next(req, res);
-      // Below buy: after the loop's I/O, in arrival order (a client gone by then is not served).
-      this.turns.defer(() => {
-        if (!req.socket.destroyed) next(req, res);
-      });
+      if (cls === 'buy') return next(req, res);
+      this.later(req, res, next);
     };
+  }
+
+  /** Below buy: after the loop's I/O, in arrival order (a client gone by then is not served). */
+  private later(req: IncomingMessage, res: ServerResponse, next: Handler): void {
+    if (!this.turns) return next(req, res);
+    this.turns.defer(() => {
+      if (!req.socket.destroyed) next(req, res);
+    });
   }
 
   /** One control step now (the timer calls it; tests may too). */

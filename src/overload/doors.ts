@@ -24,6 +24,12 @@ export interface DoorState {
   purchasesShedPerSecond: number;
   /** Purchases let through per second since the previous state. */
   purchasesPerSecond: number;
+  /**
+   * Waiting-room polls shed per second since the previous state: while a copy
+   * sheds polls, the room's admitter does not count that time as the waiters'
+   * silence (room/shed-grace.ts). Absent from copies older than this field.
+   */
+  pollsShedPerSecond?: number;
 }
 
 const PUBLISH_MS = 1000;
@@ -44,7 +50,7 @@ export class DoorsPublisher implements OnModuleInit, OnApplicationShutdown {
   private readonly copy = ulid();
   private readonly key: string;
   private timer?: NodeJS.Timeout;
-  private last = { at: Date.now(), shed: 0, purchasesShed: 0, purchases: 0 };
+  private last = { at: Date.now(), shed: 0, purchasesShed: 0, purchases: 0, pollsShed: 0 };
   private warned = false;
 
   constructor(
@@ -85,8 +91,9 @@ export class DoorsPublisher implements OnModuleInit, OnApplicationShutdown {
       shedPerSecond: (shed - this.last.shed) / seconds,
       purchasesShedPerSecond: (purchasesShed - this.last.purchasesShed) / seconds,
       purchasesPerSecond: (purchases - this.last.purchases) / seconds,
+      pollsShedPerSecond: (this.door.shedPolls - this.last.pollsShed) / seconds,
     };
-    this.last = { at: now, shed, purchasesShed, purchases };
+    this.last = { at: now, shed, purchasesShed, purchases, pollsShed: this.door.shedPolls };
     return state;
   }
 

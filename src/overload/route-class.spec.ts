@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { classify, isStream } from './route-class.js';
+import { classify, isStream, roomRequest } from './route-class.js';
 
 describe('classify', () => {
   it.each([
@@ -33,5 +33,15 @@ describe('classify', () => {
     expect(isStream('/orders/01J/events')).toBe(true);
     expect(isStream('/orders/01J/events?x=1')).toBe(true);
     expect(isStream('/orders/01J')).toBe(false);
+  });
+
+  it("knows a waiting room's joins and polls", () => {
+    expect(roomRequest('POST', '/sales/abc/queue')).toBe('join');
+    expect(roomRequest('GET', '/sales/abc/queue')).toBe('poll');
+    expect(roomRequest('GET', '/sales/abc/queue?x=1')).toBe('poll');
+    expect(roomRequest('DELETE', '/sales/abc/queue')).toBeUndefined();
+    expect(roomRequest('POST', '/sales/abc/orders')).toBeUndefined();
+    expect(roomRequest('GET', '/me/queue')).toBeUndefined();
+    expect(roomRequest('GET', undefined)).toBeUndefined();
   });
 });

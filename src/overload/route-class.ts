@@ -45,6 +45,19 @@ export function classify(method: string | undefined, url: string | undefined): R
   return 'browse';
 }
 
+/**
+ * A waiting room's join (`POST /sales/:id/queue`) or poll (`GET`), read
+ * from the raw path at the door; undefined for anything else. The door never
+ * sheds a join (it takes a place, and a shed post-start join loses its
+ * first-come order) and may class a poll from near the head with purchases.
+ */
+export function roomRequest(method: string | undefined, url: string | undefined): 'join' | 'poll' | undefined {
+  if (url === undefined || !url.startsWith('/sales/')) return undefined;
+  const path = pathOf(url);
+  if (!path.endsWith('/queue') && !path.endsWith('/queue/')) return undefined;
+  return method === 'POST' ? 'join' : method === 'GET' ? 'poll' : undefined;
+}
+
 /** Long-lived answers (server-sent events): admitted or shed at the door, never counted in flight. */
 export function isStream(url: string | undefined): boolean {
   const path = pathOf(url ?? '/');

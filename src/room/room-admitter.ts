@@ -11,6 +11,7 @@ import { RoomMetrics } from './room.metrics.js';
 import { RoomRates } from './room-rates.js';
 import { roomSale, type RoomSale } from './room-sale.js';
 import { RoomStore } from './room.store.js';
+import { ShedGrace } from './shed-grace.js';
 
 /** How often the list of rooms is read from Postgres (ms). */
 const ROOMS_REFRESH_MS = 2000;
@@ -46,6 +47,7 @@ export class RoomAdmitter implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(GateLayout) private readonly layout: GateLayout,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(RoomRates) private readonly rates: RoomRates,
+    @Inject(ShedGrace) private readonly grace: ShedGrace,
     @Inject(RoomMetrics) private readonly metrics: RoomMetrics,
     @Inject(RoomConfig) private readonly config: RoomConfig,
     @Inject(PaymentConfig) private readonly payment: PaymentConfig,
@@ -87,10 +89,13 @@ export class RoomAdmitter implements OnApplicationBootstrap, OnApplicationShutdo
       this.rooms = rooms;
       this.roomsAt = now;
     }
-    await Promise.all(this.rooms.map((room) => this.turnOf(room, now)));
+    if (this.rooms.length === 0) return;
+    // Seconds in which the doors shed polls are not the waiters' silence (one read of the doors a second).
+    const graceMs = await this.grace.graceMs(now);
+    await Promise.all(this.rooms.map((room) => this.turnOf(room, now, graceMs)));
   }
 
-  private async turnOf(room: RoomSale, now: number): Promise<void> {
+  private async turnOf(room: RoomSale, now: number, graceMs: number): Promise<void> {
     if (now >= room.endsAt + KEEP_AFTER_END_MS - ROOMS_REFRESH_MS) {
       await this.store.remove(room.id);
       this.metrics.forget(room.id);
@@ -101,7 +106,13 @@ export class RoomAdmitter implements OnApplicationBootstrap, OnApplicationShutdo
     const buckets = await this.layout.bucketsOf(room.id);
     const remaining = buckets === 1 ? 'gate' : await this.gate.remaining(room.id);
     const rate = await this.rates.rateFor(room, now);
-    const result = await this.store.tick(room, { owner: this.owner, remaining, rate, maxPerTurn: MAX_PER_TURN });
+    const result = await this.store.tick(room, {
+      owner: this.owner,
+      remaining,
+      rate,
+      maxPerTurn: MAX_PER_TURN,
+      graceMs,
+    });
     if (result.status !== 'LEASED' && result.remaining === -2 && now >= room.startsAt && now < room.endsAt) {
       this.askRebuild(room.id, now);
     }

@@ -10,6 +10,7 @@ import { RoomService } from './room.service.js';
 import { RoomStore } from './room.store.js';
 import { RoomTokens } from './room-tokens.js';
 import { RoomTurns } from './room-turns.js';
+import { ShedGrace } from './shed-grace.js';
 
 /**
  * The waiting room's core, for the API (the queue routes, the purchase
@@ -25,7 +26,7 @@ export class RoomModule {}
 /** The admitter: in the workers that serve the promotions queue. */
 @Module({
   imports: [RoomModule, SalesModule, GateModule, DoorsModule],
-  providers: [RoomAdmitter, RoomRates],
+  providers: [RoomAdmitter, RoomRates, ShedGrace],
   exports: [RoomAdmitter],
 })
 export class RoomAdmitterModule {}

@@ -149,10 +149,12 @@ return n > 0 and 1 or 0
  * ARGV: settings (1-9), owner, leaseMs, remaining (units the gate has left;
  * -2: no gate yet; -3: read it from the gate's state key), most admitted per
  * turn, this turn's rate (per second: the configured one, or what the auto
- * law chose).
+ * law chose), the waiters' grace (ms: seconds in which the doors shed polls
+ * are not silence; a waiter is gone when its seen-by time is older than now
+ * less the grace).
  * 1. Lease: another live holder → {'LEASED'}.
  * 2. Lapsed admissions (not used in time) and ended payment windows free
- *    their slots; waiters who stopped polling are gone.
+ *    their slots; waiters who stopped polling (beyond the grace) are gone.
  * 3. Hold (paused, before the start, after the end, no gate): nothing admitted.
  * 4. Sold out (remaining 0) is noted (joins are refused, waiters told); units
  *    that come back are admitted again in queue order.
@@ -169,8 +171,8 @@ export const TICK_LUA = `${SETTINGS}
 local holder = redis.call('GET', KEYS[9])
 if holder and holder ~= ARGV[10] then return {'LEASED'} end
 redis.call('SET', KEYS[9], ARGV[10], 'PX', tonumber(ARGV[11]))
-local function expired(key)
-  local ids = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, 1000)
+local function expired(key, upto)
+  local ids = redis.call('ZRANGEBYSCORE', key, '-inf', upto or now, 'LIMIT', 0, 1000)
   if #ids > 0 then redis.call('ZREM', key, unpack(ids)) end
   return ids
 end
@@ -180,7 +182,7 @@ if #lapsed > 0 then
   redis.call('HINCRBY', KEYS[8], 'lapsed', #lapsed)
 end
 expired(KEYS[6])
-local gone = expired(KEYS[3])
+local gone = expired(KEYS[3], now - tonumber(ARGV[15] or '0'))
 if #gone > 0 then
   redis.call('ZREM', KEYS[2], unpack(gone))
   redis.call('ZREM', KEYS[7], unpack(gone))

@@ -167,7 +167,14 @@ export class RoomStore {
 
   async tick(
     sale: RoomSale,
-    turn: { owner: string; remaining: number | null | 'gate'; rate: number; maxPerTurn: number },
+    turn: {
+      owner: string;
+      remaining: number | null | 'gate';
+      rate: number;
+      maxPerTurn: number;
+      /** Extra silence (ms) before a waiter counts as gone: the seconds in which polls were shed (ShedGrace). */
+      graceMs?: number;
+    },
   ): Promise<TickResult> {
     const [status, admitted, lapsed, gone, waiting, active, buying, mrate, remaining] = await this.redis.roomTick(
       ...this.keys(sale.id),
@@ -178,6 +185,7 @@ export class RoomStore {
       turn.remaining === 'gate' ? -3 : (turn.remaining ?? -2),
       turn.maxPerTurn,
       turn.rate,
+      Math.max(0, Math.round(turn.graceMs ?? 0)),
     );
     return {
       status: status as TickResult['status'],
