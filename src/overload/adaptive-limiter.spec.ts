@@ -49,6 +49,25 @@ describe('AdaptiveLimiter', () => {
     expect(offer(limiter, 'browse', 10).pressure).toBe(10);
   });
 
+  it('a purchase meets the limit with the purchases in flight only: polls and reads in flight never take its place', () => {
+    const limiter = new AdaptiveLimiter({ ...SETTINGS, initialLimit: 20 });
+    // Browse fills its share of the limit (half), track its own (three quarters of it, counting browse).
+    for (let i = 0; i < 10; i++) expect(limiter.admit('browse', true)).toBeUndefined();
+    expect(limiter.admit('browse', true)).toBe('limit');
+    for (let i = 0; i < 5; i++) expect(limiter.admit('track', true)).toBeUndefined();
+    expect(limiter.admit('track', true)).toBe('limit');
+    expect(limiter.inFlight).toBe(15);
+    // Purchases: the whole limit is theirs.
+    for (let i = 0; i < 20; i++) expect(limiter.admit('buy', true)).toBeUndefined();
+    expect(limiter.admit('buy', true)).toBe('limit');
+    expect([limiter.inFlight, limiter.inFlightBuy]).toEqual([35, 20]);
+    limiter.done('buy', 1);
+    expect(limiter.admit('buy', true)).toBeUndefined();
+    // The lower classes still count everything in flight.
+    limiter.done('browse', 1);
+    expect(limiter.admit('browse', true)).toBe('limit');
+  });
+
   it('sheds nothing while calm', () => {
     const limiter = new AdaptiveLimiter(SETTINGS);
     for (let i = 0; i < 20; i++) limiter.tick(CALM);
@@ -185,18 +204,6 @@ describe('AdaptiveLimiter', () => {
     const forgot = run(20);
     expect(forgot.best).toBe(200);
     expect(forgot.limit).toBe(100); // 2 × 60 is above the limit: not cut
-  });
-
-  it('keeps a share of the limit for the classes above', () => {
-    const limiter = new AdaptiveLimiter({ ...SETTINGS, initialLimit: 20 });
-    for (let i = 0; i < 10; i++) expect(limiter.admit('browse', true)).toBeUndefined();
-    expect(limiter.admit('browse', true)).toBe('limit'); // 10 of 20: browse's half
-    for (let i = 0; i < 5; i++) expect(limiter.admit('track', true)).toBeUndefined();
-    expect(limiter.admit('track', true)).toBe('limit'); // 15 of 20
-    for (let i = 0; i < 5; i++) expect(limiter.admit('buy', true)).toBeUndefined();
-    expect(limiter.admit('buy', true)).toBe('limit');
-    limiter.done('browse', 3);
-    expect(limiter.admit('buy', true)).toBeUndefined();
   });
 
   it('never goes below its minimum, and a limit pinned there recovers once calm', () => {

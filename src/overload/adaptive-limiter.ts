@@ -95,6 +95,8 @@ const emptyCounts = (): Record<SheddableClass, Record<ShedReason, number>> => ({
 export class AdaptiveLimiter {
   limit: number;
   inFlight = 0;
+  /** Of them, the buy class's: the only ones its limit counts (lower classes never take a purchase's place). */
+  inFlightBuy = 0;
   pressure = 0;
   overloaded = false;
   /** Requests shed since start, by class and reason. */
@@ -165,13 +167,17 @@ export class AdaptiveLimiter {
           return 'pressure';
         }
       }
-      if (counted && this.inFlight >= this.limit * SHARE[cls]) {
+      // A purchase meets the limit with the purchases in flight only: however many polls or reads are in
+      // flight, they never shed a purchase by the limit (the pressure sheds them first; in front of a waiting
+      // room the purchases are few, paced by its admissions, and the crowd's polls many).
+      if (counted && (cls === 'buy' ? this.inFlightBuy : this.inFlight) >= this.limit * SHARE[cls]) {
         this.shed[cls].limit++;
         return 'limit';
       }
     }
     this.admitted[cls]++;
     if (counted && ++this.inFlight > this.peak) this.peak = this.inFlight;
+    if (counted && cls === 'buy') this.inFlightBuy++;
     return undefined;
   }
 
@@ -197,6 +203,7 @@ export class AdaptiveLimiter {
   /** A counted request finished (answered or its connection closed) after `latencyMs`. */
   done(cls: SheddableClass, latencyMs: number): void {
     this.inFlight--;
+    if (cls === 'buy') this.inFlightBuy--;
     this.served[cls]++;
     this.count++;
     this.sum += latencyMs;

@@ -104,12 +104,13 @@ describe('nextRate', () => {
 });
 
 describe('doorSignals', () => {
-  it('sums the copies and takes the worst p99', () => {
+  it('sums the copies and takes the worst p99; in flight counts purchases only (a crowd of polls is not near the limit)', () => {
     const door = (over: Partial<DoorState>): DoorState => ({
       copy: 'a',
       at: 0,
       limit: 100,
-      inFlight: 10,
+      inFlight: 30,
+      inFlightBuy: 10,
       pressure: 0,
       overloaded: false,
       loopDelayMs: 1,

@@ -14,7 +14,7 @@ export interface AdmissionSignals {
   purchasesShedPerSecond: number;
   /** The worst copy's p99 of a purchase's time in the API (ms). */
   purchaseP99Ms: number;
-  /** Requests in flight and the adaptive limits, summed over the copies. */
+  /** Purchases in flight (what a purchase's limit counts) and the adaptive limits, summed over the copies. */
   inFlight: number;
   limit: number;
   /** The sale's admitted tickets not yet persisted, and how fast they are persisted (per second). */
@@ -96,7 +96,7 @@ export function doorSignals(
     if (d.overloaded) overloadedCopies++;
     purchasesShedPerSecond += d.purchasesShedPerSecond;
     purchaseP99Ms = Math.max(purchaseP99Ms, d.purchaseP99Ms);
-    inFlight += d.inFlight;
+    inFlight += d.inFlightBuy;
     limit += d.limit;
   }
   return { copies: doors.length, overloadedCopies, purchasesShedPerSecond, purchaseP99Ms, inFlight, limit };

@@ -12,6 +12,8 @@ export interface DoorState {
   at: number;
   limit: number;
   inFlight: number;
+  /** Of them, purchases (and polls taken as purchases): what the limit counts for a purchase. */
+  inFlightBuy: number;
   pressure: number;
   overloaded: boolean;
   loopDelayMs: number;
@@ -83,6 +85,7 @@ export class DoorsPublisher implements OnModuleInit, OnApplicationShutdown {
       at: now,
       limit: limiter.limit,
       inFlight: limiter.inFlight,
+      inFlightBuy: limiter.inFlightBuy,
       pressure: limiter.pressure,
       overloaded: limiter.overloaded,
       loopDelayMs: this.door.loopDelayMs,
