@@ -107,7 +107,7 @@ const P = {
   maxActive: num(flags['max-active'], stock, stock),
   claimSeconds: num(flags['claim-seconds'], 60, 60),
   connections: num(flags.connections, 256, 64),
-  purchaseConnections: num(flags['purchase-connections'], 32, 16),
+  purchaseConnections: num(flags['purchase-connections'], 128, 16),
   /**
    * From the sale's creation to its start: the pre-queue joins and the poll phases happen in it
    * (default: from the ceiling measured, room for three requests per pre-queued shopper at a tenth of it).
