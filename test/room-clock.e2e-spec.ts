@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisService } from '../src/infra/redis/redis.module.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import type { RoomSale } from '../src/room/room-sale.js';
+import { roomSale } from './support/room-sale.js';
 import { GONE_AFTER_MS } from '../src/room/room-terms.js';
 import { RoomStore } from '../src/room/room.store.js';
 import { clearRedis, testConfig } from './support/env.js';
@@ -47,25 +47,7 @@ describe('waiting room rules with synthetic time (scripts on real Redis)', () =>
     while ((await redisNow()) <= t) if (Date.now() > deadline) throw new Error('Redis clock did not move');
   };
 
-  function sale(over: Partial<RoomSale['room']> = {}, startsIn = -1000): RoomSale {
-    const now = Date.now();
-    return {
-      id: randomUUID(),
-      version: String(now),
-      startsAt: now + startsIn,
-      endsAt: now + 3_600_000,
-      paymentWindowMs: 60_000,
-      room: {
-        admitPerSecond: 100_000,
-        maxActive: 1_000_000,
-        claimSeconds: 60,
-        prequeueOpensAt: null,
-        maxQueue: null,
-        paused: false,
-        ...over,
-      },
-    };
-  }
+  const sale = roomSale;
   /** The same sale, started now (a newer version of its row, as after the start: the settings follow it). */
   const started = (s: RoomSale): RoomSale => ({
     ...s,

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import { RedisService } from '../src/infra/redis/redis.module.js';
 import type { RoomSale } from '../src/room/room-sale.js';
+import { roomSale } from './support/room-sale.js';
 import { RoomStore } from '../src/room/room.store.js';
 import { testConfig } from './support/env.js';
 import { OwnRedisCluster } from './support/redis-cluster.js';
@@ -36,24 +36,7 @@ describe('waiting room on a Redis Cluster', () => {
     await cluster.dispose();
   });
 
-  function sale(startsIn: number): RoomSale {
-    const now = Date.now();
-    return {
-      id: randomUUID(),
-      version: String(now),
-      startsAt: now + startsIn,
-      endsAt: now + 3_600_000,
-      paymentWindowMs: 60_000,
-      room: {
-        admitPerSecond: 100_000,
-        maxActive: 1_000_000,
-        claimSeconds: 60,
-        prequeueOpensAt: null,
-        maxQueue: null,
-        paused: false,
-      },
-    };
-  }
+  const sale = (startsIn: number): RoomSale => roomSale({}, startsIn);
 
   it('rooms on every master: keys in one slot, the pre-queue at random, late joiners in join order behind it, let in in that order', async () => {
     // Two sales per master (sale ids drawn until each master has two).

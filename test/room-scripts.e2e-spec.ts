@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisService } from '../src/infra/redis/redis.module.js';
 import type { AppConfig } from '../src/infra/config/app-config.js';
 import type { RoomSale } from '../src/room/room-sale.js';
+import { roomSale } from './support/room-sale.js';
 import { RoomStore } from '../src/room/room.store.js';
 import { clearRedis, testConfig } from './support/env.js';
 import { waitFor } from './support/wait-for.js';
@@ -28,25 +28,8 @@ describe('waiting room scripts', () => {
     await redis.onApplicationShutdown();
   });
 
-  function sale(over: Partial<RoomSale['room']> = {}, startsIn = -1000): RoomSale {
-    const now = Date.now();
-    return {
-      id: randomUUID(),
-      version: String(now),
-      startsAt: now + startsIn,
-      endsAt: now + 3_600_000,
-      paymentWindowMs: 60_000,
-      room: {
-        admitPerSecond: 100,
-        maxActive: 1_000_000,
-        claimSeconds: 60,
-        prequeueOpensAt: null,
-        maxQueue: null,
-        paused: false,
-        ...over,
-      },
-    };
-  }
+  const sale = (over: Partial<RoomSale['room']> = {}, startsIn = -1000): RoomSale =>
+    roomSale({ admitPerSecond: 100, ...over }, startsIn);
   const turn = (
     s: RoomSale,
     over: Partial<{ owner: string; remaining: number | null; rate: number; maxPerTurn: number; graceMs: number }> = {},
