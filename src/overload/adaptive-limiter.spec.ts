@@ -68,6 +68,15 @@ describe('AdaptiveLimiter', () => {
     expect(limiter.admit('browse', true)).toBe('limit');
   });
 
+  it('polls taken as purchases (the head of a room) use half the limit at most: the rest stays the purchases', () => {
+    const limiter = new AdaptiveLimiter({ ...SETTINGS, initialLimit: 20 });
+    for (let i = 0; i < 10; i++) expect(limiter.admit('buy', true, true)).toBeUndefined();
+    expect(limiter.admit('buy', true, true)).toBe('limit');
+    for (let i = 0; i < 10; i++) expect(limiter.admit('buy', true)).toBeUndefined();
+    expect(limiter.admit('buy', true)).toBe('limit');
+    expect(limiter.inFlightBuy).toBe(20);
+  });
+
   it('sheds nothing while calm', () => {
     const limiter = new AdaptiveLimiter(SETTINGS);
     for (let i = 0; i < 20; i++) limiter.tick(CALM);

@@ -36,6 +36,11 @@ export interface WindowLatency {
 
 /** Share of the limit each class may use (the rest is kept for the classes above it). */
 const SHARE: Record<SheddableClass, number> = { buy: 1, track: 0.75, browse: 0.5 };
+/**
+ * Share of the purchases' limit that polls taken as purchases (a waiting room's head) may use: the rest stays
+ * the purchases'. Under long shedding many tokens read as "at the head", and without it they filled the limit.
+ */
+const HEAD_SHARE = 0.5;
 /** Classes from the highest. */
 const RANK: readonly SheddableClass[] = ['buy', 'track', 'browse'];
 /**
@@ -152,9 +157,10 @@ export class AdaptiveLimiter {
   /**
    * A request of a sheddable class at the door: undefined when admitted, else
    * why it is shed. `counted` requests (all but streams) hold a place in
-   * flight until done() is called for them.
+   * flight until done() is called for them. `head`: a waiting room's poll
+   * taken as a purchase, which may use only HEAD_SHARE of the limit.
    */
-  admit(cls: SheddableClass, counted: boolean): ShedReason | undefined {
+  admit(cls: SheddableClass, counted: boolean, head = false): ShedReason | undefined {
     this.seen[cls] = this.intervals;
     if (this.settings.enabled) {
       const fraction = this.shedFraction(cls);
@@ -170,7 +176,8 @@ export class AdaptiveLimiter {
       // A purchase meets the limit with the purchases in flight only: however many polls or reads are in
       // flight, they never shed a purchase by the limit (the pressure sheds them first; in front of a waiting
       // room the purchases are few, paced by its admissions, and the crowd's polls many).
-      if (counted && (cls === 'buy' ? this.inFlightBuy : this.inFlight) >= this.limit * SHARE[cls]) {
+      const share = head ? HEAD_SHARE : SHARE[cls];
+      if (counted && (cls === 'buy' ? this.inFlightBuy : this.inFlight) >= this.limit * share) {
         this.shed[cls].limit++;
         return 'limit';
       }

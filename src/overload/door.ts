@@ -124,7 +124,7 @@ export class OverloadDoor {
         this.limiter.retract(cls, reason);
         this.headPolls++;
         cls = 'buy';
-        reason = this.limiter.admit(cls, counted);
+        reason = this.limiter.admit(cls, counted, true);
       }
       if (reason !== undefined) {
         // Counted for the waiting room's admitter: a shed poll is not the waiter's silence (room/shed-grace.ts).
